@@ -1,0 +1,1 @@
+"""Ingest of one-stop-shop dossier exports into DuckDB (plain Python, no Streamlit)."""

@@ -1,0 +1,70 @@
+"""`motcua` command line. Each command only parses options and calls the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from motcua import db as dbmod
+from motcua import units as unitsmod
+
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False), default=None,
+    help="Tệp cơ sở dữ liệu DuckDB (mặc định: biến MOTCUA_DB hoặc data/motcua.duckdb).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="motcua-kpi")
+def main() -> None:
+    """Một Cửa KPI: nạp tệp xuất hồ sơ TTHC, tính chỉ tiêu, lập báo cáo."""
+
+
+@main.command("units")
+@db_option
+@click.option("--all", "show_all", is_flag=True, help="Liệt kê cả các đơn vị chưa có hồ sơ.")
+@click.option("--province", default=None, help="Chỉ một tỉnh/thành phố (mã hoặc tên).")
+@click.option("--find", "find", default=None, help="Tìm một đơn vị theo mã hoặc tên.")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+def units_command(db_path, show_all, province, find, as_json) -> None:
+    """Liệt kê các đơn vị (xã/phường) đã biết."""
+    database = dbmod.Database(db_path)
+    try:
+        cur = database.cursor()
+    except dbmod.DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        if find:
+            try:
+                unit = unitsmod.resolve_unit(cur, find)
+            except unitsmod.UnitError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(json.dumps(unit.__dict__, ensure_ascii=False) if as_json else unit.label)
+            return
+        province_code = unitsmod.resolve_unit(cur, province).province_code if province else None
+        frame = unitsmod.list_units(cur, used_only=not show_all, province=province_code)
+    finally:
+        cur.close()
+    if as_json:
+        click.echo(frame.to_json(orient="records", force_ascii=False))
+        return
+    from motcua.fmt import fmt_int
+
+    for row in frame.itertuples():
+        flag = "" if row.in_catalogue else "  [ngoài danh mục 2025]"
+        click.echo(f"{row.code:<22} {row.name:<32} {row.province_name or '':<26} {fmt_int(row.dossiers):>9} hồ sơ{flag}")
+    click.echo(f"Tổng: {fmt_int(len(frame))} đơn vị")
+
+
+def _register_commands() -> None:
+    from loaders.cli import load_command
+
+    main.add_command(load_command)
+
+
+_register_commands()
+
+if __name__ == "__main__":
+    sys.exit(main())

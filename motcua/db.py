@@ -1,0 +1,182 @@
+"""The one module that opens DuckDB files.
+
+Write side: ``write_transaction`` is the single writer. It takes an exclusive lock file, copies the
+published database to a private temporary file, lets the caller write there, refreshes the derived
+(pre-aggregated) tables, checkpoints, closes and atomically renames the file over the published one.
+Readers therefore never see a half import, never block the writer (they hold the *old* inode, not the
+file the writer opens) and a killed import leaves only a stale temp file that the next run removes.
+
+Read side: ``Database`` keeps one read-only connection per published file version and runs every
+query on its own ``cursor()`` (sharing one connection across threads returns wrong numbers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import glob
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from motcua import schema
+
+DEFAULT_DB_PATH = Path(os.environ.get("MOTCUA_DB", "data/motcua.duckdb"))
+_TMP_SUFFIX = ".tmp-"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The published database is missing or unreadable; the message is Vietnamese, for the admin."""
+
+
+def resolve_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path) if path is not None else Path(os.environ.get("MOTCUA_DB", DEFAULT_DB_PATH))
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    # Fail fast instead of trying to download extensions on a closed network.
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+
+
+def connect_memory() -> duckdb.DuckDBPyConnection:
+    """A private in-memory database with the schema (tests, validation)."""
+    con = duckdb.connect(":memory:")
+    _configure(con)
+    schema.create_schema(con)
+    return con
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    for stale in glob.glob(f"{glob.escape(str(path))}{_TMP_SUFFIX}*"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(stale)
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # a second importer waits here, readers never do
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-write connection on a private copy; publish it atomically on success.
+
+    On any exception (or a killed process) the published file is untouched.
+    """
+    target = resolve_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(target):
+        _remove_stale_temp_files(target)
+        temp = target.with_name(f"{target.name}{_TMP_SUFFIX}{os.getpid()}")
+        if target.exists():
+            shutil.copyfile(target, temp)
+        con = duckdb.connect(str(temp))
+        try:
+            _configure(con)
+            schema.create_schema(con)
+            con.execute("BEGIN TRANSACTION")
+            yield con
+            from motcua import aggregates  # local import: aggregates depends on the schema only
+
+            aggregates.refresh(con)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+            con.close()
+            with open(temp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+            _fsync_dir(target.parent)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temp)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(str(temp) + ".wal")
+            raise
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_version(path: Path) -> str:
+    """Identity of the published file; changes on every publish (new inode)."""
+    st = os.stat(path)
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
+
+class Database:
+    """Read-only access to the published database, safe to share across threads."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = resolve_path(path)
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._version: str | None = None
+
+    def version(self) -> str:
+        """Current published version; part of every cache key so a new import shows at once."""
+        try:
+            return file_version(self.path)
+        except FileNotFoundError as exc:
+            raise DatabaseUnavailable(
+                f"Chưa có cơ sở dữ liệu tại '{self.path}'. Quản trị viên hãy nạp dữ liệu "
+                "(trang Dữ liệu hoặc lệnh `motcua load TỆP --db ĐƯỜNG_DẪN`)."
+            ) from exc
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        version = self.version()
+        with self._lock:
+            if self._con is None or version != self._version:
+                try:
+                    con = duckdb.connect(str(self.path), read_only=True)
+                    _configure(con)
+                    con.execute("SELECT count(*) FROM dossiers").fetchall()
+                except duckdb.Error as exc:
+                    raise DatabaseUnavailable(
+                        f"Không đọc được cơ sở dữ liệu '{self.path}': {exc}. Quản trị viên hãy khôi phục "
+                        "bản sao lưu hoặc nạp lại dữ liệu vào một tệp mới."
+                    ) from exc
+                # The previous connection is dropped, not closed: cursors still running on it finish
+                # on the old (consistent) snapshot and release it when garbage-collected.
+                self._con, self._version = con, version
+            return self._con
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._connection().cursor()
+
+    def query_df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
+
+    def query_rows(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params or []).fetchall()
+        finally:
+            cur.close()
+
+
+def open_database(path: str | os.PathLike | None = None) -> Database:
+    return Database(path)

@@ -1,0 +1,85 @@
+"""Vietnamese number/date formatting: the only place that turns numbers into text.
+
+Data stays numeric until shown: ``1277 -> '1.277'``, ``0.8825 -> '88,25%'``, dates ``dd/mm/yyyy``.
+Excel keeps numbers with the number formats below (Excel shows them with the reader's separators).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+
+EXCEL_INT_FORMAT = "#,##0"
+EXCEL_PCT_FORMAT = "0.00%"
+EXCEL_DATE_FORMAT = "dd/mm/yyyy"
+EXCEL_DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+PLOTLY_SEPARATORS = ",."  # decimal comma, dot thousands
+NA = "–"
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_int(value) -> str:
+    """1277 -> '1.277'; None -> '–'."""
+    if _missing(value):
+        return NA
+    return f"{int(round(value)):,}".replace(",", ".")
+
+
+def fmt_count(value) -> str:
+    """Counts in official prose: two digits below ten ('05'), dotted thousands otherwise."""
+    if _missing(value):
+        return NA
+    number = int(round(value))
+    return f"{number:02d}" if 0 <= number < 10 else fmt_int(number)
+
+
+def fmt_num(value, decimals: int = 2) -> str:
+    """3.14159 -> '3,14'."""
+    if _missing(value):
+        return NA
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def fmt_pct(value, decimals: int = 2) -> str:
+    """A fraction 0..1 -> '88,25%'; None (empty denominator) -> '–'."""
+    if _missing(value):
+        return NA
+    return fmt_num(value * 100, decimals) + "%"
+
+
+def fmt_date(value) -> str:
+    """dd/mm/yyyy."""
+    if _missing(value) or value == "":
+        return NA
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    return value.strftime("%d/%m/%Y") if isinstance(value, date | datetime) else str(value)
+
+
+def fmt_datetime(value) -> str:
+    """dd/mm/yyyy HH:MM."""
+    if _missing(value) or value == "":
+        return NA
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def fmt_delta_pct_points(value) -> str:
+    """Change of a rate in percentage points: 0.0123 -> '+1,23 điểm %'."""
+    if _missing(value):
+        return NA
+    sign = "+" if value > 0 else ""
+    return f"{sign}{fmt_num(value * 100)} điểm %"

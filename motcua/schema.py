@@ -1,0 +1,107 @@
+"""Canonical DuckDB schema (see README "Data model").
+
+One row per dossier in ``dossiers``; personal data (applicant name, ID number, phone, address,
+email) has no column anywhere and is dropped by the readers.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Column order of ``dossiers``; loaders produce exactly these columns.
+DOSSIER_COLUMNS: dict[str, str] = {
+    "source": "VARCHAR NOT NULL",  # 'local' for one-stop-shop exports, 'dvcqg' for portal sync JSON
+    "dossier_code": "VARCHAR NOT NULL",  # mã hồ sơ, as exported (NFC, trimmed)
+    "receiving_unit_code": "VARCHAR NOT NULL",  # units.code of the unit that received the dossier
+    "resolving_unit_code": "VARCHAR NOT NULL",  # units.code of the resolving unit (= receiving if unknown)
+    "procedure_code": "VARCHAR",  # mã TTHC as exported
+    "procedure_name": "VARCHAR",
+    "field_code": "VARCHAR",  # mã lĩnh vực
+    "field_name": "VARCHAR",  # lĩnh vực
+    "dvc_level": "VARCHAR NOT NULL",  # toan_trinh | mot_phan | thong_tin | unknown
+    "channel": "VARCHAR NOT NULL",  # online | direct | postal (missing -> direct, as QĐ 766 does)
+    "submitted_at": "TIMESTAMP",  # ngày nộp
+    "received_at": "TIMESTAMP NOT NULL",  # ngày tiếp nhận (clock start)
+    "due_at": "TIMESTAMP",  # ngày hẹn trả
+    "new_due_at": "TIMESTAMP",  # ngày hẹn trả mới (after apology/extension)
+    "finished_at": "TIMESTAMP",  # ngày kết thúc xử lý / có kết quả (also stop/withdraw/refusal time)
+    "returned_at": "TIMESTAMP",  # ngày trả kết quả
+    "supplement_requested_at": "TIMESTAMP",  # last supplement request
+    "supplement_received_at": "TIMESTAMP",  # supplement handed in
+    "status": "SMALLINT",  # national status 1-10 (NULL when only a time-status label was exported)
+    "status_raw": "VARCHAR",  # label/code exactly as exported
+    "has_digitized_components": "BOOLEAN",  # thành phần hồ sơ được số hóa khi tiếp nhận
+    "has_electronic_result": "BOOLEAN",  # kết quả điện tử
+    "reused_digitized_data": "BOOLEAN",  # tái sử dụng dữ liệu số hóa
+    "paid_online": "BOOLEAN",  # thanh toán trực tuyến
+    "fee_amount": "BIGINT",  # phí + lệ phí, VND (NULL = unknown, 0 = no fee)
+    "supplement_count": "SMALLINT",  # số lần yêu cầu bổ sung
+    "legal_days": "DOUBLE",  # thời hạn giải quyết theo quy định (ngày làm việc), if exported
+    "state_at": "TIMESTAMP NOT NULL",  # latest timestamp of the record; the newer state wins on upsert
+    "import_id": "BIGINT NOT NULL",
+    "source_row": "INTEGER",  # 1-based row in the source file (spreadsheet row number)
+}
+
+DDL = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS units (
+        code VARCHAR PRIMARY KEY,          -- 5-digit GSO commune code, 2-digit province code, or L-... for legacy
+        name VARCHAR NOT NULL,             -- 'Xã Tứ Kỳ'
+        division_type VARCHAR,             -- xã | phường | đặc khu | tỉnh | thành phố trung ương | legacy ...
+        province_code VARCHAR,
+        province_name VARCHAR,
+        level VARCHAR NOT NULL,            -- 'commune' | 'province'
+        in_catalogue BOOLEAN NOT NULL,     -- False: not in the 2025 list (e.g. a pre-1/7/2025 commune)
+        successor_code VARCHAR,            -- new unit after the 2025 reorganisation, when known
+        fold_name VARCHAR NOT NULL         -- folded name without the type prefix, for matching
+    )""",
+    """CREATE TABLE IF NOT EXISTS procedures (
+        procedure_code VARCHAR PRIMARY KEY,
+        procedure_name VARCHAR,
+        field_code VARCHAR,
+        field_name VARCHAR,
+        dvc_level VARCHAR,                 -- toan_trinh | mot_phan | thong_tin | unknown
+        has_fee BOOLEAN,
+        legal_days DOUBLE,
+        from_catalogue BOOLEAN NOT NULL    -- True when imported from a procedure list, False when seen in dossiers
+    )""",
+    "CREATE SEQUENCE IF NOT EXISTS import_seq START 1",
+    """CREATE TABLE IF NOT EXISTS imports (
+        import_id BIGINT PRIMARY KEY,
+        file_name VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        source VARCHAR,
+        unit_code VARCHAR,
+        period_from DATE,
+        period_to DATE,
+        rows_read INTEGER NOT NULL,
+        rows_loaded INTEGER NOT NULL,
+        rows_rejected INTEGER NOT NULL,
+        status VARCHAR NOT NULL,           -- loaded | duplicate_file | failed
+        message VARCHAR,
+        imported_at TIMESTAMP NOT NULL,
+        imported_by VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS rejects (
+        import_id BIGINT NOT NULL,
+        file_name VARCHAR NOT NULL,
+        row_number INTEGER,
+        column_name VARCHAR,
+        raw_value VARCHAR,
+        reason VARCHAR NOT NULL
+    )""",
+    "CREATE TABLE IF NOT EXISTS dossiers ("
+    + ", ".join(f"{name} {sql_type}" for name, sql_type in DOSSIER_COLUMNS.items())
+    + ", PRIMARY KEY (source, dossier_code))",
+]
+
+
+def create_schema(con) -> None:
+    """Create every table if missing (idempotent)."""
+    for statement in DDL:
+        con.execute(statement)
+    con.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [str(SCHEMA_VERSION)],
+    )
