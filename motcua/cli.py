@@ -62,6 +62,15 @@ def _register_commands() -> None:
     from loaders.cli import load_command
 
     main.add_command(load_command)
+    from motcua.user_cli import user_group
+
+    main.add_command(user_group)
+    from motcua.report_cli import report_command
+
+    main.add_command(report_command)
+    from motcua.kpi_cli import kpi_command
+
+    main.add_command(kpi_command)
 
 
 _register_commands()

@@ -117,6 +117,49 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+_PUBLISHED = "published"
+
+
+def _attach_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the current file behind ``path`` read-only.
+
+    ``duckdb.connect(path)`` reuses a cached instance per path while an older connection is alive, so a
+    process would keep seeing the replaced file; ATTACH from a fresh in-memory instance opens the new inode.
+    """
+    con = duckdb.connect(":memory:")
+    _configure(con)
+    # Bound DuckDB's buffer pool so the dashboard process stays within its memory budget (10M dossiers).
+    con.execute("SET memory_limit = ?", [os.environ.get("MOTCUA_READ_MEMORY_LIMIT", "1GB")])
+    con.execute(f"ATTACH ? AS {_PUBLISHED} (READ_ONLY)", [str(path)])
+    con.execute(f"USE {_PUBLISHED}")
+    return con
+
+
+class ReadCursor:
+    """A DuckDB cursor on the published catalog (a plain cursor would start in the in-memory one).
+
+    Behaves like the DuckDB cursor it wraps; ``.cursor()`` gives another ``ReadCursor`` on the same
+    snapshot, so code written for connections (``con.cursor()`` per query) works unchanged.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+        self._cur = con.cursor()
+        self._cur.execute(f"USE {_PUBLISHED}")
+
+    def cursor(self) -> ReadCursor:
+        return ReadCursor(self._con)
+
+    def __getattr__(self, name: str):
+        return getattr(self._cur, name)
+
+    def __enter__(self) -> ReadCursor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._cur.close()
+
+
 def file_version(path: Path) -> str:
     """Identity of the published file; changes on every publish (new inode)."""
     st = os.stat(path)
@@ -147,8 +190,7 @@ class Database:
         with self._lock:
             if self._con is None or version != self._version:
                 try:
-                    con = duckdb.connect(str(self.path), read_only=True)
-                    _configure(con)
+                    con = _attach_read_only(self.path)
                     con.execute("SELECT count(*) FROM dossiers").fetchall()
                 except duckdb.Error as exc:
                     raise DatabaseUnavailable(
@@ -160,8 +202,8 @@ class Database:
                 self._con, self._version = con, version
             return self._con
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        return self._connection().cursor()
+    def cursor(self) -> ReadCursor:
+        return ReadCursor(self._connection())
 
     def query_df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
         cur = self.cursor()
@@ -180,3 +222,15 @@ class Database:
 
 def open_database(path: str | os.PathLike | None = None) -> Database:
     return Database(path)
+
+
+def query_df(source: Database | duckdb.DuckDBPyConnection | ReadCursor, sql: str,
+             params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+    """Run a read query on a ``Database`` or on a connection (tests, tools) through its own cursor."""
+    if isinstance(source, Database):
+        return source.query_df(sql, params)
+    cur = source.cursor()
+    try:
+        return cur.execute(sql, params or []).df()
+    finally:
+        cur.close()

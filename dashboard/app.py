@@ -1,0 +1,36 @@
+"""Entry point: `streamlit run dashboard/app.py` (see `make run`). Pages live in dashboard/views/.
+
+Access: the login gate (``dashboard.auth_ui``) runs first; with no users file the app runs in the explicit
+local demo mode (shown in the sidebar)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import state
+from dashboard.views import bao_cao, du_lieu, so_hoa, so_sanh, tien_do, tong_quan, truc_tuyen
+
+st.set_page_config(page_title="Một Cửa KPI", page_icon=":material/account_balance:", layout="wide",
+                   initial_sidebar_state="auto")
+
+PAGES = [
+    st.Page(tong_quan.render, title="Tổng quan", icon=":material/dashboard:", url_path="tong-quan", default=True),
+    st.Page(tien_do.render, title="Tiến độ giải quyết", icon=":material/schedule:", url_path="tien-do"),
+    st.Page(truc_tuyen.render, title="Trực tuyến & mức độ DVC", icon=":material/language:", url_path="truc-tuyen"),
+    st.Page(so_hoa.render, title="Số hóa & thanh toán", icon=":material/scanner:", url_path="so-hoa"),
+    st.Page(so_sanh.render, title="So sánh đơn vị", icon=":material/leaderboard:", url_path="so-sanh"),
+    st.Page(bao_cao.render, title="Báo cáo", icon=":material/description:", url_path="bao-cao"),
+    st.Page(du_lieu.render, title="Dữ liệu", icon=":material/database:", url_path="du-lieu"),
+]
+
+state.begin_run()
+pickers = state.sidebar_slot()  # filled after sign-in, shown above the login gate's account box
+# Sign-in before navigation: nothing (no page, no URL parameter, no query) runs for a visitor who is not
+# signed in. The user is kept for this run in session state; pages read it via state.current_user().
+user = state.sign_in()
+if user is None:
+    st.navigation(PAGES, position="hidden")  # keeps a shared link's page for after the login; runs nothing
+    st.stop()
+page = st.navigation(PAGES, position="sidebar")
+state.render_sidebar(pickers)
+page.run()

@@ -1,0 +1,279 @@
+"""Reusable dashboard pieces: typed tables with downloads, charts with captions, KPI cards, empty states."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import exports, state
+from motcua import db as dbmod
+from motcua import fmt
+
+EMPTY_PERIOD = "Không có hồ sơ trong kỳ"
+_PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "locale": "vi",
+    # Keep the camera button (PNG) and drop the selection tools users never need here.
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One shown column: source key in the numeric frame, Vietnamese header, kind (exports.KINDS)."""
+
+    key: str
+    header: str
+    kind: str = "text"
+
+
+def _format_value(value, kind: str) -> str:
+    if kind == "int":
+        return fmt.fmt_int(value)
+    if kind == "pct":
+        return fmt.fmt_pct(value)
+    if kind == "num":
+        return fmt.fmt_num(value)
+    if kind == "date":
+        return fmt.fmt_date(value)
+    if kind == "datetime":
+        return fmt.fmt_datetime(value)
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def export_frame(frame: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
+    """Numeric frame with exactly the shown columns, renamed to the shown headers."""
+    present = [c for c in cols if c.key in frame.columns]
+    return frame[[c.key for c in present]].rename(columns={c.key: c.header for c in present})
+
+
+def _text_column(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        return series.map({True: "Có", False: "Không"})
+    return series.astype(object).where(series.notna(), "").astype(str)
+
+
+def display_frame(frame: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
+    """Frame shown to users: numbers as Vietnamese text (1.277 / 88,25%) via motcua.fmt.
+
+    Date columns stay datetimes (fast for long dossier lists); ``column_config`` shows them dd/mm/yyyy.
+    """
+    present = [c for c in cols if c.key in frame.columns]
+    shown = {}
+    for col in present:
+        series = frame[col.key]
+        if col.kind in ("date", "datetime"):
+            shown[col.header] = pd.to_datetime(series).to_numpy()
+        elif col.kind == "text":
+            shown[col.header] = _text_column(series).to_numpy()
+        else:
+            shown[col.header] = [_format_value(v, col.kind) for v in series.tolist()]
+    return pd.DataFrame(shown, index=range(len(frame)))
+
+
+def column_config(cols: Sequence[Col]) -> dict:
+    """dd/mm/yyyy display of the date columns kept as datetimes by ``display_frame``."""
+    config = {}
+    for col in cols:
+        if col.kind == "date":
+            config[col.header] = st.column_config.DateColumn(col.header, format="DD/MM/YYYY")
+        elif col.kind == "datetime":
+            config[col.header] = st.column_config.DatetimeColumn(col.header, format="DD/MM/YYYY HH:mm")
+    return config
+
+
+def kinds_of(cols: Sequence[Col]) -> dict[str, str]:
+    return {c.header: c.kind for c in cols}
+
+
+def download_buttons(frame: pd.DataFrame, kinds: dict[str, str], key: str, caption: str,
+                     file_stem: str) -> None:
+    """CSV (UTF-8-BOM) and XLSX of a numeric frame; bytes are built only when clicked."""
+    left, right = st.columns(2)
+    left.download_button(
+        "Tải CSV", data=lambda: exports.to_csv_bytes(frame), file_name=f"{file_stem}.csv",
+        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:",
+    )
+    right.download_button(
+        "Tải Excel", data=lambda: exports.to_xlsx_bytes(frame, kinds, title=caption), file_name=f"{file_stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+        on_click="ignore", icon=":material/table_view:",
+    )
+
+
+def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, file_stem: str | None = None,
+          selectable: bool = False, height: int | str = "auto", empty_text: str = EMPTY_PERIOD) -> list[int]:
+    """Formatted table + caption + downloads of the same rows/columns; returns selected row positions."""
+    if frame is None or frame.empty:
+        empty_state(empty_text)
+        return []
+    st.caption(caption)
+    shown = display_frame(frame, cols)
+    event = st.dataframe(
+        shown, hide_index=True, width="stretch", height=height, key=key, column_config=column_config(cols),
+        on_select="rerun" if selectable else "ignore",
+        selection_mode="single-row" if selectable else "multi-row",
+    )
+    download_buttons(export_frame(frame, cols), kinds_of(cols), key, caption, file_stem or key)
+    if selectable and event is not None:
+        return list(event.selection.rows)
+    return []
+
+
+def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None = None,
+          cols: Sequence[Col] | None = None, selectable: bool = False, file_stem: str | None = None) -> list[dict]:
+    """Plotly chart (camera button kept) + its caption + downloads of the data it shows.
+
+    Returns the selected points (``on_select="rerun"``) so a page can drill down.
+    """
+    config = {**_PLOTLY_CONFIG,
+              "toImageButtonOptions": {**_PLOTLY_CONFIG["toImageButtonOptions"], "filename": file_stem or key}}
+    event = st.plotly_chart(
+        fig, key=key, config=config, width="stretch", theme="streamlit",
+        on_select="rerun" if selectable else "ignore", selection_mode="points",
+    )
+    st.caption(caption)
+    if data is not None and cols is not None and not data.empty:
+        download_buttons(export_frame(data, cols), kinds_of(cols), f"{key}_data", caption, file_stem or key)
+    if selectable and event is not None:
+        return list(event.selection.points)
+    return []
+
+
+def empty_state(text: str = EMPTY_PERIOD) -> None:
+    st.info(text, icon=":material/inbox:")
+
+
+def target_status(value: float | None, target: float | None) -> tuple[str, str] | None:
+    """(colour, text) red/amber/green of a rate against its target; None when either is missing."""
+    if value is None or target is None or pd.isna(value):
+        return None
+    # Short texts: the badge must fit a quarter-width card; the card help names the target in full.
+    goal = fmt.fmt_pct(target, 0)
+    if value >= target - 1e-9:
+        return "green", f"Đạt mục tiêu {goal}"
+    if value >= target - state.amber_margin():
+        return "orange", f"Gần đạt {goal}"
+    return "red", f"Chưa đạt {goal}"
+
+
+def rate_card(label: str, value: float | None, previous: float | None, target: float | None,
+              help_text: str | None = None) -> None:
+    """KPI card of a rate: value, change in percentage points vs the previous period, target badge."""
+    delta = None
+    if value is not None and previous is not None and not pd.isna(value) and not pd.isna(previous):
+        delta = fmt.fmt_delta_pct_points(value - previous)
+    with st.container(border=True):
+        st.metric(label, fmt.fmt_pct(value), delta=delta, help=help_text)
+        status = target_status(value, target)
+        if status:
+            colour, text = status
+            st.badge(text, color=colour, icon=":material/flag:")
+        elif target is not None:
+            st.caption(f"Mục tiêu {fmt.fmt_pct(target, 0)} – chưa có số liệu")
+
+
+def metric_definition(metric) -> None:
+    """Definition, numerator, denominator and legal source of one rate (shown next to its card)."""
+    from motcua import metrics
+
+    lines = [f"**Cách tính:** {metric.definition}"]
+    if metric.numerator in metrics.COUNTS:
+        lines.append(f"**Tử số:** {metrics.COUNTS[metric.numerator]}")
+    if metric.denominator in metrics.COUNTS:
+        lines.append(f"**Mẫu số:** {metrics.COUNTS[metric.denominator]}")
+    lines.append(f"**Nguồn:** {metric.source}")
+    st.caption("  \n".join(lines))
+
+
+def count_card(label: str, value, previous=None, help_text: str | None = None, *,
+               lower_is_better: bool = False) -> None:
+    delta = None
+    if previous is not None and value is not None:
+        change = int(value) - int(previous)
+        delta = ("+" if change > 0 else "") + fmt.fmt_int(change) if change else "0"
+    with st.container(border=True):
+        st.metric(label, fmt.fmt_int(value), delta=delta, help=help_text,
+                  delta_color="inverse" if lower_is_better else "normal")
+
+
+def page_header(title: str, intro: str | None = None) -> bool:
+    """Title + intro; False (with the Vietnamese reason shown) when there is no usable database."""
+    st.title(title)
+    if intro:
+        st.caption(intro)
+    try:
+        state.get_db().version()
+        state.get_db().cursor().close()
+    except dbmod.DatabaseUnavailable as exc:
+        st.error(str(exc), icon=":material/database:")
+        return False
+    return True
+
+
+def safe_section(render: Callable[[], None], what: str) -> None:
+    """Run one section; a failure shows a Vietnamese message instead of breaking the whole page."""
+    try:
+        render()
+    except dbmod.DatabaseUnavailable as exc:
+        st.error(str(exc))
+    except ValueError as exc:  # metrics raise ValueError with Vietnamese messages for bad filters
+        st.warning(f"Không hiển thị được {what}: {exc}")
+
+
+# ---------------------------------------------------------------- dossier lists (drill-downs)
+
+DOSSIER_COLS = (
+    Col("dossier_code", "Mã hồ sơ"),
+    Col("receiving_unit", "Đơn vị tiếp nhận"),
+    Col("procedure_code", "Mã TTHC"),
+    Col("procedure_name", "Thủ tục"),
+    Col("field_name", "Lĩnh vực"),
+    Col("channel", "Kênh nộp"),
+    Col("dvc_level", "Mức độ DVC"),
+    Col("received_at", "Ngày tiếp nhận", "date"),
+    Col("due_at", "Hạn trả", "date"),
+    Col("finished_at", "Ngày kết thúc", "date"),
+    Col("status_label", "Trạng thái"),
+    Col("days_late", "Số ngày trễ (ngày làm việc)", "int"),
+)
+
+
+def label_codes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Replace channel / level codes by their Vietnamese labels (for both display and download)."""
+    from motcua import metrics
+
+    if frame is None or frame.empty:
+        return frame
+    out = frame.copy()
+    if "channel" in out.columns:
+        out["channel"] = out["channel"].map(lambda v: metrics.CHANNEL_LABELS.get(v, v))
+    if "dvc_level" in out.columns:
+        out["dvc_level"] = out["dvc_level"].map(lambda v: metrics.LEVEL_LABELS.get(v, v))
+    return out
+
+
+MAX_LIST_ROWS = 5000
+
+
+def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[Col] = (),
+                  empty_text: str = "Không có hồ sơ nào trong nhóm này.") -> None:
+    """The dossiers behind a number: codes, procedure, dates, days late. Never personal data.
+
+    Long lists are cut to the first MAX_LIST_ROWS rows (in the order metrics returns them); the table and
+    its downloads hold the same rows and the caption says so.
+    """
+    if frame is not None and len(frame) > MAX_LIST_ROWS:
+        caption += (f" · hiển thị {fmt.fmt_int(MAX_LIST_ROWS)}/{fmt.fmt_int(len(frame))} hồ sơ đầu tiên; "
+                    "hãy thu hẹp bộ lọc để xem đủ")
+        frame = frame.head(MAX_LIST_ROWS)
+    elif frame is not None and len(frame) == MAX_LIST_ROWS:
+        caption += f" · tối đa {fmt.fmt_int(MAX_LIST_ROWS)} hồ sơ; hãy thu hẹp bộ lọc để xem đủ"
+    table(label_codes(frame), [*DOSSIER_COLS, *extra], key, caption, file_stem=key, empty_text=empty_text)

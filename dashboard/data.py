@@ -1,0 +1,216 @@
+"""Cached calls into ``motcua.metrics`` (the dashboard never computes a KPI itself).
+
+Every cache key holds the database version (changes on each import), the scope key (unit scope
+included), the period code, the calendar and the settings; the real objects travel in ``_``-prefixed
+arguments, which Streamlit leaves out of the hash. Each metrics call runs its queries on fresh cursors
+of the shared read-only connection (``Database.query_df``).
+
+Access control: every public function passes its scope through ``state.restrict`` before the cache
+lookup, so the cache key always holds the *restricted* unit list and no caller (a page building its own
+``Scope``, a drill-down, a stale session value) can query or hit a cached result outside the signed-in
+user's units. Import history and rejected rows (raw values may name any commune) are admin-only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.state import current_user, get_db, restrict
+from motcua import auth, metrics, units
+from motcua.filters import Scope
+from motcua.filters import unit_names as _unit_names
+from motcua.periods import Period
+
+TTL = 15 * 60
+ENTRIES = 256
+
+
+def _keys(scope: Scope, period: Period, settings: metrics.Settings) -> tuple:
+    return (get_db().version(), scope.key(), period.code, period.calendar, dataclasses.astuple(settings))
+
+
+# ---------------------------------------------------------------- units and ranges
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _unit_options(version: str) -> dict[str, str]:
+    cur = get_db().cursor()
+    try:
+        frame = units.list_units(cur, used_only=True)
+    finally:
+        cur.close()
+    return {row.code: f"{row.name} – {row.province_name}" if row.province_name else row.name
+            for row in frame.itertuples()}
+
+
+def unit_options() -> dict[str, str]:
+    """code -> 'Xã Tứ Kỳ – Thành phố Hải Phòng' for the units that have dossiers."""
+    return _unit_options(get_db().version())
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _names(version: str, codes: tuple[str, ...]) -> dict[str, str]:
+    return _unit_names(get_db(), codes)
+
+
+def unit_names(codes: tuple[str, ...]) -> dict[str, str]:
+    return _names(get_db().version(), tuple(codes)) if codes else {}
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _data_range(version: str, scope_key: tuple, _scope: Scope) -> tuple[date | None, date | None]:
+    return metrics.data_range(get_db(), _scope)
+
+
+def data_range(scope: Scope) -> tuple[date | None, date | None]:
+    scope = restrict(scope)
+    return _data_range(get_db().version(), scope.key(), scope)
+
+
+# ---------------------------------------------------------------- KPIs
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _kpis(keys: tuple, _scope: Scope, _period: Period, _settings: metrics.Settings) -> dict:
+    return metrics.compute_kpis(get_db(), _scope, _period, _settings)
+
+
+def kpis(scope: Scope, period: Period, settings: metrics.Settings) -> dict:
+    scope = restrict(scope)
+    return _kpis(_keys(scope, period, settings), scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _breakdown(keys: tuple, by: str, _scope: Scope, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    return metrics.breakdown(get_db(), _scope, _period, by, _settings)
+
+
+def breakdown(scope: Scope, period: Period, by: str, settings: metrics.Settings) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _breakdown(_keys(scope, period, settings), by, scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _league(keys: tuple, _scope: Scope, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    return metrics.league_table(get_db(), _scope, _period, _settings)
+
+
+def league_table(scope: Scope, period: Period, settings: metrics.Settings) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _league(_keys(scope, period, settings), scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _unit_months(keys: tuple, _scope: Scope, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    """Long frame (unit × month): one ``breakdown(by="unit")`` per month of the period."""
+    frames = []
+    for month in _period.months():
+        part = metrics.breakdown(get_db(), _scope, month, "unit", _settings)
+        if not part.empty:
+            frames.append(part.assign(month=month.label, month_code=month.code))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def unit_months(scope: Scope, period: Period, settings: metrics.Settings) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _unit_months(_keys(scope, period, settings), scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _dossiers(keys: tuple, bucket: str, limit: int, _scope: Scope, _period: Period,
+              _settings: metrics.Settings) -> pd.DataFrame:
+    return metrics.dossier_list(get_db(), _scope, _period, bucket, _settings, limit=limit)
+
+
+def dossier_list(scope: Scope, period: Period, bucket: str, settings: metrics.Settings,
+                 limit: int = 5000) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _dossiers(_keys(scope, period, settings), bucket, limit, scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _at_risk(keys: tuple, as_of: date, _scope: Scope, _settings: metrics.Settings) -> pd.DataFrame:
+    return metrics.at_risk(get_db(), _scope, as_of, _settings)
+
+
+def at_risk(scope: Scope, as_of: date, settings: metrics.Settings) -> pd.DataFrame:
+    scope = restrict(scope)
+    keys = (get_db().version(), scope.key(), dataclasses.astuple(settings))
+    return _at_risk(keys, as_of, scope, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _levels(keys: tuple, _scope: Scope, _period: Period) -> pd.DataFrame:
+    return metrics.level_breakdown(get_db(), _scope, _period)
+
+
+def level_breakdown(scope: Scope, period: Period) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _levels(_keys(scope, period, metrics.Settings()), scope, period)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _processing(keys: tuple, by: str, _scope: Scope, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    return metrics.processing_time(get_db(), _scope, _period, by, _settings)
+
+
+def processing_time(scope: Scope, period: Period, by: str, settings: metrics.Settings) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _processing(_keys(scope, period, settings), by, scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _unused(keys: tuple, _scope: Scope, _period: Period) -> pd.DataFrame:
+    return metrics.unused_procedures(get_db(), _scope, _period)
+
+
+def unused_procedures(scope: Scope, period: Period) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _unused(_keys(scope, period, metrics.Settings()), scope, period)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _quality(version: str, scope_key: tuple, _scope: Scope) -> pd.DataFrame:
+    return metrics.data_quality(get_db(), _scope)
+
+
+def data_quality(scope: Scope) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _quality(get_db().version(), scope.key(), scope)
+
+
+# ---------------------------------------------------------------- import history (not KPIs)
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _imports(version: str) -> pd.DataFrame:
+    return get_db().query_df(
+        "SELECT import_id, imported_at, file_name, format, unit_code, period_from, period_to, rows_read, "
+        "rows_loaded, rows_rejected, status, message, imported_by FROM imports ORDER BY import_id DESC"
+    )
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _rejects(version: str, limit: int) -> pd.DataFrame:
+    return get_db().query_df(
+        "SELECT import_id, file_name, row_number, column_name, raw_value, reason FROM rejects "
+        "ORDER BY import_id DESC, row_number LIMIT ?", [limit]
+    )
+
+
+def imports(version: str) -> pd.DataFrame:
+    """Import history (all communes): admins only, checked here and not just by hiding the section."""
+    auth.require_admin(current_user(), "xem lịch sử nạp dữ liệu")
+    return _imports(version)
+
+
+def rejects(version: str, limit: int = 5000) -> pd.DataFrame:
+    """Rejected rows with their raw values (may hold any commune's data): admins only."""
+    auth.require_admin(current_user(), "xem các dòng bị loại")
+    return _rejects(version, limit)
+
+
+def clear_caches() -> None:
+    """After an import: the version changes anyway, this also frees memory at once."""
+    st.cache_data.clear()

@@ -1,0 +1,151 @@
+"""Dữ liệu: upload exports (admin), import history, rejected rows, data-quality checks, metric definitions.
+
+Uploads, the import history and the rejected rows are admin-only: the upload widget is not drawn for
+other roles AND the import path itself calls ``auth.require_admin`` (a hand-made request cannot import);
+history and rejected rows may hold any commune's raw values. Data-quality checks use the restricted scope.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components as ui
+from dashboard import data, state
+from loaders.model import LoadError
+from motcua import auth, metrics
+from motcua import db as dbmod
+from motcua.units import UnitError
+
+LOG = logging.getLogger(__name__)
+TITLE = "Dữ liệu"
+UPLOAD_TYPES = ["xlsx", "xls", "xml", "html", "htm", "csv", "json"]
+RESULT_LABELS = {"loaded": "Đã nạp", "duplicate_file": "Đã nạp trước đó (bỏ qua)", "failed": "Lỗi"}
+RESULT_COLS = (
+    ui.Col("file_name", "Tệp"), ui.Col("status_label", "Kết quả"), ui.Col("rows_read", "Số dòng đọc", "int"),
+    ui.Col("rows_loaded", "Số dòng nạp", "int"), ui.Col("rows_new", "Hồ sơ mới", "int"),
+    ui.Col("rows_updated", "Hồ sơ cập nhật", "int"), ui.Col("rows_rejected", "Số dòng bị loại", "int"),
+    ui.Col("message", "Ghi chú"),
+)
+IMPORT_COLS = (
+    ui.Col("import_id", "Lần nạp", "int"), ui.Col("imported_at", "Thời điểm nạp", "datetime"),
+    ui.Col("file_name", "Tệp"), ui.Col("format", "Định dạng"), ui.Col("unit_code", "Mã đơn vị"),
+    ui.Col("period_from", "Từ ngày", "date"), ui.Col("period_to", "Đến ngày", "date"),
+    ui.Col("rows_read", "Số dòng đọc", "int"), ui.Col("rows_loaded", "Số dòng nạp", "int"),
+    ui.Col("rows_rejected", "Số dòng bị loại", "int"), ui.Col("status_label", "Kết quả"), ui.Col("message", "Ghi chú"),
+    ui.Col("imported_by", "Người nạp"),
+)
+REJECT_COLS = (
+    ui.Col("import_id", "Lần nạp", "int"), ui.Col("file_name", "Tệp"), ui.Col("row_number", "Dòng", "int"),
+    ui.Col("column_name", "Cột"), ui.Col("raw_value", "Giá trị"), ui.Col("reason", "Lý do"),
+)
+QUALITY_COLS = (ui.Col("label", "Kiểm tra"), ui.Col("count", "Số hồ sơ", "int"), ui.Col("examples", "Ví dụ mã hồ sơ"))
+DOC_COLS = (ui.Col("label", "Chỉ tiêu / quy ước"), ui.Col("formula", "Cách tính"), ui.Col("source", "Căn cứ"),
+            ui.Col("key", "Mã"))
+
+
+def run_import(files, unit_text: str, user: auth.User) -> None:
+    """Import uploaded files as ``user``; raises ``auth.AccessDenied`` unless the user is an admin."""
+    auth.require_admin(user, "nạp dữ liệu")  # checked on the import path, not only by hiding the form
+    from loaders.pipeline import import_files  # the import pipeline is only needed on this page
+
+    with tempfile.TemporaryDirectory(prefix="motcua-upload-") as folder:
+        specs = []
+        for index, upload in enumerate(files):
+            # Saved under a neutral name: the original name is shown, never used as a path.
+            path = Path(folder) / f"upload-{index}{Path(upload.name).suffix.lower()}"
+            path.write_bytes(upload.getvalue())
+            specs.append((path, upload.name))
+        summary = import_files(specs, db_path=state.get_db().path, unit=unit_text or None,
+                               user=user.username)
+    data.clear_caches()
+    frame = pd.DataFrame([vars(f) for f in summary.files])
+    frame["status_label"] = frame["status"].map(RESULT_LABELS).fillna(frame["status"])
+    st.session_state["last_import"] = frame
+
+
+def _upload_section() -> None:
+    st.subheader("Nạp tệp xuất từ phần mềm một cửa")
+    user = state.current_user()
+    if not user.is_admin:
+        st.caption("Chỉ quản trị viên được nạp dữ liệu.")
+        return
+    with st.form("upload_form", clear_on_submit=True):
+        files = st.file_uploader("Chọn tệp (Excel, HTML, XML, CSV, JSON)", type=UPLOAD_TYPES,
+                                 accept_multiple_files=True, key="upload_files")
+        unit_text = st.text_input("Đơn vị (chỉ khi tệp không ghi tên xã/phường)", key="upload_unit",
+                                  placeholder="Ví dụ: Xã Tứ Kỳ, TP Hải Phòng hoặc mã 10699")
+        submitted = st.form_submit_button("Nạp dữ liệu", type="primary", icon=":material/upload:")
+    if submitted and files:
+        try:
+            with st.spinner("Đang đọc và kiểm tra tệp…"):
+                run_import(files, unit_text.strip(), user)
+        except (LoadError, UnitError, auth.AccessDenied) as exc:
+            st.error(str(exc))
+        except dbmod.DatabaseUnavailable as exc:
+            st.error(str(exc))
+        except Exception as exc:  # noqa: BLE001 - an import bug must not break the page; nothing was published
+            LOG.exception("import failed")
+            st.error(f"Lỗi không mong đợi khi nạp dữ liệu ({type(exc).__name__}: {exc}). Dữ liệu đã công bố không "
+                     "thay đổi; hãy gửi tệp và thông báo này cho quản trị viên.")
+    elif submitted:
+        st.warning("Chưa chọn tệp nào.")
+    result = st.session_state.get("last_import")
+    if result is not None:
+        failed = result[result["status"] == "failed"]
+        for row in failed.itertuples():
+            st.error(f"{row.file_name}: {row.message}")
+        if (result["status"] == "loaded").any():
+            st.success("Đã nạp xong; các trang đã dùng dữ liệu mới.")
+        ui.table(result, RESULT_COLS, "upload_result", "Kết quả lần nạp gần nhất", file_stem="ket-qua-nap")
+
+
+def _history(version: str) -> None:
+    st.subheader("Lịch sử nạp dữ liệu")
+    frame = data.imports(version)
+    if not frame.empty:
+        frame = frame.assign(status_label=frame["status"].map(RESULT_LABELS).fillna(frame["status"]))
+    ui.table(frame, IMPORT_COLS, "data_imports", "Các lần nạp, mới nhất trước", file_stem="lich-su-nap",
+             empty_text="Chưa có lần nạp dữ liệu nào.")
+    st.subheader("Dòng bị loại và lý do")
+    ui.table(data.rejects(version), REJECT_COLS, "data_rejects", "Các dòng không nạp được (tối đa 5.000 dòng)",
+             file_stem="dong-bi-loai", empty_text="Không có dòng nào bị loại.")
+
+
+def _quality() -> None:
+    st.subheader("Cảnh báo chất lượng dữ liệu")
+    scope = state.current_scope()
+    frame = data.data_quality(scope)
+    problems = frame[frame["count"] > 0] if not frame.empty else frame
+    ui.table(problems, QUALITY_COLS, "data_quality", f"{state.scope_caption(scope)} · toàn bộ dữ liệu đã nạp",
+             file_stem="chat-luong-du-lieu", empty_text="Không phát hiện vấn đề dữ liệu.")
+
+
+def _definitions() -> None:
+    st.subheader("Định nghĩa chỉ tiêu và căn cứ pháp lý")
+    ui.table(pd.DataFrame(metrics.METRIC_DOCS), DOC_COLS, "data_definitions",
+             "Mỗi tỷ lệ = tổng tử số / tổng mẫu số; không lấy trung bình các tỷ lệ.", file_stem="dinh-nghia-chi-tieu")
+
+
+def render() -> None:
+    state.render_sidebar()
+    st.title(TITLE)
+    st.caption("Nạp tệp, lịch sử nạp, dòng bị loại, kiểm tra dữ liệu và định nghĩa các chỉ tiêu.")
+    _upload_section()
+    try:
+        version = state.get_db().version()
+        state.get_db().cursor().close()
+    except dbmod.DatabaseUnavailable as exc:
+        st.info(str(exc))
+        _definitions()
+        return
+    if state.is_admin():  # raw values of rejected rows can hold other communes' data
+        ui.safe_section(lambda: _history(version), "lịch sử nạp")
+    else:
+        st.caption("Lịch sử nạp và các dòng bị loại chỉ dành cho quản trị viên.")
+    ui.safe_section(_quality, "kiểm tra dữ liệu")
+    _definitions()

@@ -1,0 +1,85 @@
+"""Trực tuyến & mức độ DVC: channel shares over time, DVC level mix, both online-rate definitions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import components as ui
+from dashboard import data, state
+from motcua import charts, metrics
+
+TITLE = "Trực tuyến & mức độ DVC"
+ONLINE_RATES = ("online_rate", "online_rate_of_online_procedures")
+CHANNEL_COUNTS = ("online", "direct", "postal")
+LEVEL_COLS = (
+    ui.Col("level_label", "Mức độ dịch vụ công"),
+    ui.Col("procedures", "Số thủ tục có hồ sơ", "int"),
+    ui.Col("dossiers", "Số hồ sơ", "int"),
+)
+
+
+def _rates(kpis: dict, previous: dict) -> None:
+    goals = state.targets()
+    columns = st.columns(len(ONLINE_RATES))
+    for column, key in zip(columns, ONLINE_RATES, strict=True):
+        metric = metrics.RATES[key]
+        with column:
+            ui.rate_card(metric.label, kpis["rates"][key], previous["rates"][key], goals.get(key))
+            ui.metric_definition(metric)
+    columns = st.columns(len(CHANNEL_COUNTS))
+    for column, key in zip(columns, CHANNEL_COUNTS, strict=True):
+        with column:
+            ui.count_card(metrics.COUNTS.get(key, key), kpis["received"][key], previous["received"][key])
+
+
+def _channels(scope, period, settings) -> None:
+    months = data.breakdown(scope, period, "month", settings)
+    caption = state.view_caption("theo tháng")
+    cols = [ui.Col("label", "Tháng"), *[ui.Col(k, metrics.COUNTS.get(k, k), "int") for k in CHANNEL_COUNTS],
+            *[ui.Col(k, metrics.RATES[k].label, "pct") for k in ONLINE_RATES]]
+    ui.chart(charts.channel_mix_by_month(months, caption), "online_channel_mix", caption, data=months, cols=cols,
+             file_stem="co-cau-kenh-theo-thang")
+    goals = {k: v for k, v in state.targets().items() if k in ONLINE_RATES}
+    ui.chart(charts.rates_by_month(months, ONLINE_RATES, caption, title="Tỷ lệ hồ sơ trực tuyến theo tháng",
+                                   targets=goals), "online_rates_trend", caption, data=months, cols=cols,
+             file_stem="ty-le-truc-tuyen-theo-thang")
+
+
+def _levels(scope, period) -> None:
+    st.subheader("Mức độ dịch vụ công trực tuyến")
+    frame = data.level_breakdown(scope, period)
+    caption = state.view_caption("cơ cấu mức độ DVC của thủ tục và của hồ sơ")
+    if int(frame[["dossiers", "procedures"]].to_numpy().sum()) == 0:
+        ui.empty_state()
+        return
+    ui.chart(charts.level_mix(frame, caption), "online_level_mix", caption, data=frame, cols=LEVEL_COLS,
+             file_stem="bieu-do-muc-do-dvc")
+    ui.table(frame, LEVEL_COLS, "online_level_table", caption, file_stem="muc-do-dvc")
+
+
+def _by_procedure(scope, period, settings) -> None:
+    st.subheader("Tỷ lệ trực tuyến theo thủ tục")
+    frame = data.breakdown(scope, period, "procedure", settings)
+    if not frame.empty:
+        frame = frame.sort_values(["online_rate", "received_total"], ascending=[True, False], na_position="last")
+    cols = [ui.Col("label", "Thủ tục"), ui.Col("new", metrics.COUNTS.get("new", "new"), "int"),
+            *[ui.Col(k, metrics.COUNTS.get(k, k), "int") for k in CHANNEL_COUNTS],
+            *[ui.Col(k, metrics.RATES[k].label, "pct") for k in ONLINE_RATES]]
+    ui.table(frame, cols, "online_by_procedure", state.view_caption("theo thủ tục, tỷ lệ thấp nhất trước"),
+             file_stem="truc-tuyen-theo-thu-tuc")
+
+
+def render() -> None:
+    state.render_sidebar()
+    if not ui.page_header(TITLE, "Hồ sơ trực tuyến, trực tiếp, bưu chính và mức độ dịch vụ công."):
+        return
+    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
+    st.markdown(f"**{state.view_caption()}**")
+    kpis = data.kpis(scope, period, settings)
+    if kpis["received"]["total"] == 0:
+        ui.empty_state()
+        return
+    _rates(kpis, data.kpis(scope, period.previous(), settings))
+    ui.safe_section(lambda: _channels(scope, period, settings), "cơ cấu kênh nộp")
+    ui.safe_section(lambda: _levels(scope, period), "mức độ dịch vụ công")
+    ui.safe_section(lambda: _by_procedure(scope, period, settings), "bảng theo thủ tục")

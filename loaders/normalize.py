@@ -1,0 +1,456 @@
+"""RawTable (strings as exported) -> canonical ``dossiers`` rows, vectorised in DuckDB.
+
+Everything runs as a handful of SQL statements over the Arrow table: dates are parsed in SQL, labels
+(status, channel, level, flags, money, unit names) are mapped once per DISTINCT value in Python through
+``loaders.vocab`` and joined back. The result is left in two temp tables on the caller's connection:
+
+- ``norm_ok`` (a view): the accepted rows, columns exactly ``DOSSIER_COLUMNS`` (or the ``procedures`` columns),
+  one row per dossier code (duplicates inside the file keep the newest state, ties the last row);
+- ``norm_rejects(row_number, column_name, raw_value, reason)``: every reason a row was refused.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loaders import vocab
+from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadError, RawTable
+from motcua import units as unitsmod
+from motcua.schema import DOSSIER_COLUMNS
+from motcua.text import nfc
+
+MIN_DATE = datetime(2000, 1, 1)
+EXCEL_EPOCH = date(1899, 12, 30)
+VIETNAM_UTC_OFFSET_MINUTES = 7 * 60  # Asia/Ho_Chi_Minh: UTC+7, no daylight saving since 1975
+
+# Vietnamese names of the raw fields, used in reject reasons when the file's own header is unknown.
+FIELD_LABELS: dict[str, str] = {
+    "dossier_code": "Mã hồ sơ", "receiving_unit": "Đơn vị tiếp nhận", "resolving_unit": "Đơn vị giải quyết",
+    "group_label": "Đơn vị (dòng nhóm)", "procedure_code": "Mã TTHC", "procedure_name": "Tên thủ tục",
+    "field_code": "Mã lĩnh vực", "field_name": "Lĩnh vực", "dvc_level": "Mức độ", "channel": "Kênh nộp",
+    "submitted_at": "Ngày nộp", "received_at": "Ngày tiếp nhận", "due_at": "Ngày hẹn trả",
+    "new_due_at": "Ngày hẹn trả mới", "finished_at": "Ngày có kết quả", "returned_at": "Ngày trả kết quả",
+    "supplement_requested_at": "Ngày yêu cầu bổ sung", "supplement_received_at": "Ngày nhận bổ sung",
+    "status": "Trạng thái", "time_status": "Tình trạng hạn", "digitized": "Đã số hóa",
+    "electronic_result": "Kết quả điện tử", "reused": "Tái sử dụng dữ liệu số hóa",
+    "paid_online": "Thanh toán trực tuyến", "fee": "Phí", "charge": "Lệ phí",
+    "supplement_count": "Số lần bổ sung", "legal_days": "Thời hạn giải quyết", "has_fee": "Có phí",
+}
+
+DATE_FIELDS = ("submitted_at", "received_at", "due_at", "new_due_at", "finished_at", "returned_at",
+               "supplement_requested_at", "supplement_received_at")
+
+# ``state_at`` (which copy of a dossier is newer) is the latest *event*. Due dates are deadlines, often in
+# the future: counting them would make a finished dossier tie with its earlier, still-open copy.
+EVENT_FIELDS = tuple(f for f in DATE_FIELDS if f not in ("due_at", "new_due_at"))
+
+# Day-first only: "03/04/2025" is 3 April. Tried in order; the first that matches the whole text wins.
+DATE_FORMATS = (
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
+    "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d%H%M%S",
+)
+_STORED_TEXT = frozenset({"dossier_code", "procedure_code", "procedure_name", "field_code", "field_name"})
+_TZ_RE = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
+_SERIAL_RE = r"^\d{5}(?:\.\d+)?$"
+
+
+@dataclass(frozen=True)
+class MappedField:
+    output: str  # column name in the parsed table
+    sql_type: str
+    mapper: Callable[[str | None], tuple[object, str | None]]
+
+
+MAPPED_FIELDS: dict[str, MappedField] = {
+    "status": MappedField("status", "SMALLINT", vocab.map_status),
+    "channel": MappedField("channel", "VARCHAR", vocab.map_channel),
+    "dvc_level": MappedField("dvc_level", "VARCHAR", vocab.map_dvc_level),
+    "digitized": MappedField("has_digitized_components", "BOOLEAN", vocab.map_flag),
+    "electronic_result": MappedField("has_electronic_result", "BOOLEAN", vocab.map_flag),
+    "reused": MappedField("reused_digitized_data", "BOOLEAN", vocab.map_flag),
+    "paid_online": MappedField("paid_online", "BOOLEAN", functools.partial(vocab.map_flag, paid_online=True)),
+    "fee": MappedField("fee", "BIGINT", vocab.map_money),
+    "charge": MappedField("charge", "BIGINT", vocab.map_money),
+    "supplement_count": MappedField("supplement_count", "SMALLINT", vocab.map_count),
+    "legal_days": MappedField("legal_days", "DOUBLE", vocab.map_days),
+}
+PROCEDURE_MAPPED: dict[str, MappedField] = {
+    "dvc_level": MAPPED_FIELDS["dvc_level"],
+    "has_fee": MappedField("has_fee", "BOOLEAN", vocab.map_flag),
+    "legal_days": MAPPED_FIELDS["legal_days"],
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One reason to refuse a row. ``condition`` uses the parsed columns only (cheap, run on every row);
+    ``detail`` may also use the raw text ``raw_<field>`` of the few rows picked; ``reason`` is a SQL
+    expression giving the Vietnamese message."""
+
+    condition: str
+    field: str  # raw field named in the reject (shown with the file's own header)
+    reason: str
+    raw: str | None = None  # raw field whose text is recorded as the rejected value
+    detail: str | None = None
+
+
+@dataclass
+class NormalizeResult:
+    rows_read: int
+    rows_ok: int
+    rows_rejected: int  # distinct rows refused (a row may have several reasons)
+
+
+def vietnam_now() -> datetime:
+    """Current local time in Vietnam as a naive timestamp (the machine may run on UTC)."""
+    return datetime.utcnow() + timedelta(minutes=VIETNAM_UTC_OFFSET_MINUTES)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def date_sql(column: str, *, latest_serial: float) -> str:
+    """SQL turning a text column into a local TIMESTAMP (NULL when it is not a date)."""
+    text = _quote(column)
+    formats = "[" + ", ".join(_literal(f) for f in DATE_FORMATS) + "]"
+    zone = f"regexp_extract({text}, {_literal(_TZ_RE)}, 2)"
+    offset_minutes = (
+        f"CASE WHEN {zone} IN ('Z', 'UTC', 'GMT') THEN 0 ELSE "
+        f"(CASE WHEN left({zone}, 1) = '-' THEN -1 ELSE 1 END) * "
+        f"(CAST(substr({zone}, 2, 2) AS INTEGER) * 60 + CAST(right({zone}, 2) AS INTEGER)) END"
+    )
+    with_zone = (
+        f"CASE WHEN regexp_matches({text}, {_literal(_TZ_RE)}) THEN "
+        f"try_cast(replace(regexp_extract({text}, {_literal(_TZ_RE)}, 1), 'T', ' ') AS TIMESTAMP) "
+        f"+ to_minutes(CAST({VIETNAM_UTC_OFFSET_MINUTES} - ({offset_minutes}) AS BIGINT)) END"
+    )
+    # Excel serial days (e.g. 45845.5) only within 2000 .. tomorrow, so codes are never read as dates.
+    serial = (
+        f"CASE WHEN regexp_matches({text}, {_literal(_SERIAL_RE)}) "
+        f"AND CAST({text} AS DOUBLE) BETWEEN {_excel_serial(MIN_DATE)} AND {latest_serial} THEN "
+        f"TIMESTAMP '{EXCEL_EPOCH.isoformat()}' + to_seconds(CAST(round(CAST({text} AS DOUBLE) * 86400) AS BIGINT)) END"
+    )
+    padded = f"try_strptime(trim({text}), {formats})"  # only reached when the fast paths failed
+    return f"coalesce(try_strptime({text}, {formats}), {with_zone}, {serial}, {padded})"
+
+
+def _excel_serial(moment: datetime) -> float:
+    return (moment - datetime.combine(EXCEL_EPOCH, datetime.min.time())).total_seconds() / 86400
+
+
+class Normalizer:
+    """Normalises one RawTable on a connection (temp tables ``norm_*``)."""
+
+    def __init__(self, con, raw: RawTable, *, import_id: int, fallback_unit: unitsmod.Unit | None = None,
+                 province_code: str | None = None, now: datetime | None = None):
+        self.con, self.raw, self.import_id = con, raw, import_id
+        self.fallback_unit = fallback_unit
+        self.province_code = province_code or (fallback_unit.province_code if fallback_unit else None)
+        self.now = now or vietnam_now()
+        self.present = {name for name in raw.table.column_names if name != "source_row"}
+        header_of = {fld: header for header, fld in raw.column_map.items()}
+        self.labels = {fld: header_of.get(fld) or FIELD_LABELS.get(fld, fld) for fld in FIELD_LABELS}
+
+    # -- staging ---------------------------------------------------------------------------------------
+    def _stage(self, fields: tuple[str, ...]) -> int:
+        """Define ``self.raw_sql``: the Arrow table as text columns (NULL when absent).
+
+        It stays a subquery over the Arrow data (no copy); ``_run`` makes the table visible to DuckDB.
+        Readers already trim cells; only the columns stored verbatim are trimmed again here (trimming every
+        column of a million rows costs more than parsing its dates). Label columns are stripped by the
+        vocab mappers, dates by the parser's fallback.
+        """
+        columns = [
+            f"CAST(NULL AS VARCHAR) AS {_quote(f)}" if f not in self.present
+            else f"nullif(trim(CAST({_quote(f)} AS VARCHAR)), '') AS {_quote(f)}" if f in _STORED_TEXT
+            else f"CAST({_quote(f)} AS VARCHAR) AS {_quote(f)}"
+            for f in fields
+        ]
+        self.raw_sql = f"(SELECT CAST(source_row AS INTEGER) AS source_row, {', '.join(columns)} FROM norm_input)"
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE norm_rejects (row_number INTEGER, column_name VARCHAR, "
+            "raw_value VARCHAR, reason VARCHAR)"
+        )
+        return self.raw.table.num_rows
+
+    def _run(self, sql: str, params: list | None = None):
+        """Execute with the Arrow table in scope (DuckDB replacement scan of the local name ``norm_input``;
+        ``register`` would be refused while another helper leaves a result open on the connection)."""
+        norm_input = self.raw.table  # noqa: F841
+        return self.con.execute(sql, params or [])
+
+    def _from_frame(self, name: str, frame, select: str) -> None:
+        """Materialise an Arrow table / pandas frame as a temp table in one statement."""
+        # Replacement scan of the local variable: ``register`` is refused while another result is open.
+        norm_input = frame  # noqa: F841
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM norm_input")
+
+    def _distinct(self, fields: list[str]) -> list[str]:
+        """Distinct non-null texts of some columns (Arrow's hash kernel: one pass, no SQL round trip)."""
+        values: set[str] = set()
+        for field in fields:
+            column = self.raw.table.column(field)
+            if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+                column = pc.cast(column, pa.string())
+            values.update(v for v in pc.unique(column).to_pylist() if v is not None)
+        return sorted(values)
+
+    def _map_distinct(self, field: str, spec: MappedField) -> str | None:
+        """Map the DISTINCT labels of one column in Python; returns the temp table name (None if absent)."""
+        if field not in self.present:
+            return None
+        values = self._distinct([field])
+        mapped = [spec.mapper(v) for v in values]
+        frame = pd.DataFrame({"raw": pd.Series(values, dtype="object"),
+                              "value": pd.Series([m[0] for m in mapped], dtype="object"),
+                              "error": pd.Series([m[1] for m in mapped], dtype="object")})
+        name = f"norm_map_{field}"
+        self._from_frame(name, frame, f"CAST(raw AS VARCHAR) AS raw, CAST(value AS {spec.sql_type}) AS value, "
+                         "CAST(error AS VARCHAR) AS error")
+        return name
+
+    def _mapping_joins(self, mapped: dict[str, MappedField]) -> tuple[list[str], list[str], list[Check]]:
+        """(select expressions, join clauses, checks) for the label columns."""
+        selects, joins, checks = [], [], []
+        for field, spec in mapped.items():
+            table = self._map_distinct(field, spec)
+            alias = f"m_{field}"
+            if table is None:
+                selects.append(f"CAST(NULL AS {spec.sql_type}) AS {spec.output}, "
+                               f"CAST(NULL AS VARCHAR) AS {field}_error")
+                continue
+            joins.append(f"LEFT JOIN {table} {alias} ON {alias}.raw = r.{_quote(field)}")
+            selects.append(f"{alias}.value AS {spec.output}, {alias}.error AS {field}_error")
+            checks.append(Check(f"{field}_error IS NOT NULL", field, f"{field}_error", raw=field))
+        return selects, joins, checks
+
+    def _date_checks(self, field: str) -> list[Check]:
+        label = self.labels[field]
+        raw = f"raw_{field}"
+        limit = self.now + timedelta(days=1)
+        return [
+            Check(f"{field} IS NULL AND {field}_given", field,
+                  f"'Không đọc được ngày ''' || {raw} || ''' ở cột ''{label}'' "
+                  "(dạng hợp lệ: dd/mm/yyyy hoặc dd/mm/yyyy HH:MM)'", raw=field, detail=f"trim({raw}) <> ''"),
+            Check(f"{field} < TIMESTAMP '{MIN_DATE.isoformat(sep=' ')}'", field,
+                  f"'Ngày ''' || {raw} || ''' ở cột ''{label}'' trước 01/01/2000'", raw=field),
+            Check(f"{field} > TIMESTAMP '{limit.isoformat(sep=' ', timespec='seconds')}'", field,
+                  f"'Ngày ''' || {raw} || ''' ở cột ''{label}'' ở tương lai (sau {limit:%d/%m/%Y %H:%M})'",
+                  raw=field),
+        ]
+
+    def _before_received_check(self, field: str) -> Check:
+        """Results cannot come before reception (compared by day: exports often give a date without time)."""
+        label = self.labels[field]
+        return Check(f"CAST({field} AS DATE) < CAST(received_at AS DATE)", field,
+                     f"'Ngày ''' || raw_{field} || ''' ở cột ''{label}'' trước ngày tiếp nhận ' || "
+                     "strftime(received_at, '%d/%m/%Y')", raw=field)
+
+    def _collect_rejects(self, checks: list[Check]) -> None:
+        """Fill ``norm_rejects``. The checks' cheap conditions pick the bad rows first; only those rows are
+        joined back to their raw text (a clean export skips all of it)."""
+        any_bad = " OR ".join(f"({c.condition})" for c in checks)
+        if not self.con.execute(f"SELECT count(*) FROM norm_parsed WHERE {any_bad}").fetchall()[0][0]:
+            return
+        raw_fields = sorted({c.raw for c in checks if c.raw})
+        raw_columns = "".join(f", r.{_quote(f)} AS raw_{f}" for f in raw_fields)
+        self._run(f"""
+            CREATE OR REPLACE TEMP TABLE norm_bad AS
+            SELECT p.*{raw_columns}
+            FROM (SELECT * FROM norm_parsed WHERE {any_bad}) p JOIN {self.raw_sql} r ON r.source_row = p.source_row
+        """)
+        queries = [
+            f"SELECT source_row, {_literal(self.labels.get(c.field, c.field))}, "
+            f"{f'raw_{c.raw}' if c.raw else 'CAST(NULL AS VARCHAR)'}, {c.reason} FROM norm_bad "
+            f"WHERE ({c.condition})" + (f" AND ({c.detail})" if c.detail else "")
+            for c in checks
+        ]
+        self.con.execute("INSERT INTO norm_rejects " + " UNION ALL ".join(queries))
+
+    # -- units -------------------------------------------------------------------------------------------
+    def _unit_sources(self) -> tuple[str | None, str | None]:
+        receiving = "receiving_unit" if "receiving_unit" in self.present else None
+        if "resolving_unit" in self.present:
+            resolving = "resolving_unit"
+        elif "group_label" in self.present:
+            resolving = "group_label"
+        else:
+            resolving = None
+        return receiving, resolving
+
+    def _map_units(self, fields: list[str]) -> None:
+        names = self._distinct(fields)
+        codes, errors = self._resolve_names(names, self.province_code)
+        if self.province_code is None and any(errors):
+            # One export comes from one province's system: when every name that did resolve lies in a single
+            # province, use it to settle the ambiguous ones ("Xã Tân Kỳ" exists in three provinces).
+            provinces = {self._province_of(code) for code in codes if code}
+            if len(provinces) == 1 and None not in provinces:
+                retry = [i for i, error in enumerate(errors) if error]
+                retried = self._resolve_names([names[i] for i in retry], provinces.pop())
+                for i, code, error in zip(retry, *retried, strict=True):
+                    codes[i], errors[i] = code, error
+        frame = pd.DataFrame({"raw": pd.Series(names, dtype="object"), "code": pd.Series(codes, dtype="object"),
+                              "error": pd.Series(errors, dtype="object")})
+        self._from_frame("norm_units", frame, "CAST(raw AS VARCHAR) AS raw, CAST(code AS VARCHAR) AS code, "
+                         "CAST(error AS VARCHAR) AS error")
+
+    def _resolve_names(self, names: list[str], province_code: str | None) -> tuple[list, list]:
+        codes, errors = [], []
+        for name in names:
+            if not nfc(name):  # a blank cell: no unit, the fallback applies
+                codes.append(None)
+                errors.append(None)
+                continue
+            try:
+                codes.append(unitsmod.resolve_or_register(self.con, name, province_code).code)
+                errors.append(None)
+            except unitsmod.UnitError as exc:
+                codes.append(None)
+                errors.append(str(exc))
+        return codes, errors
+
+    def _province_of(self, code: str) -> str | None:
+        rows = self.con.execute("SELECT province_code FROM units WHERE code = ? AND in_catalogue", [code]).fetchall()
+        return rows[0][0] if rows else None
+
+    # -- dossiers ----------------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise ``LoadError`` when the whole table cannot be imported (called before anything is written)."""
+        if self.raw.kind == "procedures":
+            if "procedure_code" not in self.present:
+                raise LoadError("Danh mục thủ tục thiếu cột mã TTHC.", file_name=self.raw.file_name)
+            return
+        if self.raw.kind != "dossiers":
+            raise LoadError(f"Loại bảng '{self.raw.kind}' không được hỗ trợ.", file_name=self.raw.file_name)
+        missing = [FIELD_LABELS[f] for f in REQUIRED_FIELDS if f not in self.present]
+        if missing:
+            raise LoadError(f"Thiếu cột bắt buộc: {', '.join(missing)}.", file_name=self.raw.file_name)
+        receiving, resolving = self._unit_sources()
+        if receiving is None and resolving is None and self.fallback_unit is None:
+            raise LoadError("Không xác định được đơn vị tiếp nhận hồ sơ (tệp không có cột đơn vị, tiêu đề không "
+                            "ghi tên xã/phường); hãy dùng --unit để chỉ rõ đơn vị.", file_name=self.raw.file_name)
+
+    def dossiers(self) -> NormalizeResult:
+        self.check()
+        receiving, resolving = self._unit_sources()
+        rows_read = self._stage(RAW_FIELDS)
+        self._map_units([f for f in (receiving, resolving) if f])
+        selects, joins, checks = self._mapping_joins(MAPPED_FIELDS)
+        latest_serial = _excel_serial(self.now + timedelta(days=1))
+        dates = [f"{date_sql(f, latest_serial=latest_serial)} AS {f}" for f in DATE_FIELDS]
+        given = [f"r.{_quote(f)} IS NOT NULL AS {f}_given" for f in DATE_FIELDS]
+        fallback = _literal(self.fallback_unit.code) if self.fallback_unit else "CAST(NULL AS VARCHAR)"
+        recv = "u_recv.code" if receiving else "CAST(NULL AS VARCHAR)"
+        resv = "u_resv.code" if resolving else "CAST(NULL AS VARCHAR)"
+        unit_joins = ([f"LEFT JOIN norm_units u_recv ON u_recv.raw = r.{receiving}"] if receiving else []) + (
+            [f"LEFT JOIN norm_units u_resv ON u_resv.raw = r.{resolving}"] if resolving else [])
+        self._run(f"""
+            CREATE OR REPLACE TEMP TABLE norm_parsed AS
+            SELECT r.source_row, r.dossier_code, r.procedure_code, r.procedure_name, r.field_code, r.field_name,
+                   r.status AS status_raw, r.time_status,
+                   {"u_recv.error" if receiving else "NULL"} AS receiving_error,
+                   {"u_resv.error" if resolving else "NULL"} AS resolving_error,
+                   coalesce({recv}, {resv}, {fallback}) AS receiving_unit_code,
+                   coalesce({resv}, {recv}, {fallback}) AS resolving_unit_code,
+                   {", ".join(selects)}, {", ".join(dates)}, {", ".join(given)}
+            FROM {self.raw_sql} r {" ".join(unit_joins)} {" ".join(joins)}
+        """)
+        for field in DATE_FIELDS:
+            checks += self._date_checks(field)
+        checks += [
+            *[self._before_received_check(f) for f in ("finished_at", "returned_at")],
+            Check("dossier_code IS NULL", "dossier_code", "'Thiếu mã hồ sơ'"),
+            Check("received_at IS NULL", "received_at",
+                  f"'Thiếu ngày tiếp nhận (cột ''{self.labels['received_at']}'')'", raw="received_at",
+                  detail="raw_received_at IS NULL OR trim(raw_received_at) = ''"),
+            Check("receiving_error IS NOT NULL", receiving or "receiving_unit", "receiving_error", raw=receiving),
+            Check("resolving_error IS NOT NULL", resolving or "resolving_unit", "resolving_error", raw=resolving),
+            Check("receiving_unit_code IS NULL AND receiving_error IS NULL AND resolving_error IS NULL",
+                  receiving or "receiving_unit", "'Thiếu tên đơn vị tiếp nhận; hãy dùng --unit để chỉ rõ đơn vị'"),
+        ]
+        self._collect_rejects(checks)
+        self._keep_newest_per_code()
+        return self._result(rows_read)
+
+    def _keep_newest_per_code(self) -> None:
+        """Build ``norm_ok``; duplicated codes inside the file keep the newest state (ties: the last row), the
+        others are refused with a reason naming the kept row. The window runs on duplicated codes only."""
+        outputs = {
+            "source": _literal(self.raw.source),
+            "dvc_level": f"coalesce(dvc_level, {_literal(vocab.DVC_LEVEL_DEFAULT)})",
+            "channel": f"coalesce(channel, {_literal(vocab.CHANNEL_DEFAULT)})",
+            "status_raw": "coalesce(status_raw, time_status)",
+            "fee_amount": "CASE WHEN fee IS NULL AND charge IS NULL THEN NULL "
+                          "ELSE coalesce(fee, 0) + coalesce(charge, 0) END",
+            "state_at": "greatest(" + ", ".join(EVENT_FIELDS) + ")",
+            "import_id": str(int(self.import_id)),
+        }
+        columns = [f"CAST({outputs.get(name, name)} AS {sql_type.replace(' NOT NULL', '')}) AS {name}"
+                   for name, sql_type in DOSSIER_COLUMNS.items()]
+        self._define_ok_view(columns)
+        duplicated = "SELECT dossier_code FROM norm_ok GROUP BY dossier_code HAVING count(*) > 1"
+        if not self.con.execute(f"SELECT count(*) FROM ({duplicated})").fetchall()[0][0]:
+            return
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE norm_dups AS
+            SELECT source_row, dossier_code, row_number() OVER w AS rank_in_file, first_value(source_row) OVER w AS kept_row
+            FROM norm_ok WHERE dossier_code IN ({duplicated})
+            WINDOW w AS (PARTITION BY dossier_code ORDER BY state_at DESC, source_row DESC)
+        """)
+        self.con.execute(f"""
+            INSERT INTO norm_rejects SELECT source_row, {_literal(self.labels['dossier_code'])}, dossier_code,
+                'Mã hồ sơ trùng trong tệp; giữ dòng ' || kept_row
+            FROM norm_dups WHERE rank_in_file > 1
+        """)
+        self._define_ok_view(columns)
+
+    def _define_ok_view(self, columns: list[str]) -> None:
+        """``norm_ok`` is a view (one copy of a million rows fewer): the parsed rows without any reject."""
+        has_rejects = self.con.execute("SELECT count(*) FROM norm_rejects").fetchall()[0][0] > 0
+        where = " WHERE source_row NOT IN (SELECT row_number FROM norm_rejects)" if has_rejects else ""
+        self.con.execute("CREATE OR REPLACE TEMP VIEW norm_ok AS SELECT " + ", ".join(columns)
+                         + " FROM norm_parsed" + where)
+
+    def _result(self, rows_read: int) -> NormalizeResult:
+        rows_ok = self.con.execute("SELECT count(*) FROM norm_ok").fetchall()[0][0]
+        rows_rejected = self.con.execute("SELECT count(DISTINCT row_number) FROM norm_rejects").fetchall()[0][0]
+        return NormalizeResult(rows_read, rows_ok, rows_rejected)
+
+    # -- procedure catalogue --------------------------------------------------------------------------------
+    def procedures(self) -> NormalizeResult:
+        self.check()
+        rows_read = self._stage(PROCEDURE_FIELDS)
+        selects, joins, checks = self._mapping_joins(PROCEDURE_MAPPED)
+        self._run(f"""
+            CREATE OR REPLACE TEMP TABLE norm_parsed AS
+            SELECT r.source_row, r.procedure_code, r.procedure_name, r.field_code, r.field_name, {", ".join(selects)}
+            FROM {self.raw_sql} r {" ".join(joins)}
+        """)
+        checks.append(Check("procedure_code IS NULL", "procedure_code", "'Thiếu mã TTHC'"))
+        self._collect_rejects(checks)
+        # A code listed twice: the last row wins (a catalogue has no timestamps to compare).
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW norm_ok AS
+            SELECT procedure_code, procedure_name, field_code, field_name,
+                   coalesce(dvc_level, {_literal(vocab.DVC_LEVEL_DEFAULT)}) AS dvc_level, has_fee, legal_days,
+                   true AS from_catalogue
+            FROM norm_parsed p
+            WHERE NOT EXISTS (SELECT 1 FROM norm_rejects x WHERE x.row_number = p.source_row)
+            QUALIFY row_number() OVER (PARTITION BY procedure_code ORDER BY source_row DESC) = 1
+        """)
+        return self._result(rows_read)

@@ -1,0 +1,373 @@
+"""Import pipeline: files -> readers -> normalisation -> one atomic write of the published database.
+
+Rules (README "Nạp dữ liệu"):
+
+- One ``motcua.db.write_transaction`` per run: all files are published together or not at all. A file that
+  cannot be read gets an ``imports`` row with status ``failed`` and the run goes on; any other exception
+  (a bug, disk full, a kill) aborts the run and leaves the published file untouched.
+- Idempotent: a file whose sha256 was already loaded is skipped (``duplicate_file``). When every file of
+  a run is a duplicate the database file is not even rewritten.
+- Overlapping exports upsert by ``(source, dossier_code)``. ``state_at`` is the latest event timestamp of
+  the row (submitted, received, finished, returned, supplement requested/received; due dates are deadlines,
+  not events, and are left out). The incoming row replaces the stored one when its ``state_at`` is the same
+  or newer, so on a tie the later import wins (files of one run count in the order given). Older incoming
+  rows are counted as ``rows_older`` and leave the stored row alone. Duplicated codes inside one file keep
+  the row with the latest ``state_at`` (ties: the last row); the others are rejected naming the kept row.
+- The unit of a row is its unit column (receiving, else resolving / group row), else the unit in the
+  file title, else ``--unit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from loaders.model import LoadError, RawTable
+from loaders.normalize import Normalizer, vietnam_now
+from motcua import db as dbmod
+from motcua import units as unitsmod
+from motcua.fmt import fmt_datetime, fmt_int
+from motcua.schema import DOSSIER_COLUMNS
+
+STATUS_LOADED, STATUS_DUPLICATE, STATUS_FAILED = "loaded", "duplicate_file", "failed"
+REJECT_SAMPLES = 5
+
+_UPDATABLE = [c for c in DOSSIER_COLUMNS if c not in ("source", "dossier_code")]
+_UPSERT_DOSSIERS = (
+    "INSERT INTO dossiers SELECT * FROM norm_ok ON CONFLICT (source, dossier_code) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)
+    + " WHERE excluded.state_at >= dossiers.state_at"
+)
+# Procedures seen in dossiers fill gaps only; catalogue rows (from_catalogue) are never overwritten.
+_UPSERT_SEEN_PROCEDURES = """
+    INSERT INTO procedures
+    SELECT procedure_code, max(procedure_name), max(field_code), max(field_name),
+           coalesce(mode(dvc_level) FILTER (WHERE dvc_level <> 'unknown'), 'unknown'), NULL, max(legal_days), false
+    FROM norm_ok WHERE procedure_code IS NOT NULL GROUP BY procedure_code
+    ON CONFLICT (procedure_code) DO UPDATE SET
+        procedure_name = coalesce(excluded.procedure_name, procedures.procedure_name),
+        field_code = coalesce(excluded.field_code, procedures.field_code),
+        field_name = coalesce(excluded.field_name, procedures.field_name),
+        dvc_level = CASE WHEN excluded.dvc_level <> 'unknown' THEN excluded.dvc_level ELSE procedures.dvc_level END,
+        legal_days = coalesce(excluded.legal_days, procedures.legal_days)
+    WHERE NOT procedures.from_catalogue
+"""
+_UPSERT_CATALOGUE = (
+    "INSERT INTO procedures SELECT * FROM norm_ok ON CONFLICT (procedure_code) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in ("procedure_name", "field_code", "field_name", "dvc_level",
+                                                 "has_fee", "legal_days", "from_catalogue"))
+)
+
+
+@dataclass
+class FileResult:
+    """Outcome of one file (one ``imports`` row, except for duplicates, which write nothing)."""
+
+    file_name: str
+    format: str
+    status: str  # loaded | duplicate_file | failed
+    rows_read: int = 0
+    rows_loaded: int = 0  # accepted rows (new + updated + older)
+    rows_rejected: int = 0
+    message: str = ""
+    import_id: int | None = None
+    sha256: str = ""
+    kind: str = "dossiers"
+    unit_code: str | None = None
+    rows_new: int = 0
+    rows_updated: int = 0
+    rows_older: int = 0  # accepted but not applied: the database already holds a newer state
+    reject_samples: list[dict] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return self.status == STATUS_DUPLICATE or (self.status == STATUS_LOADED and self.rows_loaded > 0)
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileResult]
+    db_path: str
+
+    @property
+    def any_loaded(self) -> bool:
+        return any(f.status == STATUS_LOADED and f.rows_loaded > 0 for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        """Something usable came out of the run (duplicate skips are not failures)."""
+        return any(f.usable for f in self.files)
+
+    def to_dict(self) -> dict:
+        return {
+            "db_path": self.db_path,
+            "any_loaded": self.any_loaded,
+            "ok": self.ok,
+            "totals": {key: sum(getattr(f, key) for f in self.files)
+                       for key in ("rows_read", "rows_loaded", "rows_rejected", "rows_new", "rows_updated")},
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    stage: str  # reading | normalizing | writing | done | publishing
+    file_index: int  # 0-based
+    file_count: int
+    file_name: str
+    rows: int = 0
+
+
+Progress = Callable[[ProgressEvent], None]
+FileSpec = str | os.PathLike | tuple[str | os.PathLike, str]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _try_sha256(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+def _split_spec(spec: FileSpec) -> tuple[Path, str]:
+    """A path, or (path, display name) for uploads saved under a temporary name."""
+    if isinstance(spec, tuple):
+        return Path(spec[0]), spec[1]
+    return Path(spec), Path(spec).name
+
+
+def _format_from_name(name: str) -> str:
+    return Path(name).suffix.lower().lstrip(".") or "không rõ"
+
+
+def _loaded_before(con, sha256: str) -> tuple | None:
+    rows = con.execute(
+        "SELECT import_id, imported_at FROM imports WHERE sha256 = ? AND status = 'loaded' "
+        "ORDER BY import_id LIMIT 1", [sha256]).fetchall()
+    return rows[0] if rows else None
+
+
+def _duplicate(name: str, sha256: str, previous: tuple) -> FileResult:
+    import_id, imported_at = previous
+    return FileResult(name, _format_from_name(name), STATUS_DUPLICATE, sha256=sha256, import_id=import_id,
+                      message=f"Tệp đã được nạp lúc {fmt_datetime(imported_at)} (lần nạp #{import_id})")
+
+
+def _published_duplicates(db_path: Path, hashes: Iterable[str]) -> dict[str, tuple]:
+    """Hashes already loaded in the published file (read-only; empty when there is no database yet)."""
+    if not db_path.exists():
+        return {}
+    try:
+        rows = dbmod.Database(db_path).query_rows(
+            "SELECT sha256, min(import_id), min(imported_at) FROM imports "
+            "WHERE status = 'loaded' AND sha256 IN (SELECT unnest(?)) GROUP BY sha256", [list(hashes)])
+    except dbmod.DatabaseUnavailable:
+        return {}
+    return {sha: (import_id, imported_at) for sha, import_id, imported_at in rows}
+
+
+def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None = None, unit: str | None = None,
+                 user: str | None = None, progress: Progress | None = None) -> ImportSummary:
+    """Import export files into the database in one atomic run.
+
+    Raises ``motcua.units.UnitError`` (Vietnamese message) before writing anything when ``unit`` is given
+    but cannot be resolved.
+    """
+    target = dbmod.resolve_path(db_path)
+    if not paths:
+        return ImportSummary([], str(target))
+    specs = [_split_spec(p) for p in paths]
+    hashes = [_try_sha256(path) for path, _ in specs]
+    published = _published_duplicates(target, hashes)
+    if all(sha in published for sha in hashes):
+        # Nothing new: do not even rewrite the file (its version, and the dashboard caches, stay the same).
+        skipped = [_duplicate(name, sha, published[sha]) for (_, name), sha in zip(specs, hashes, strict=True)]
+        return ImportSummary(skipped, str(target))
+    results: list[FileResult] = []
+    with dbmod.write_transaction(target) as con:
+        unitsmod.seed_units(con)
+        unit_option = unitsmod.resolve_unit(con, unit) if unit else None
+        for index, ((path, name), sha) in enumerate(zip(specs, hashes, strict=True)):
+            notify = _notifier(progress, index, len(specs), name)
+            previous = _loaded_before(con, sha) if sha else None
+            if sha is None:
+                message = str(LoadError("không mở được tệp (không tồn tại hoặc không có quyền đọc).", file_name=name))
+                results.append(_record_failure(con, name, "", _format_from_name(name), message, user))
+            elif previous:
+                results.append(_duplicate(name, sha, previous))
+            else:
+                results.append(_import_path(con, path, name, sha, unit_option=unit_option, user=user,
+                                            notify=notify))
+            notify("done", results[-1].rows_loaded)
+        if progress:
+            progress(ProgressEvent("publishing", len(specs), len(specs), ""))
+    return ImportSummary(results, str(target))
+
+
+def _notifier(progress: Progress | None, index: int, count: int, name: str) -> Callable[[str, int], None]:
+    def notify(stage: str, rows: int = 0) -> None:
+        if progress:
+            progress(ProgressEvent(stage, index, count, name, rows))
+    return notify
+
+
+def _import_path(con, path: Path, name: str, sha: str, *, unit_option, user, notify) -> FileResult:
+    from loaders.readers import read_file  # the readers module is optional for library users of the pipeline
+
+    notify("reading")
+    try:
+        tables = read_file(path, file_name=name)
+    except LoadError as exc:
+        return _record_failure(con, name, sha, _format_from_name(name), str(exc), user)
+    return import_raw_tables(con, tables, file_name=name, sha256=sha, unit=unit_option, user=user, notify=notify)
+
+
+def _record_failure(con, name: str, sha: str, file_format: str, message: str, user: str | None,
+                    source: str | None = None) -> FileResult:
+    import_id = _next_import_id(con)
+    result = FileResult(name, file_format, STATUS_FAILED, message=message, import_id=import_id, sha256=sha)
+    _insert_import_row(con, result, source=source, period=(None, None), user=user)
+    return result
+
+
+def _next_import_id(con) -> int:
+    return con.execute("SELECT nextval('import_seq')").fetchall()[0][0]
+
+
+def _insert_import_row(con, result: FileResult, *, source, period, user) -> None:
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [result.import_id, result.file_name, result.sha256, result.format, source, result.unit_code,
+         period[0], period[1], result.rows_read, result.rows_loaded, result.rows_rejected, result.status,
+         result.message, vietnam_now(), user],
+    )
+
+
+def _title_unit(con, table: RawTable, unit_option: unitsmod.Unit | None) -> unitsmod.Unit | None:
+    """The unit written in the file title (province hint: --unit's), else --unit."""
+    if not table.title_unit or table.kind != "dossiers":
+        return unit_option
+    province = unit_option.province_code if unit_option else None
+    try:
+        return unitsmod.resolve_or_register(con, table.title_unit, province)
+    except unitsmod.UnitError as exc:
+        if unit_option:
+            return unit_option
+        raise LoadError(f"Đơn vị ghi ở tiêu đề không xác định được: {exc} Hãy dùng --unit.",
+                        file_name=table.file_name) from exc
+
+
+def import_raw_tables(con, tables: Sequence[RawTable], *, file_name: str, sha256: str,
+                      unit: unitsmod.Unit | str | None = None, user: str | None = None,
+                      now: datetime | None = None, notify: Callable[[str, int], None] | None = None) -> FileResult:
+    """Import the tables read from one file on an open write connection; records the ``imports`` row.
+
+    A ``LoadError`` (missing columns, unknown unit ...) marks the file failed and writes no dossier.
+    """
+    notify = notify or (lambda stage, rows=0: None)
+    if isinstance(unit, str):
+        unit = unitsmod.resolve_unit(con, unit)
+    file_format = tables[0].format if tables else _format_from_name(file_name)
+    source = tables[0].source if tables else None
+    if not tables:
+        return _record_failure(con, file_name, sha256, file_format, "Tệp không có bảng dữ liệu nào.", user)
+    import_id = _next_import_id(con)
+    try:
+        normalizers = [
+            Normalizer(con, table, import_id=import_id, fallback_unit=_title_unit(con, table, unit),
+                       province_code=unit.province_code if unit else None, now=now)
+            for table in tables
+        ]
+        for normalizer in normalizers:
+            normalizer.check()
+    except LoadError as exc:
+        result = FileResult(file_name, file_format, STATUS_FAILED, message=str(exc), import_id=import_id,
+                            sha256=sha256, rows_read=sum(t.table.num_rows for t in tables))
+        _insert_import_row(con, result, source=source, period=(None, None), user=user)
+        return result
+    result = FileResult(file_name, file_format, STATUS_LOADED, import_id=import_id, sha256=sha256,
+                        kind=tables[0].kind)
+    unit_codes: dict[str, int] = {}
+    for normalizer in normalizers:
+        notify("normalizing", normalizer.raw.table.num_rows)
+        _load_table(con, normalizer, result, unit_codes)
+        notify("writing", result.rows_loaded)
+    result.unit_code = max(unit_codes, key=unit_codes.get) if unit_codes else (unit.code if unit else None)
+    _finish(result)
+    _insert_import_row(con, result, source=source, period=(tables[0].period_from, tables[0].period_to), user=user)
+    return result
+
+
+def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dict[str, int]) -> None:
+    is_catalogue = normalizer.raw.kind == "procedures"
+    counts = normalizer.procedures() if is_catalogue else normalizer.dossiers()
+    result.rows_read += counts.rows_read
+    result.rows_loaded += counts.rows_ok
+    result.rows_rejected += counts.rows_rejected
+    con.execute("INSERT INTO rejects SELECT ?, ?, row_number, column_name, raw_value, reason FROM norm_rejects "
+                "ORDER BY row_number, column_name", [result.import_id, result.file_name])
+    if len(result.reject_samples) < REJECT_SAMPLES:
+        rows = con.execute("SELECT row_number, column_name, raw_value, reason FROM norm_rejects "
+                           "ORDER BY row_number, column_name LIMIT ?", [REJECT_SAMPLES]).fetchall()
+        result.reject_samples += [dict(zip(("row_number", "column_name", "raw_value", "reason"), r, strict=True))
+                                  for r in rows][: REJECT_SAMPLES - len(result.reject_samples)]
+    if is_catalogue:
+        con.execute(_UPSERT_CATALOGUE)
+        result.rows_new += counts.rows_ok
+        return
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM dossiers LIMIT 1)").fetchall()[0][0]:
+        # First load into an empty table: every row is new, no comparison join needed.
+        new, updated, older = counts.rows_ok, 0, 0
+    else:
+        new, updated, older = _compare_with_stored(con)
+    # A plain INSERT is several times faster than ON CONFLICT on a fresh table (first load of an export).
+    con.execute(_UPSERT_DOSSIERS if updated or older else "INSERT INTO dossiers SELECT * FROM norm_ok")
+    con.execute(_UPSERT_SEEN_PROCEDURES)
+    result.rows_new += new
+    result.rows_updated += updated
+    result.rows_older += older
+    for code, count in con.execute("SELECT receiving_unit_code, count(*) FROM norm_ok GROUP BY 1").fetchall():
+        unit_codes[code] = unit_codes.get(code, 0) + count
+
+
+def _compare_with_stored(con) -> tuple[int, int, int]:
+    """(new, updated, older) counts of ``norm_ok`` against the stored rows."""
+    return con.execute("""
+        SELECT count(*) FILTER (WHERE d.dossier_code IS NULL),
+               count(*) FILTER (WHERE n.state_at >= d.state_at),
+               count(*) FILTER (WHERE n.state_at < d.state_at)
+        FROM norm_ok n LEFT JOIN dossiers d ON d.source = n.source AND d.dossier_code = n.dossier_code
+    """).fetchall()[0]
+
+
+def _finish(result: FileResult) -> None:
+    if result.rows_read == 0:
+        result.status, result.message = STATUS_FAILED, "Tệp không có dòng hồ sơ nào."
+        return
+    if result.rows_loaded == 0:
+        result.status = STATUS_FAILED
+        result.message = f"Không có dòng hợp lệ: cả {fmt_int(result.rows_rejected)} dòng bị từ chối."
+        return
+    if result.kind == "procedures":
+        result.message = f"Đã nạp {fmt_int(result.rows_loaded)} thủ tục vào danh mục"
+    else:
+        result.message = (f"Đã nạp {fmt_int(result.rows_loaded)} hồ sơ (mới {fmt_int(result.rows_new)}, "
+                          f"cập nhật {fmt_int(result.rows_updated)}")
+        if result.rows_older:
+            result.message += f", giữ bản mới hơn đã có cho {fmt_int(result.rows_older)}"
+        result.message += ")"
+    if result.rows_rejected:
+        result.message += f"; từ chối {fmt_int(result.rows_rejected)} dòng"
+    result.message += "."

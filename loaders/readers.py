@@ -1,0 +1,243 @@
+"""Readers: an exported file (bytes) -> one ``RawTable`` per sheet/table holding a dossier list.
+
+The pipeline calls exactly ``read_file(path, file_name=...)``. Formats are sniffed from the bytes, never
+from the extension. Every reader produces a grid of text cells; ``loaders.headers`` finds the header,
+the title metadata and the body rows, so all formats share one set of rules. Personal-data columns
+(applicant, ID number, phone, address, email) are recognised by their header and never copied: the
+CSV parser does not even convert them, the other grids replace them by nulls before any cleaning.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from loaders.headers import HEADER_SCAN_ROWS, HeaderMatch, build_body, detect_header, parse_title
+from loaders.model import LoadError, RawTable
+from loaders.sniff import SNIFF_BYTES, sniff_format
+from motcua.text import nfc
+
+SUPPORTED = "Excel (.xlsx, .xls), HTML lưu dạng .xls, XML Spreadsheet 2003, CSV, JSON đồng bộ DVCQG"
+
+
+@dataclass
+class SheetGrid:
+    """One sheet/table as text cells: the first rows for header detection plus a body loader."""
+
+    name: str | None
+    head_rows: list[list[str | None]]
+    # (first body row (0-based), personal-data columns to leave unread as nulls) -> cells, row numbers
+    load_body: Callable[[int, frozenset[int]], tuple[pa.Table, np.ndarray]]
+    excel_numbers: bool = False  # numbers came from numeric cells: "1.0" -> "1" for code/flag columns
+    encoding: str | None = None
+    text_is_clean: bool = False  # cells known to be NFC without odd whitespace (CSV scanned as a whole)
+
+
+def read_file(path: pathlib.Path, *, file_name: str | None = None) -> list[RawTable]:
+    """Read every dossier list / procedure catalogue in ``path``; raise ``LoadError`` if there is none."""
+    path = pathlib.Path(path)
+    name = file_name or path.name
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as error:
+        raise LoadError(f"không đọc được tệp ({_os_reason(error)}).", file_name=name) from error
+    _check_safety(path, name)
+    kind = sniff_format(head)
+    if kind == "empty":
+        raise LoadError("tệp rỗng, không có dữ liệu.", file_name=name)
+    if kind == "unknown":
+        raise LoadError(f"không nhận ra định dạng tệp. Hỗ trợ: {SUPPORTED}.", file_name=name)
+    if kind == "json":
+        from loaders.read_json import read_dvcqg_json
+
+        return [read_dvcqg_json(path, name)]
+    sheets = _GRID_READERS[kind](path, name)
+    return tables_from_sheets(sheets, file_name=name, file_format=kind)
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "không tồn tại"
+    if isinstance(error, PermissionError):
+        return "không có quyền đọc"
+    if isinstance(error, IsADirectoryError):
+        return "đây là thư mục, không phải tệp"
+    return error.strerror or type(error).__name__
+
+
+def _check_safety(path: pathlib.Path, name: str) -> None:
+    """Size and zip-bomb limits (``loaders.safety``) before any parser touches the bytes."""
+    from loaders.safety import check_file
+
+    try:
+        check_file(path)
+    except LoadError as error:
+        if error.file_name in (None, name):
+            raise
+        message = str(error).split(": ", 1)[-1]  # re-issue under the name the user knows
+        raise LoadError(message, file_name=name, row=error.row, column=error.column) from error
+    except (OSError, EOFError, ValueError) as error:  # e.g. zipfile.BadZipFile from a damaged container
+        raise LoadError(f"tệp bị hỏng, không đọc được ({error}).", file_name=name) from error
+
+
+def tables_from_sheets(sheets: list[SheetGrid], *, file_name: str, file_format: str,
+                       source: str = "local") -> list[RawTable]:
+    """Header detection + body extraction for every sheet; sheets without a table are skipped."""
+    tables: list[RawTable] = []
+    errors: list[LoadError] = []
+    for sheet in sheets:
+        if not any(any(row) for row in sheet.head_rows):
+            continue
+        try:
+            match = detect_header(sheet.head_rows, file_name=file_name)
+        except LoadError as error:
+            errors.append(_with_sheet(error, sheet, len(sheets), file_name))
+            continue
+        tables.append(_sheet_table(sheet, match, file_name=file_name, file_format=file_format, source=source))
+    if any(table.table.num_rows for table in tables):
+        return [table for table in tables if table.table.num_rows]
+    if tables:
+        first = tables[0]
+        raise LoadError("chỉ có dòng tiêu đề, không có dòng hồ sơ nào.", file_name=file_name,
+                        row=first.header_row)
+    if errors:
+        raise errors[0]
+    raise LoadError("tệp không có dữ liệu (mọi trang tính đều trống).", file_name=file_name)
+
+
+def _with_sheet(error: LoadError, sheet: SheetGrid, sheet_count: int, file_name: str) -> LoadError:
+    if sheet_count <= 1 or not sheet.name:
+        return error
+    message = str(error).split(": ", 1)[-1]
+    return LoadError(f"trang tính '{sheet.name}': {message}", file_name=file_name, row=error.row,
+                     column=error.column)
+
+
+def _sheet_table(sheet: SheetGrid, match: HeaderMatch, *, file_name: str, file_format: str,
+                 source: str) -> RawTable:
+    title = parse_title(sheet.head_rows[: match.first_row])
+    body, rows = sheet.load_body(match.last_row + 1, frozenset(match.pii_columns))
+    header_row = sheet.head_rows[match.last_row]
+    header_texts = {index: nfc(text) for index, text in enumerate(header_row) if text}
+    result = build_body(body, rows, match, header_texts=header_texts, excel_numbers=sheet.excel_numbers,
+                        text_is_clean=sheet.text_is_clean)
+    return RawTable(
+        file_name=file_name, format=file_format, source=source, kind=match.kind, table=result.table,
+        title_unit=title.unit, period_from=title.period_from, period_to=title.period_to,
+        sheet_name=sheet.name, header_row=match.header_row,
+        column_map={nfc(label): raw for label, raw in match.column_map.items()},
+        ignored_columns=[nfc(label) for label in match.ignored_columns],
+        dropped_pii=[nfc(label) for label in match.dropped_pii],
+        skipped_rows={"title": match.first_row, **result.skipped_rows} if match.first_row
+        else result.skipped_rows,
+        encoding=sheet.encoding,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shared grid helpers
+
+
+def head_cell(value: object) -> str | None:
+    """A header-area cell: NFC, spaces collapsed per line (line breaks kept for title parsing)."""
+    if value is None:
+        return None
+    lines = [nfc(line) for line in str(value).splitlines()]
+    text = "\n".join(line for line in lines if line)
+    return text or None
+
+
+def arrow_grid_sheet(table: pa.Table, name: str | None, *, row_offset: int = 0, excel_numbers: bool = False,
+                     encoding: str | None = None) -> SheetGrid:
+    """A sheet whose whole grid is already an Arrow table of string columns (row i = file row i+1+offset)."""
+    head_part = table.slice(0, HEADER_SCAN_ROWS).to_pydict()
+    columns = list(head_part.values())
+    head_rows = [[head_cell(column[index]) for column in columns] for index in range(min(table.num_rows,
+                                                                                        HEADER_SCAN_ROWS))]
+
+    def load_body(start: int, blank_columns: frozenset[int]) -> tuple[pa.Table, np.ndarray]:
+        rows = np.arange(start, table.num_rows, dtype=np.int64) + 1 + row_offset
+        return blank_out(table.slice(start), blank_columns), rows
+
+    return SheetGrid(name=name, head_rows=head_rows, load_body=load_body, excel_numbers=excel_numbers,
+                     encoding=encoding)
+
+
+def blank_out(table: pa.Table, columns: frozenset[int]) -> pa.Table:
+    """Replace the given columns by nulls (personal data: dropped, positions kept for the header map)."""
+    for index in sorted(columns):
+        if index < table.num_columns:
+            table = table.set_column(index, table.field(index), pa.nulls(table.num_rows, pa.string()))
+    return table
+
+
+def rows_to_arrow(rows: list[list[str | None]]) -> pa.Table:
+    """Ragged Python rows -> Arrow table of string columns c0..cN (missing cells are null)."""
+    width = max((len(row) for row in rows), default=0)
+    columns = [[row[index] if index < len(row) else None for row in rows] for index in range(width)]
+    return pa.table({f"c{index}": pa.array(column, type=pa.string()) for index, column in enumerate(columns)})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Excel (xlsx / BIFF xls) via fastexcel
+
+
+def _read_excel(path: pathlib.Path, name: str) -> list[SheetGrid]:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+        sheet_names = reader.sheet_names
+    except Exception as error:  # fastexcel raises its own error tree for zip/BIFF corruption
+        raise LoadError(f"tệp Excel bị hỏng hoặc không đầy đủ, không mở được ({_short(error)}).",
+                        file_name=name) from error
+    sheets = []
+    for index, sheet_name in enumerate(sheet_names):
+        try:
+            # skip_rows=0 keeps leading blank rows so row numbers match what Excel shows.
+            loaded = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
+            table = pa.table(loaded.to_arrow())
+        except Exception as error:
+            raise LoadError(f"trang tính '{sheet_name}' bị hỏng, không đọc được ({_short(error)}).",
+                            file_name=name) from error
+        sheets.append(arrow_grid_sheet(table, sheet_name, excel_numbers=True))
+    return sheets
+
+
+def _short(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
+
+
+def _read_html_file(path: pathlib.Path, name: str) -> list[SheetGrid]:
+    from loaders.read_markup import read_html
+
+    return read_html(path, name)
+
+
+def _read_spreadsheetml_file(path: pathlib.Path, name: str) -> list[SheetGrid]:
+    from loaders.read_markup import read_spreadsheetml
+
+    return read_spreadsheetml(path, name)
+
+
+def _read_csv_file(path: pathlib.Path, name: str) -> list[SheetGrid]:
+    from loaders.read_csv import read_csv
+
+    return [read_csv(path, name)]
+
+
+_GRID_READERS: dict[str, Callable[[pathlib.Path, str], list[SheetGrid]]] = {
+    "xlsx": _read_excel,
+    "xls": _read_excel,
+    "html": _read_html_file,
+    "spreadsheetml": _read_spreadsheetml_file,
+    "csv": _read_csv_file,
+}
+
+__all__ = ["SheetGrid", "arrow_grid_sheet", "blank_out", "head_cell", "read_file", "rows_to_arrow", "tables_from_sheets"]

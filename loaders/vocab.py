@@ -1,0 +1,215 @@
+"""Alias tables: exported labels -> canonical codes (status, channel, DVC level, yes/no flags, money).
+
+Every mapper takes one raw cell (already NFC) and returns ``(value, error)``: exactly one of them is set,
+or both are ``None`` for an empty cell. Errors are Vietnamese and quote the raw value; labels are never
+guessed. Matching is on ``motcua.text.fold`` keys, so case, diacritics and punctuation do not matter.
+The pipeline calls these on DISTINCT values only, then joins the result back (no per-row Python).
+"""
+
+from __future__ import annotations
+
+import re
+
+from motcua.text import fold
+
+Mapped = tuple[object, str | None]
+
+# --- Trạng thái hồ sơ (national codes 1..10, export_formats.md §2.2 and §7) -------------------------
+_STATUS_LABELS: dict[int, tuple[str, ...]] = {
+    1: ("Mới đăng ký", "Chờ tiếp nhận", "Trực tuyến chờ tiếp nhận", "Đang tiếp nhận", "Mới tiếp nhận",
+        "receiving"),
+    2: ("Được tiếp nhận", "Đã tiếp nhận", "Tiếp nhận", "Chờ phân công", "Chờ duyệt", "new"),
+    3: ("Không được tiếp nhận", "Từ chối tiếp nhận", "Đã từ chối tiếp nhận", "Bị từ chối", "Từ chối",
+        "Không đủ điều kiện", "denied"),
+    4: ("Đang xử lý", "Đang giải quyết", "Đang thụ lý", "Chờ đơn vị chuyên môn thụ lý", "Đang phê duyệt",
+        "Chờ phê duyệt", "Đang lấy ý kiến", "Đã phê duyệt", "Liên thông", "Đang liên thông", "interoperating",
+        "processing"),
+    5: ("Yêu cầu bổ sung giấy tờ", "Yêu cầu bổ sung", "Chờ bổ sung", "Chờ tiếp nhận bổ sung",
+        "Tạm dừng (chờ bổ sung)", "Bổ sung hồ sơ", "waiting"),
+    6: ("Yêu cầu thực hiện nghĩa vụ tài chính", "Chờ thanh toán", "Chờ nộp phí", "Chờ thực hiện nghĩa vụ tài chính",
+        "paying"),
+    7: ("Công dân yêu cầu rút hồ sơ", "Đã hủy/rút", "Chờ xác nhận hủy/rút", "Đã trả hồ sơ rút", "Trả lại",
+        "Hồ sơ trả lại", "Rút hồ sơ", "Đã rút", "Đã hủy", "cancelled"),
+    8: ("Dừng xử lý", "Đã dừng xử lý", "Không giải quyết", "unresolved"),
+    9: ("Đã xử lý xong", "Chờ trả kết quả", "Hoàn thành (chưa trả)", "Đã giải quyết", "Đã có kết quả",
+        "releasing"),
+    10: ("Đã trả kết quả", "Hoàn thành", "Đã hoàn thành", "Đã trả", "done"),
+}
+STATUS_ALIASES: dict[str, int] = {fold(label): code for code, labels in _STATUS_LABELS.items() for label in labels}
+
+# Drafts were never submitted: not a dossier, the row is rejected.
+DRAFT_LABELS = frozenset(fold(x) for x in ("Lưu nháp", "Nháp", "draft"))
+
+# Time-status words (Trước hạn, Quá hạn ...) describe timeliness, never a national status.
+TIME_STATUS_ALIASES: dict[str, str] = {
+    fold(label): key
+    for key, labels in {
+        "truoc_han": ("Trước hạn", "Sớm hạn"),
+        "dung_han": ("Đúng hạn", "Trả đúng thời hạn", "Đúng hẹn"),
+        "trong_han": ("Trong hạn", "Chưa đến hạn", "Còn hạn", "Tới hạn", "Đến hạn"),
+        "qua_han": ("Quá hạn", "Trễ hạn", "Trễ hẹn", "Trả quá hạn", "Chậm", "Quá hạn xử lý"),
+    }.items()
+    for label in labels
+}
+
+_NUMERIC_RE = re.compile(r"^0*(\d{1,3})(?:[.,]0+)?$")  # "9", "09", "9.0" (numbers read from Excel)
+
+
+def _small_int(raw: object) -> int | None:
+    match = _NUMERIC_RE.match(str(raw).strip())
+    return int(match.group(1)) if match else None
+
+
+def map_status(raw: str | None) -> Mapped:
+    """Status code 1..10; a time-status label gives ``(None, None)`` (status unknown, not an error)."""
+    if raw is None or not str(raw).strip():
+        return None, None
+    key = fold(raw)
+    number = _small_int(raw)
+    if number is not None:
+        if 1 <= number <= 10:
+            return number, None
+        return None, f"Mã trạng thái '{raw}' không thuộc 1–10"
+    if key in DRAFT_LABELS:
+        return None, f"Hồ sơ lưu nháp ('{raw}'), chưa nộp nên không phải hồ sơ"
+    if key in STATUS_ALIASES:
+        return STATUS_ALIASES[key], None
+    if key in TIME_STATUS_ALIASES:
+        return None, None
+    return None, f"Trạng thái '{raw}' không nhận diện được"
+
+
+def map_time_status(raw: str | None) -> Mapped:
+    if raw is None or not str(raw).strip():
+        return None, None
+    key = TIME_STATUS_ALIASES.get(fold(raw))
+    return (key, None) if key else (None, f"Tình trạng hạn '{raw}' không nhận diện được")
+
+
+# --- Kênh nộp (KenhThucHien 1/2/3) -------------------------------------------------------------------
+_CHANNEL_LABELS: dict[str, tuple[str, ...]] = {
+    "direct": ("1", "Trực tiếp", "Nộp trực tiếp", "Tại quầy", "Tại bộ phận một cửa", "Một cửa", "TrucTiep",
+               "Truc tiep", "direct", "offline"),
+    "online": ("2", "Trực tuyến", "Nộp trực tuyến", "Qua mạng", "Dịch vụ công trực tuyến", "DVC trực tuyến",
+               "DVCTT", "Cổng dịch vụ công", "TrucTuyen", "online"),
+    "postal": ("3", "Qua bưu chính công ích", "Bưu chính công ích", "Qua bưu chính", "Bưu chính", "BCCI",
+               "Qua BCCI", "Dịch vụ bưu chính", "Dịch vụ bưu chính công ích", "Qua dịch vụ bưu chính công ích",
+               "Qua bưu điện", "Bưu điện", "QuaBuuDien", "QuaBuuChinh", "postal"),
+}
+CHANNEL_ALIASES: dict[str, str] = {fold(label): code for code, labels in _CHANNEL_LABELS.items()
+                                   for label in labels}
+# QĐ 766 counts a dossier without a channel as "trực tiếp"; the pipeline applies the same default.
+CHANNEL_DEFAULT = "direct"
+
+
+def map_channel(raw: str | None) -> Mapped:
+    if raw is None or not str(raw).strip():
+        return None, None
+    key = fold(raw)
+    number = _small_int(raw)
+    code = CHANNEL_ALIASES.get(str(number) if number is not None else key)
+    return (code, None) if code else (None, f"Kênh nộp '{raw}' không nhận diện được")
+
+
+# --- Mức độ dịch vụ công ------------------------------------------------------------------------------
+# MucDo 4/3 are "toàn trình"/"một phần". Levels 1 and 2 of the old NĐ 43/2011 scale both become
+# "thong_tin" (information only). Approximate: old level 3/4 were defined by the online steps offered,
+# not by today's toàn trình/một phần criteria, so legacy "Mức độ 4" is taken as toàn trình at face value.
+_LEVEL_BY_NUMBER = {4: "toan_trinh", 3: "mot_phan", 2: "thong_tin", 1: "thong_tin"}
+_LEVEL_NUMBER_RE = re.compile(r"^(?:dvc(?: truc tuyen)? )?(?:muc(?: do)? )?0*([1-4])(?: 0+)?$")
+DVC_LEVEL_DEFAULT = "unknown"
+
+
+def map_dvc_level(raw: str | None) -> Mapped:
+    if raw is None or not str(raw).strip():
+        return None, None
+    key = fold(raw)
+    if "toan trinh" in key:
+        return "toan_trinh", None
+    if "mot phan" in key:
+        return "mot_phan", None
+    if "thong tin" in key:
+        return "thong_tin", None
+    match = _LEVEL_NUMBER_RE.match(key)
+    if match:
+        return _LEVEL_BY_NUMBER[int(match.group(1))], None
+    return None, f"Mức độ DVC '{raw}' không nhận diện được"
+
+
+# --- Cờ có/không ---------------------------------------------------------------------------------------
+_TRUE = {"co", "x", "v", "✓", "✔", "☑", "1", "true", "t", "yes", "y", "dung", "da", "roi", "co so hoa",
+         "da so hoa", "da thanh toan", "thanh toan truc tuyen", "da tai su dung", "tai su dung",
+         "co ket qua dien tu", "ket qua dien tu"}
+_FALSE = {"khong", "k", "0", "false", "f", "no", "n", "sai", "chua", "chua so hoa", "chua thanh toan",
+          "khong so hoa", "khong co", "chua tai su dung", "khong tai su dung", "khong co ket qua dien tu"}
+# DuocThanhToanTrucTuyen: 1 = DVCQG payment, 2 = provincial gateway (both online), 3 = has fee, not paid.
+_PAID_ONLINE_EXTRA = {"2": True, "3": False}
+
+
+def map_flag(raw: str | None, *, paid_online: bool = False) -> Mapped:
+    if raw is None or not str(raw).strip():
+        return None, None
+    key = fold(raw)
+    number = _small_int(raw)
+    if number is not None:
+        key = str(number)
+    if paid_online and key in _PAID_ONLINE_EXTRA:
+        return _PAID_ONLINE_EXTRA[key], None
+    # "Đã …"/"Chưa …" phrases ("Đã số hóa", "Chưa thanh toán"); "Có lẽ"/"Không rõ" stay unknown.
+    if key in _TRUE or key.startswith("da "):
+        return True, None
+    if key in _FALSE or key.startswith("chua "):
+        return False, None
+    return None, f"Giá trị có/không '{raw}' không nhận diện được"
+
+
+# --- Tiền (VND) -----------------------------------------------------------------------------------------
+_CURRENCY_RE = re.compile(r"(?i)\s*(vnđ|vnd|đồng|dong|đ|d)\.?\s*$")
+_THOUSANDS_RE = re.compile(r"^\d{1,3}(?:([.,\s])\d{3})(?:\1\d{3})*$")
+_PLAIN_RE = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
+# A fee above a trillion đồng is a typing error (and would overflow BIGINT sums).
+MAX_FEE_VND = 10**12
+_FREE = {"mien phi", "khong thu", "khong", "0 dong", "khong co", "mien"}
+
+
+def map_money(raw: str | None) -> Mapped:
+    """'1.234.500', '1,234,500', '50.000 đ', '50000.0' -> int VND."""
+    if raw is None or not str(raw).strip() or str(raw).strip() == "-":
+        return None, None
+    text = _CURRENCY_RE.sub("", str(raw).strip()).strip()
+    if fold(text) in _FREE:
+        return 0, None
+    if _THOUSANDS_RE.match(text):
+        amount = int(re.sub(r"\D", "", text))
+    elif _PLAIN_RE.match(text):
+        amount = int(round(float(text.replace(",", "."))))
+    else:
+        return None, f"Số tiền '{raw}' không hợp lệ"
+    if amount > MAX_FEE_VND:
+        return None, f"Số tiền '{raw}' quá lớn"
+    return amount, None
+
+
+_NUMBER_RE = re.compile(r"^(\d+(?:[.,]\d+)?)(?:\s*(?:ngày|ngày làm việc|ngay|ngay lam viec|lần|lan))?$")
+
+
+def map_days(raw: str | None) -> Mapped:
+    """Legal processing time in days: '15', '1,5', '15 ngày làm việc' -> float."""
+    if raw is None or not str(raw).strip():
+        return None, None
+    match = _NUMBER_RE.match(str(raw).strip().lower())
+    if not match:
+        return None, f"Số ngày '{raw}' không hợp lệ"
+    return float(match.group(1).replace(",", ".")), None
+
+
+def map_count(raw: str | None) -> Mapped:
+    """A small non-negative integer (số lần bổ sung): '2', '2.0', '2 lần'."""
+    value, error = map_days(raw)
+    if error:
+        return None, f"Số lần '{raw}' không hợp lệ"
+    if value is None:
+        return None, None
+    if value != int(value) or value > 1000:
+        return None, f"Số lần '{raw}' không hợp lệ"
+    return int(value), None

@@ -1,0 +1,440 @@
+"""Users, roles and the query-layer scope check (plain Python, no Streamlit).
+
+Users live in a TOML file (env ``MOTCUA_USERS``, default ``config/users.toml``; see
+``config/users.example.toml``). Roles:
+
+- ``admin``: imports, deletes, sees every unit;
+- ``officer``: sees a set of units (commune codes/names, or a province code/name meaning all its communes);
+- ``chair``: sees their own commune(s) only.
+
+Without a users file the tool runs in an explicit local demo mode (everyone is a demo admin), unless
+``MOTCUA_REQUIRE_LOGIN=1`` is set, in which case the missing file is an error. A users file that cannot be
+read is *always* an error: a broken file must never silently open the tool to everyone.
+
+``restrict_scope`` / ``restrict_unit_codes`` are what the dashboard, exports and reports call before any
+query: they intersect the requested units with the allowed ones, so URL parameters, cached filters or
+hand-made requests can only ever narrow what a user sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from motcua.text import nfc
+
+USERS_ENV = "MOTCUA_USERS"
+REQUIRE_LOGIN_ENV = "MOTCUA_REQUIRE_LOGIN"
+DEFAULT_USERS_PATH = Path("config/users.toml")
+ROLES = ("admin", "officer", "chair")
+ROLE_LABELS = {"admin": "Quản trị viên", "officer": "Cán bộ theo dõi", "chair": "Chủ tịch UBND xã/phường"}
+USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+MIN_PASSWORD_LENGTH = 10
+
+_HASHER = PasswordHasher()
+# Verified when the user name is unknown, so a wrong name costs as much time as a wrong password.
+_DUMMY_HASH = _HASHER.hash("motcua-dummy-password-for-timing")
+
+
+class AuthConfigError(ValueError):
+    """The users file is unreadable or invalid; the message is Vietnamese, for the admin."""
+
+
+class AccessDenied(PermissionError):
+    """The user may not see anything of what was asked; the message is Vietnamese."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    units: tuple[str, ...] = ()  # as written in the file: codes or names, province codes for officers
+    display_name: str = ""
+    email: str = ""
+    password_hash: str = field(default="", repr=False, compare=False)
+    demo: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def can_import(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def label(self) -> str:
+        name = self.display_name or self.username
+        suffix = " – chế độ demo" if self.demo else ""
+        return f"{name} ({ROLE_LABELS.get(self.role, self.role)}{suffix})"
+
+    def allowed_unit_codes(self, db) -> tuple[str, ...] | None:
+        """Unit codes this user may see (None = all, admin). ``db`` is a ``Database`` or a connection."""
+        if self.is_admin:
+            return None
+        return _cached_allowed_codes(self, db)
+
+
+# The demo user of a local installation without a users file.
+DEMO_USER = User(username="demo", role="admin", display_name="Người dùng demo", demo=True)
+
+
+@dataclass
+class UserDirectory:
+    path: Path
+    users: dict[str, User]
+    oidc_emails: dict[str, str] = field(default_factory=dict)  # lower-case e-mail -> username
+
+    def get(self, username: str) -> User | None:
+        return self.users.get(normalize_username(username))
+
+    def user_for_email(self, email: str) -> User | None:
+        """The user an OIDC identity maps to: ``[oidc.emails]`` first, then a user's own ``email``."""
+        key = (email or "").strip().lower()
+        if not key:
+            return None
+        if key in self.oidc_emails:
+            return self.users.get(self.oidc_emails[key])
+        matches = [u for u in self.users.values() if u.email and u.email.lower() == key]
+        return matches[0] if len(matches) == 1 else None
+
+
+# --------------------------------------------------------------------------------------------- file
+
+
+def users_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path) if path is not None else Path(os.environ.get(USERS_ENV) or DEFAULT_USERS_PATH)
+
+
+def login_required() -> bool:
+    return os.environ.get(REQUIRE_LOGIN_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def is_demo_mode(path: str | os.PathLike | None = None) -> bool:
+    """True when no users file exists and login is not required: the app shows a demo banner."""
+    return not users_path(path).exists() and not login_required()
+
+
+def normalize_username(name: str) -> str:
+    return nfc(name).lower()
+
+
+def load_users(path: str | os.PathLike | None = None) -> UserDirectory | None:
+    """The users file, or None in demo mode. Raises ``AuthConfigError`` on any problem (fail closed)."""
+    target = users_path(path)
+    if not target.exists():
+        if login_required():
+            raise AuthConfigError(
+                f"Chưa có tệp người dùng '{target}' nhưng {REQUIRE_LOGIN_ENV}=1 yêu cầu đăng nhập. "
+                "Quản trị viên hãy tạo người dùng bằng lệnh `motcua user add TÊN --role admin`."
+            )
+        return None
+    try:
+        data = tomllib.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise AuthConfigError(f"Không đọc được tệp người dùng '{target}': {exc}") from exc
+    return _parse_directory(target, data)
+
+
+def _parse_directory(target: Path, data: dict) -> UserDirectory:
+    raw_users = data.get("users", {})
+    if not isinstance(raw_users, dict):
+        raise AuthConfigError(f"Tệp '{target}': mục [users] phải là một bảng (ví dụ [users.ten_dang_nhap]).")
+    users = {}
+    for name, entry in raw_users.items():
+        user = _parse_user(target, name, entry)
+        users[user.username] = user
+    oidc = data.get("oidc", {})
+    emails = oidc.get("emails", {}) if isinstance(oidc, dict) else None
+    if not isinstance(emails, dict) or not all(isinstance(v, str) for v in emails.values()):
+        raise AuthConfigError(f"Tệp '{target}': mục [oidc.emails] phải có dạng \"email\" = \"ten_dang_nhap\".")
+    mapping = {email.strip().lower(): normalize_username(name) for email, name in emails.items()}
+    unknown = sorted(set(mapping.values()) - set(users))
+    if unknown:
+        raise AuthConfigError(f"Tệp '{target}': [oidc.emails] trỏ tới người dùng không tồn tại: {', '.join(unknown)}.")
+    return UserDirectory(path=target, users=users, oidc_emails=mapping)
+
+
+def _parse_user(target: Path, name: str, entry) -> User:
+    where = f"Tệp '{target}', người dùng '{name}'"
+    if not isinstance(entry, dict):
+        raise AuthConfigError(f"{where}: phải là một bảng [users.{name}].")
+    username = normalize_username(name)
+    if not USERNAME_RE.fullmatch(username):
+        raise AuthConfigError(f"{where}: tên đăng nhập chỉ gồm chữ thường không dấu, số, '.', '_', '-' (2–64 ký tự).")
+    role = entry.get("role")
+    if role not in ROLES:
+        raise AuthConfigError(f"{where}: vai trò '{role}' không hợp lệ (chọn một trong: {', '.join(ROLES)}).")
+    units = entry.get("units", [])
+    if not isinstance(units, list) or not all(isinstance(u, str) and u.strip() for u in units):
+        raise AuthConfigError(f"{where}: 'units' phải là danh sách mã hoặc tên đơn vị.")
+    if role != "admin" and not units:
+        raise AuthConfigError(f"{where}: vai trò '{role}' cần ít nhất một đơn vị trong 'units'.")
+    if "password" in entry:
+        raise AuthConfigError(f"{where}: không được ghi mật khẩu rõ ('password'); dùng `motcua user passwd {name}`.")
+    password_hash = entry.get("password_hash", "")
+    if not isinstance(password_hash, str) or (password_hash and not password_hash.startswith("$argon2")):
+        raise AuthConfigError(f"{where}: 'password_hash' phải là chuỗi băm argon2 (tạo bằng `motcua user add`).")
+    return User(
+        username=username,
+        role=role,
+        units=tuple(nfc(u) for u in units),
+        display_name=nfc(entry.get("display_name", "")),
+        email=str(entry.get("email", "")).strip(),
+        password_hash=password_hash,
+    )
+
+
+def _toml_string(value: str) -> str:
+    # JSON string escapes (\", \\, \n, \uXXXX) are all valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_users_toml(directory: UserDirectory, unit_labels: dict[str, str] | None = None) -> str:
+    """Serialise the directory (the CLI rewrites the whole file; comments on units show their names)."""
+    unit_labels = unit_labels or {}
+    lines = [
+        "# Người dùng của Một Cửa KPI. Tệp do lệnh `motcua user add/remove` ghi; xem config/users.example.toml.",
+        "# Mật khẩu chỉ lưu dạng băm argon2 (không bao giờ lưu mật khẩu rõ).",
+        "",
+    ]
+    for user in sorted(directory.users.values(), key=lambda u: u.username):
+        lines.append(f"[users.{_toml_string(user.username)}]")
+        lines.append(f"role = {_toml_string(user.role)}")
+        if user.display_name:
+            lines.append(f"display_name = {_toml_string(user.display_name)}")
+        if user.email:
+            lines.append(f"email = {_toml_string(user.email)}")
+        if user.units:
+            lines.append("units = [")
+            for unit in user.units:
+                label = unit_labels.get(unit, "").replace("\n", " ")
+                lines.append(f"  {_toml_string(unit)},{f'  # {label}' if label else ''}")
+            lines.append("]")
+        if user.password_hash:
+            lines.append(f"password_hash = {_toml_string(user.password_hash)}")
+        lines.append("")
+    if directory.oidc_emails:
+        lines.append("[oidc.emails]")
+        for email, username in sorted(directory.oidc_emails.items()):
+            lines.append(f"{_toml_string(email)} = {_toml_string(username)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def save_users(directory: UserDirectory, unit_labels: dict[str, str] | None = None) -> None:
+    """Write atomically with mode 0600 (the file holds password hashes)."""
+    text = render_users_toml(directory, unit_labels)
+    tomllib.loads(text)  # never publish a file we could not read back
+    directory.path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=directory.path.name + ".", suffix=".tmp", dir=directory.path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temp, 0o600)
+        os.replace(temp, directory.path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
+
+
+# ---------------------------------------------------------------------------------------- passwords
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    if password.strip() != password:
+        raise ValueError("Mật khẩu không được bắt đầu hoặc kết thúc bằng khoảng trắng.")
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+class LoginThrottle:
+    """Refuse further attempts for a while after repeated failures (per user name, in memory)."""
+
+    def __init__(self, max_failures: int = 5, window_seconds: float = 300.0):
+        self.max_failures, self.window = max_failures, window_seconds
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        stamps = [t for t in self._failures.get(key, []) if now - t < self.window]
+        self._failures[key] = stamps
+        return stamps
+
+    def blocked(self, username: str) -> bool:
+        with self._lock:
+            return len(self._recent(normalize_username(username), time.monotonic())) >= self.max_failures
+
+    def record(self, username: str, success: bool) -> None:
+        key = normalize_username(username)
+        with self._lock:
+            if success:
+                self._failures.pop(key, None)
+            else:
+                self._recent(key, time.monotonic()).append(time.monotonic())
+
+
+THROTTLE = LoginThrottle()
+
+
+def authenticate(username: str, password: str, directory: UserDirectory | None = None,
+                 throttle: LoginThrottle | None = THROTTLE) -> User | None:
+    """The user when the password matches, else None (same work whether or not the name exists).
+
+    ``directory`` defaults to ``load_users()``; in demo mode (no users file) nobody can log in.
+    """
+    if directory is None:
+        directory = load_users()
+    if directory is None or not username or not password:
+        return None
+    if throttle is not None and throttle.blocked(username):
+        return None
+    user = directory.get(username)
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    ok = verify_password(stored, password) and user is not None and bool(user.password_hash)
+    if throttle is not None:
+        throttle.record(username, ok)
+    return user if ok else None
+
+
+# ------------------------------------------------------------------------------------ unit scopes
+
+
+def _cursor(db):
+    """A fresh cursor on a ``Database`` or a DuckDB connection (never share one across threads)."""
+    return db.cursor()
+
+
+_ALLOWED_CACHE: dict[tuple, tuple[str, ...]] = {}
+_ALLOWED_LOCK = threading.Lock()
+
+
+def _resolve_on(db, user: User) -> tuple[str, ...]:
+    cur = _cursor(db)
+    try:
+        return resolve_allowed_codes(cur, user.role, user.units)
+    finally:
+        cur.close()
+
+
+def _cached_allowed_codes(user: User, db) -> tuple[str, ...]:
+    """Cached per published database version (a ``Database``); plain connections are resolved each time."""
+    version = getattr(db, "version", None)
+    if not callable(version):
+        return _resolve_on(db, user)
+    key = (user.username, user.role, user.units, str(db.path), version())
+    with _ALLOWED_LOCK:
+        cached = _ALLOWED_CACHE.get(key)
+    if cached is not None:
+        return cached
+    codes = _resolve_on(db, user)
+    with _ALLOWED_LOCK:
+        if len(_ALLOWED_CACHE) > 512:
+            _ALLOWED_CACHE.clear()
+        _ALLOWED_CACHE[key] = codes
+    return codes
+
+
+def resolve_unit_entry(con, entry: str, role: str):
+    """One ``units`` entry -> the ``motcua.units.Unit`` it names (province allowed for officers only)."""
+    from motcua import units as unitsmod
+
+    text = nfc(entry)
+    if role == "officer":  # "31", "TP Hải Phòng", "Tỉnh Lào Cai": a whole province
+        row = con.execute("SELECT code FROM units WHERE level = 'province' AND (code = lpad(?, 2, '0') "
+                          "OR fold_name = ?)", [text, unitsmod._province_key(text)]).fetchone()
+        if row:
+            return _unit_by_code(con, row[0])
+    unit = unitsmod.resolve_unit(con, text)  # raises UnitError (Vietnamese) when unknown/ambiguous
+    if unit.level == "province" and role != "officer":
+        raise unitsmod.UnitError(f"Vai trò '{role}' chỉ được gán xã/phường, không gán cả tỉnh ('{entry}').")
+    return unit
+
+
+def _unit_by_code(con, code: str):
+    from motcua import units as unitsmod
+
+    return unitsmod.resolve_unit(con, code)
+
+
+def resolve_allowed_codes(con, role: str, entries: Sequence[str]) -> tuple[str, ...]:
+    """Commune codes for the entries: provinces expand to their communes; merged legacy units follow
+    their successor. Unknown entries raise (fail closed) instead of silently granting nothing/all."""
+    from motcua import units as unitsmod
+
+    codes: set[str] = set()
+    for entry in entries:
+        try:
+            unit = resolve_unit_entry(con, entry, role)
+        except unitsmod.UnitError as exc:
+            raise AccessDenied(f"Cấu hình quyền của người dùng có đơn vị không hợp lệ: {exc}") from exc
+        if unit.level == "province":
+            rows = con.execute("SELECT code FROM units WHERE province_code = ? AND level = 'commune'",
+                               [unit.code]).fetchall()
+            codes.update(r[0] for r in rows)
+        else:
+            codes.add(unit.code)
+    if codes:
+        rows = con.execute("SELECT code FROM units WHERE successor_code IN (SELECT unnest(?))",
+                           [sorted(codes)]).fetchall()
+        codes.update(r[0] for r in rows)
+    if not codes:
+        raise AccessDenied("Tài khoản chưa được gán đơn vị nào; hãy liên hệ quản trị viên.")
+    return tuple(sorted(codes))
+
+
+def restrict_unit_codes(requested: Iterable[str] | None, user: User, db) -> tuple[str, ...] | None:
+    """The units a query may touch: requested ∩ allowed.
+
+    None = no restriction (admin asking for everything). An empty request means "all allowed"; a request
+    containing only forbidden units yields all allowed units (never the forbidden data, never an empty
+    tuple that a caller could mistake for "no filter").
+    """
+    wanted = tuple(dict.fromkeys(nfc(c) for c in (requested or ()) if nfc(c)))
+    allowed = user.allowed_unit_codes(db)
+    if allowed is None:
+        return wanted or None
+    kept = tuple(c for c in wanted if c in set(allowed))
+    return kept or allowed
+
+
+def can_see_unit(user: User, db, unit_code: str) -> bool:
+    allowed = user.allowed_unit_codes(db)
+    return allowed is None or nfc(unit_code) in allowed
+
+
+def restrict_scope(scope, user: User, db):
+    """A copy of ``scope`` (``motcua.filters.Scope``) whose ``unit_codes`` are cut down to what ``user``
+    may see. For non-admins the result always names units explicitly (never the "all units" ``()``)."""
+    restricted = restrict_unit_codes(scope.unit_codes, user, db)
+    return dataclasses.replace(scope, unit_codes=() if restricted is None else restricted)
+
+
+def require_admin(user: User | None, action: str = "thực hiện thao tác này") -> None:
+    """Imports, deletes and user management are admin-only (checked in the library, not just the UI)."""
+    if user is None or not user.is_admin:
+        raise AccessDenied(f"Chỉ quản trị viên mới được {action}.")

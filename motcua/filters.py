@@ -1,0 +1,162 @@
+"""Dashboard/report scope: which units, fields, procedures, channels and service levels are counted.
+
+A `Scope` turns into parameterised SQL only (values always travel as parameters, never inside the SQL
+text) plus a Vietnamese caption for titles: "Xã Tứ Kỳ; lĩnh vực Hộ tịch; kênh trực tuyến".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+
+from motcua.db import query_df
+
+CHANNEL_LABELS = {"online": "trực tuyến", "direct": "trực tiếp", "postal": "bưu chính công ích"}
+LEVEL_LABELS = {
+    "toan_trinh": "Toàn trình",
+    "mot_phan": "Một phần",
+    "thong_tin": "Cung cấp thông tin",
+    "unknown": "Chưa xác định",
+}
+UNIT_ROLES = {"receiving": "receiving_unit_code", "resolving": "resolving_unit_code"}
+_LIST_FIELDS = ("unit_codes", "field_names", "procedure_codes", "channels", "dvc_levels")
+_NAMED_IN_CAPTION = 3  # up to this many values are named in a caption, more are counted
+
+
+@dataclass(frozen=True)
+class Filter:
+    sql: str  # one condition with `?` placeholders
+    params: tuple  # values for the placeholders, in order
+    caption: str  # Vietnamese description of the condition
+
+
+def _as_tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = (value,)
+    # Keep the caller's order (captions), drop blanks and repeats.
+    return tuple(dict.fromkeys(str(v) for v in value if v is not None and str(v) != ""))
+
+
+def _check_values(values: tuple[str, ...], allowed: Mapping[str, str], what: str) -> None:
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValueError(f"Giá trị {what} không hợp lệ: {', '.join(unknown)}; chỉ dùng: {', '.join(allowed)}.")
+
+
+def _column(alias: str, name: str) -> str:
+    return f"{alias}.{name}" if alias else name
+
+
+def _membership(column: str, values: tuple[str, ...]) -> tuple[str, tuple]:
+    # One value: plain equality keeps DuckDB's zone-map pruning; several: one list parameter.
+    if len(values) == 1:
+        return f"{column} = ?", (values[0],)
+    return f"{column} IN (SELECT unnest(?))", (list(values),)
+
+
+def _named_list(values: Iterable[str], noun: str) -> str:
+    values = list(values)
+    if len(values) <= _NAMED_IN_CAPTION:
+        return f"{noun} {', '.join(values)}"
+    return f"{len(values)} {noun}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    unit_codes: tuple[str, ...] = ()  # () = no unit restriction
+    field_names: tuple[str, ...] = ()
+    procedure_codes: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()  # online | direct | postal
+    dvc_levels: tuple[str, ...] = ()  # toan_trinh | mot_phan | thong_tin | unknown
+    unit_role: str = "receiving"  # which unit column unit_codes filter: receiving | resolving
+
+    def __post_init__(self) -> None:
+        for name in _LIST_FIELDS:
+            object.__setattr__(self, name, _as_tuple(getattr(self, name)))
+        _check_values(self.channels, CHANNEL_LABELS, "kênh nộp")
+        _check_values(self.dvc_levels, LEVEL_LABELS, "mức độ dịch vụ công")
+        if self.unit_role not in UNIT_ROLES:
+            raise ValueError(
+                f"Vai trò đơn vị '{self.unit_role}' không hợp lệ; chỉ dùng: {', '.join(UNIT_ROLES)}."
+            )
+
+    @property
+    def unit_column(self) -> str:
+        return UNIT_ROLES[self.unit_role]
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in _LIST_FIELDS)
+
+    def filters(self, unit_names: Mapping[str, str] | None = None, alias: str = "d") -> list[Filter]:
+        """One `Filter` per restricted dimension (columns prefixed with `alias`; '' for bare names)."""
+        result = []
+        if self.unit_codes:
+            sql, params = _membership(_column(alias, self.unit_column), self.unit_codes)
+            result.append(Filter(sql, params, self._unit_caption(unit_names)))
+        return result + self._attribute_filters(alias)
+
+    def _attribute_filters(self, alias: str) -> list[Filter]:
+        result = []
+        if self.field_names:
+            sql, params = _membership(_column(alias, "field_name"), self.field_names)
+            result.append(Filter(sql, params, _named_list(self.field_names, "lĩnh vực")))
+        if self.procedure_codes:
+            sql, params = _membership(_column(alias, "procedure_code"), self.procedure_codes)
+            result.append(Filter(sql, params, _named_list(self.procedure_codes, "thủ tục")))
+        if self.channels:
+            sql, params = _membership(_column(alias, "channel"), self.channels)
+            caption = "kênh " + ", ".join(CHANNEL_LABELS[c] for c in self.channels)
+            result.append(Filter(sql, params, caption))
+        if self.dvc_levels:
+            sql, params = _membership(_column(alias, "dvc_level"), self.dvc_levels)
+            caption = "mức độ " + ", ".join(LEVEL_LABELS[level] for level in self.dvc_levels)
+            result.append(Filter(sql, params, caption))
+        return result
+
+    def where(self, alias: str = "d") -> tuple[str, list]:
+        """SQL condition and its parameters; "TRUE" with no parameters when nothing is restricted."""
+        conditions = self.filters(alias=alias)
+        if not conditions:
+            return "TRUE", []
+        sql = " AND ".join(f"({f.sql})" for f in conditions)
+        params = [p for f in conditions for p in f.params]
+        return sql, params
+
+    def _unit_caption(self, unit_names: Mapping[str, str] | None) -> str:
+        if not self.unit_codes:
+            return "Tất cả đơn vị"
+        if len(self.unit_codes) == 1:
+            code = self.unit_codes[0]
+            caption = (unit_names or {}).get(code) or code
+        else:
+            caption = f"{len(self.unit_codes)} đơn vị"
+        if self.unit_role == "resolving":
+            caption += " (nơi giải quyết)"
+        return caption
+
+    def caption(self, unit_names: Mapping[str, str] | None = None) -> str:
+        """'Xã Tứ Kỳ; lĩnh vực Hộ tịch; kênh trực tuyến' or 'Tất cả đơn vị'."""
+        parts = [self._unit_caption(unit_names)] + [f.caption for f in self._attribute_filters("")]
+        return "; ".join(parts)
+
+    def key(self) -> tuple:
+        """Hashable, order-independent identity (cache keys)."""
+        return tuple((f.name, tuple(sorted(getattr(self, f.name))) if f.name in _LIST_FIELDS
+                      else getattr(self, f.name)) for f in fields(self))
+
+    def with_units(self, unit_codes: Iterable[str]) -> Scope:
+        """Same scope, other units (per-unit league tables)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["unit_codes"] = tuple(unit_codes)
+        return Scope(**values)
+
+
+def unit_names(db, codes: Iterable[str]) -> dict[str, str]:
+    """code -> name for the known codes among `codes` (unknown codes are left out)."""
+    codes = list(_as_tuple(codes))
+    if not codes:
+        return {}
+    frame = query_df(db, "SELECT code, name FROM units WHERE code IN (SELECT unnest(?))", [codes])
+    return dict(zip(frame["code"], frame["name"], strict=True))

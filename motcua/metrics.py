@@ -1,0 +1,727 @@
+"""The KPI engine: every official count and rate, defined once (numerator / denominator).
+
+Definitions (lead decisions; sources in ``METRIC_DOCS``):
+
+* A dossier counts only when actually received: ``received_at`` is set and the status is not
+  1 "Mới đăng ký" or 3 "Không được tiếp nhận" (refused at reception never counts; NĐ 61/2018 Art 17,
+  QĐ 766 indicator 2.1).
+* End of processing ``closed_at`` (QĐ 766 order) = finished_at, else returned_at, else ``state_at`` of
+  a closing status (7, 8, 9, 10). Effective due date = new_due_at (one re-appointment, NĐ 61/2018
+  Art 19(9)), else due_at, else receipt + the procedure's legal working days (``motcua.workdays``);
+  with none of those the dossier is on time / within the deadline and reported by ``data_quality``.
+* Period P = [start, end] (inclusive days; timestamps compare as [start_ts, end_ts)).
+  carried_over = received before P and not closed before P; new = received in P (online / direct /
+  postal by channel); received_total = carried_over + new; resolved = closed in P; pending = received
+  up to the end of P and not closed by then, within_deadline when the due date >= the last day of P
+  (QĐ 766 §2.2: open dossiers are judged at the period end), else overdue.
+* Resolved outcome (Biểu 06 cols 8-10): ``Settings.early_rule`` "date" (default) = early when closed on
+  an earlier calendar day than due, on time on the same day, late after; "timestamp" = late when
+  closed_at > due_at, early when on an earlier day, else on time.
+* Returned / withdrawn / stopped (status 7, 8): ``returned_or_withdrawn`` is always its own count.
+  ``Settings.returned_policy`` "resolved_on_time" (default; vendor convention, domain_metrics §2.3) keeps
+  them in every Biểu 06 column, resolved as "đúng hạn"; "excluded" removes them from every column of
+  every period (so the identities and carried-over chains still hold). "separate" is accepted as an
+  alias of "excluded".
+* Identities (tested for every setting): received_total = online + direct + postal + carried_over =
+  resolved_total + pending_total; resolved_total = early + on_time + late; pending_total =
+  within_deadline + overdue; pending at the end of P = carried_over of the next period.
+* Rates are fractions, None (NaN in frames) when the denominator is 0, and always aggregate as
+  sum(numerator) / sum(denominator), never as a mean of rates.
+
+Every count is declared once (``motcua.metrics_sql.count_specs``) and computed in one statement over the
+derived tables of ``motcua.aggregates``: the half-month cube for calendar/report periods without a field or
+procedure filter, the dossier-level facts otherwise (both give identical answers; tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from motcua import metrics_sql as msql
+from motcua.db import query_df
+from motcua.filters import Scope, unit_names
+from motcua.periods import Period, custom_period
+
+# --- labels ------------------------------------------------------------------------------------------
+LEVEL_LABELS = {
+    "toan_trinh": "Toàn trình",
+    "mot_phan": "Một phần",
+    "thong_tin": "Cung cấp thông tin",
+    "unknown": "Chưa xác định",
+}
+CHANNEL_LABELS = {"online": "Trực tuyến", "direct": "Trực tiếp", "postal": "Bưu chính công ích"}
+STATUS_LABELS = {
+    1: "Mới đăng ký",
+    2: "Được tiếp nhận",
+    3: "Không được tiếp nhận",
+    4: "Đang xử lý",
+    5: "Yêu cầu bổ sung giấy tờ",
+    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    7: "Công dân yêu cầu rút hồ sơ",
+    8: "Dừng xử lý",
+    9: "Đã xử lý xong",
+    10: "Đã trả kết quả",
+}
+UNKNOWN_STATUS_LABEL = "Không rõ trạng thái"
+EARLY_RULES = {
+    "date": "Theo ngày: trước hạn nếu xong trước ngày hẹn trả, đúng hạn nếu xong trong ngày hẹn trả",
+    "timestamp": "Theo thời điểm: quá hạn nếu xong sau giờ hẹn trả, trước hạn nếu xong trước ngày hẹn trả",
+}
+RETURNED_POLICIES = {
+    "resolved_on_time": "Hồ sơ trả lại/rút/dừng tính là đã giải quyết đúng hạn (cách phần mềm một cửa thường làm)",
+    "excluded": "Không tính hồ sơ trả lại/rút/dừng vào Biểu 06 (báo cáo riêng)",
+}
+DIGITIZATION_SCOPES = {
+    "all_new": "Mọi hồ sơ mới tiếp nhận",
+    "direct_postal_only": "Chỉ hồ sơ nộp trực tiếp/bưu chính (hồ sơ trực tuyến được miễn, TT 03/2025 Điều 5)",
+}
+_POLICY_ALIASES = {"separate": "excluded"}
+
+BREAKDOWNS = {
+    "unit": "Đơn vị",
+    "field": "Lĩnh vực",
+    "procedure": "Thủ tục hành chính",
+    "channel": "Kênh nộp",
+    "dvc_level": "Mức độ DVC",
+    "month": "Tháng",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every uncertain definition is a named, documented setting (see module docstring)."""
+
+    calendar: str = "calendar"  # calendar | report: which periods the UI offers (Period carries its own)
+    early_rule: str = "date"  # date | timestamp
+    returned_policy: str = "resolved_on_time"  # resolved_on_time | excluded ("separate" = excluded)
+    at_risk_days: int = 2  # "due soon" horizon in working days
+    online_procedure_levels: tuple[str, ...] = ("toan_trinh", "mot_phan")
+    digitization_scope: str = "all_new"  # all_new | direct_postal_only
+
+    def __post_init__(self) -> None:
+        policy = _POLICY_ALIASES.get(self.returned_policy, self.returned_policy)
+        object.__setattr__(self, "returned_policy", policy)
+        object.__setattr__(self, "online_procedure_levels", tuple(self.online_procedure_levels))
+        checks = ((self.calendar, ("calendar", "report"), "lịch kỳ"),
+                  (self.early_rule, EARLY_RULES, "quy tắc trước hạn"),
+                  (self.returned_policy, RETURNED_POLICIES, "cách tính hồ sơ trả lại/rút"),
+                  (self.digitization_scope, DIGITIZATION_SCOPES, "phạm vi số hóa"))
+        for value, allowed, what in checks:
+            if value not in allowed:
+                raise ValueError(f"Giá trị {what} '{value}' không hợp lệ; chỉ dùng: {', '.join(allowed)}.")
+        unknown = [level for level in self.online_procedure_levels if level not in LEVEL_LABELS]
+        if unknown:
+            raise ValueError(f"Mức độ DVC không hợp lệ: {', '.join(unknown)}; chỉ dùng: {', '.join(LEVEL_LABELS)}.")
+        if self.at_risk_days < 0:
+            raise ValueError("Số ngày cảnh báo sắp đến hạn phải >= 0.")
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    numerator: str  # a COUNTS key
+    denominator: str  # a COUNTS key
+    definition: str
+    source: str
+
+
+COUNTS: dict[str, str] = {
+    "received_total": "Tổng số hồ sơ nhận giải quyết",
+    "carried_over": "Từ kỳ trước chuyển sang",
+    "new": "Mới tiếp nhận trong kỳ",
+    "online": "Tiếp nhận trực tuyến",
+    "direct": "Tiếp nhận trực tiếp",
+    "postal": "Tiếp nhận qua bưu chính công ích",
+    "resolved_total": "Đã giải quyết",
+    "early": "Giải quyết trước hạn",
+    "on_time": "Giải quyết đúng hạn",
+    "late": "Giải quyết quá hạn",
+    "pending_total": "Đang giải quyết",
+    "within_deadline": "Đang giải quyết trong hạn",
+    "overdue": "Đang giải quyết quá hạn",
+    "returned_or_withdrawn": "Trả lại, rút, dừng xử lý",
+    "new_of_online_procedures": "Hồ sơ mới của TTHC có DVC trực tuyến",
+    "online_of_online_procedures": "Hồ sơ trực tuyến của TTHC có DVC trực tuyến",
+    "digitized": "Hồ sơ được số hóa khi tiếp nhận",
+    "digitized_scope": "Hồ sơ thuộc diện số hóa",
+    "electronic_result": "Hồ sơ có kết quả điện tử",
+    "electronic_result_scope": "Hồ sơ đã có kết quả giải quyết",
+    "reused": "Hồ sơ tái sử dụng dữ liệu số hóa",
+    "fee_bearing": "Hồ sơ có phí, lệ phí",
+    "paid_online": "Hồ sơ thanh toán trực tuyến",
+}
+_LEVEL_COUNT_KEYS = {f"level_{level}": level for level in LEVEL_LABELS}
+
+RATES: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("online_rate", "Tỷ lệ hồ sơ trực tuyến", "online", "new",
+               "Hồ sơ tiếp nhận trực tuyến / tổng hồ sơ mới tiếp nhận trong kỳ",
+               "QĐ 766/QĐ-TTg chỉ số 3.3"),
+        Metric("online_rate_of_online_procedures", "Tỷ lệ hồ sơ trực tuyến của TTHC có DVC trực tuyến",
+               "online_of_online_procedures", "new_of_online_procedures",
+               "Hồ sơ trực tuyến / hồ sơ mới của các TTHC cung cấp DVC trực tuyến (toàn trình, một phần)",
+               "TT 23/2018/TT-BTTTT Điều 8"),
+        Metric("on_time_rate_resolved", "Tỷ lệ giải quyết đúng hạn (trên số đã giải quyết)", "on_time_resolved",
+               "resolved_total", "(Trước hạn + đúng hạn) / số hồ sơ đã giải quyết",
+               "Thực tiễn báo cáo định kỳ (Biểu 06/VPCP/KSTT, TT 01/2020/TT-VPCP)"),
+        Metric("on_time_rate_766", "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (QĐ 766)", "on_time_766", "handled_766",
+               "(Trước hạn + đúng hạn + đang giải quyết trong hạn) / (đã giải quyết + đang giải quyết)",
+               "QĐ 766/QĐ-TTg chỉ số 2.1"),
+        Metric("digitized_intake_rate", "Tỷ lệ số hóa hồ sơ khi tiếp nhận", "digitized", "digitized_scope",
+               "Hồ sơ có thành phần được số hóa / hồ sơ mới thuộc diện số hóa",
+               "QĐ 766/QĐ-TTg chỉ số 4.2; TT 01/2023/TT-VPCP; TT 03/2025/TT-VPCP Điều 5"),
+        Metric("electronic_result_rate", "Tỷ lệ cấp kết quả điện tử", "electronic_result",
+               "electronic_result_scope",
+               "Hồ sơ có kết quả điện tử / hồ sơ đã có kết quả trong kỳ (hồ sơ đang xử lý không tính thiếu)",
+               "QĐ 766/QĐ-TTg chỉ số 4.1"),
+        Metric("reuse_rate", "Tỷ lệ tái sử dụng dữ liệu số hóa", "reused", "new",
+               "Hồ sơ có thành phần tái sử dụng dữ liệu số hóa / hồ sơ mới tiếp nhận",
+               "QĐ 766/QĐ-TTg chỉ số 4.3"),
+        Metric("online_payment_rate", "Tỷ lệ thanh toán trực tuyến", "paid_online", "fee_bearing",
+               "Hồ sơ thanh toán trực tuyến / hồ sơ mới có phí, lệ phí (số tiền > 0, hoặc TTHC có phí khi "
+               "không rõ số tiền)", "QĐ 766/QĐ-TTg chỉ số 3.6"),
+    )
+}
+
+# Numerators / denominators that are sums of counts.
+_COMPOSITE = {
+    "on_time_resolved": ("early", "on_time"),
+    "on_time_766": ("early", "on_time", "within_deadline"),
+    "handled_766": ("resolved_total", "pending_total"),
+}
+
+_DECISIONS = (
+    ("counted", "Hồ sơ được tính",
+     "Có ngày tiếp nhận và trạng thái khác 1 (Mới đăng ký), 3 (Không được tiếp nhận)",
+     "NĐ 61/2018/NĐ-CP Điều 17; QĐ 766/QĐ-TTg chỉ số 2.1"),
+    ("closed_at", "Thời điểm kết thúc xử lý",
+     "Ngày kết thúc xử lý, nếu không có thì ngày trả kết quả, nếu không có thì thời điểm cập nhật của trạng thái "
+     "kết thúc (7, 8, 9, 10)", "QĐ 766/QĐ-TTg chỉ số 2.1 (thứ tự trạng thái kết thúc)"),
+    ("due", "Ngày hẹn trả dùng để so sánh",
+     "Ngày hẹn trả mới (hẹn lại một lần), nếu không có thì ngày hẹn trả, nếu không có thì ngày tiếp nhận + thời "
+     "hạn giải quyết (ngày làm việc, trừ ngày nghỉ lễ, Tết); không xác định được thì coi là đúng/trong hạn và "
+     "báo ở mục kiểm tra dữ liệu", "NĐ 61/2018/NĐ-CP Điều 19(9); Bộ luật Lao động 2019 Điều 112"),
+    ("period", "Kỳ báo cáo",
+     "Theo tháng/quý/năm dương lịch (như Cổng DVCQG) hoặc kỳ chốt số liệu từ ngày 15 tháng trước đến ngày 14",
+     "NĐ 09/2019/NĐ-CP Điều 12"),
+    ("early_rule", "Trước hạn / đúng hạn",
+     "Mặc định so theo ngày: xong trước ngày hẹn trả là trước hạn, trong ngày hẹn trả là đúng hạn; có thể chọn "
+     "so theo thời điểm", "Biểu 06/VPCP/KSTT (TT 01/2020/TT-VPCP) cột 8–10; chưa có hướng dẫn chính thức"),
+    ("returned_policy", "Hồ sơ trả lại, rút, dừng xử lý",
+     "Luôn báo riêng; mặc định vẫn tính vào Biểu 06 là đã giải quyết đúng hạn (cách phần mềm một cửa thường làm), "
+     "hoặc loại khỏi mọi cột", "NĐ 118/2025/NĐ-CP Điều 21; TT 03/2025/TT-VPCP Điều 7"),
+)
+
+
+def _build_docs() -> list[dict]:
+    docs = [{"key": key, "label": label, "formula": formula, "source": source}
+            for key, label, formula, source in _DECISIONS]
+    count_sources = {
+        "received_total": ("Từ kỳ trước + trực tuyến + trực tiếp + bưu chính", "Biểu 06 cột 3"),
+        "carried_over": ("Tiếp nhận trước kỳ, chưa kết thúc khi bắt đầu kỳ", "Biểu 06 cột 6"),
+        "new": ("Tiếp nhận trong kỳ", "Biểu 06 cột 4, 5"),
+        "resolved_total": ("Kết thúc xử lý trong kỳ = trước hạn + đúng hạn + quá hạn", "Biểu 06 cột 7"),
+        "pending_total": ("Chưa kết thúc khi hết kỳ = trong hạn + quá hạn", "Biểu 06 cột 11"),
+        "within_deadline": ("Đang giải quyết, ngày hẹn trả từ ngày cuối kỳ trở đi", "Biểu 06 cột 12; QĐ 766 2.1"),
+        "overdue": ("Đang giải quyết, ngày hẹn trả trước ngày cuối kỳ", "Biểu 06 cột 13"),
+        "returned_or_withdrawn": ("Trạng thái 7, 8 kết thúc trong kỳ", "NĐ 118/2025/NĐ-CP Điều 21"),
+    }
+    for key, (formula, source) in count_sources.items():
+        docs.append({"key": key, "label": COUNTS[key], "formula": formula, "source": source})
+    for metric in RATES.values():
+        docs.append({"key": metric.key, "label": metric.label, "formula": metric.definition,
+                     "source": metric.source})
+    return docs
+
+
+METRIC_DOCS: list[dict] = _build_docs()
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+def _query(db, sql: str, params: list) -> pd.DataFrame:
+    """Run on a Database (read side) or a connection (own cursor), always fully fetched."""
+    if hasattr(db, "query_df"):
+        try:
+            return db.query_df(sql, params)
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            if msql.FACTS_TABLE not in sql and msql.CUBE_TABLE not in sql:
+                raise
+            from motcua.db import DatabaseUnavailable
+
+            # A file published before this version of the KPI engine: missing or old derived table.
+            raise DatabaseUnavailable(
+                "Cơ sở dữ liệu chưa có (hoặc có bản cũ của) bảng tổng hợp chỉ tiêu. Quản trị viên hãy chạy "
+                f"`motcua kpi --rebuild --db {getattr(db, 'path', 'ĐƯỜNG_DẪN')}` (hoặc nạp lại dữ liệu). Chi tiết: {exc}"
+            ) from exc
+    _ensure_facts(db)
+    return query_df(db, sql, params)
+
+
+def _ensure_facts(con) -> None:
+    """Tests and tools that write a connection directly get the derived table on first use."""
+    cur = con.cursor()
+    try:
+        exists = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                             [msql.FACTS_TABLE]).fetchone()[0]
+    finally:
+        cur.close()
+    if not exists:
+        from motcua.aggregates import refresh
+
+        refresh(con)
+
+
+def _period_params(period: Period) -> dict:
+    return {"s": period.start, "e": period.end}
+
+
+def _specs(settings: Settings) -> dict:
+    return msql.count_specs(settings.early_rule, settings.digitization_scope, settings.online_procedure_levels)
+
+
+def _to_int(value) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def count_value(counts: Mapping, key: str) -> float:
+    """A count by key from a counts dict/row; composite keys (e.g. resolved + pending) are summed."""
+    if key in _COMPOSITE:
+        return sum(count_value(counts, part) for part in _COMPOSITE[key])
+    value = counts.get(key, 0)
+    return 0 if value is None or pd.isna(value) else value
+
+
+def rate(counts: Mapping, key: str) -> float | None:
+    """sum(numerator) / sum(denominator) of one rate from a counts dict or row; None when den = 0."""
+    metric = RATES[key]
+    denominator = count_value(counts, metric.denominator)
+    if not denominator:
+        return None
+    return float(count_value(counts, metric.numerator) / denominator)
+
+
+def _cube_answers(scope: Scope, period: Period, key_sql: str | None) -> bool:
+    """The half-month cube gives exact answers for periods on 1st/15th bounds without field/procedure."""
+    aligned = period.start.day in (1, 15) and (period.end + timedelta(days=1)).day in (1, 15)
+    keys_ok = key_sql is None or key_sql.removeprefix("d.") in msql.CUBE_KEYS
+    return aligned and keys_ok and not scope.field_names and not scope.procedure_codes
+
+
+def _grouped_counts(db, scope: Scope, period: Period, settings: Settings, key_sql: str | None,
+                    label_sql: str | None = None, allow_cube: bool = True) -> pd.DataFrame:
+    """Every count (and level counts) per group, or one row when key_sql is None.
+
+    One statement groups the active dossiers by (key, period state, returned) and sums the precomputed
+    0/1 attribute columns; each count is then the sum over the state rows its spec selects.
+    """
+    specs = _specs(settings)
+    columns = sorted({column for _state, attributes in specs.values() for column in attributes})
+    where_sql, where_params = scope.where("d")
+    cube = allow_cube and _cube_answers(scope, period, key_sql)
+    named = {**_period_params(period), "sb": msql.half_month_number(period.start),
+             "eb": msql.half_month_number(period.end + timedelta(days=1))}
+    sql, params = msql.bind(msql.grouped_select(key_sql, label_sql, columns, where_sql, cube), named,
+                            where_params)
+    groups = _query(db, sql, params)
+    return _combine_groups(groups, specs, settings, grouped=key_sql is not None)
+
+
+def _combine_groups(groups: pd.DataFrame, specs: dict, settings: Settings, grouped: bool) -> pd.DataFrame:
+    """Sum the state rows of each key into the counts (vectorised over the few grouped rows)."""
+    carried = groups["carried"].fillna(False).to_numpy(dtype=bool)
+    resolved = groups["resolved"].fillna(False).to_numpy(dtype=bool)
+    due_ok = groups["due_ok"].fillna(True).to_numpy(dtype=bool)
+    returned = groups["returned"].fillna(False).to_numpy(dtype=bool)
+    counted = ~returned if settings.returned_policy == "excluded" else np.ones(len(groups), dtype=bool)
+    states = {
+        "all": counted, "carried": counted & carried, "new": counted & ~carried,
+        "resolved": counted & resolved, "pending": counted & ~resolved,
+        "within": counted & ~resolved & due_ok, "overdue": counted & ~resolved & ~due_ok,
+        "returned": returned & resolved,
+    }
+    if grouped:
+        codes, keys = pd.factorize(groups["key"], sort=False)
+        labels = groups.groupby(codes)["label"].first().reindex(range(len(keys))).tolist() if len(keys) else []
+    else:
+        codes, keys, labels = np.zeros(len(groups), dtype=np.int64), [None], [None]
+    size = len(keys)
+    n = groups["n"].to_numpy(dtype=np.int64)
+    result = {"key": list(keys), "label": labels}
+    for key, (state, attributes) in specs.items():
+        values = n if not attributes else sum(groups[column].fillna(0).to_numpy(dtype=np.int64)
+                                              for column in attributes)
+        weights = np.where(states[state], values, 0)
+        result[key] = np.bincount(codes, weights=weights, minlength=size).astype(np.int64) if len(codes) else (
+            np.zeros(size, dtype=np.int64))
+    return pd.DataFrame(result)
+
+
+def _counts_dict(row: Mapping) -> dict[str, int]:
+    return {key: _to_int(row.get(key)) for key in COUNTS}
+
+
+def kpi_counts(db, scope: Scope, period: Period, settings: Settings = Settings()) -> dict[str, int]:
+    """Every COUNTS key for one scope and period."""
+    frame = _grouped_counts(db, scope, period, settings, None)
+    return _counts_dict(frame.iloc[0].to_dict())
+
+
+def compute_kpis(db, scope: Scope, period: Period, settings: Settings = Settings()) -> dict:
+    """All KPIs of one scope and period in the documented JSON shape (``motcua kpi --json``)."""
+    frame = _grouped_counts(db, scope, period, settings, None)
+    row = frame.iloc[0].to_dict()
+    counts = _counts_dict(row)
+    names = unit_names(db, scope.unit_codes) if scope.unit_codes else {}
+    return {
+        "units": [{"code": code, "name": names.get(code, code)} for code in scope.unit_codes],
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat(), "caption": period.caption},
+        "received": {"total": counts["received_total"], "carried_over": counts["carried_over"],
+                     "new": counts["new"], "online": counts["online"], "direct": counts["direct"],
+                     "postal": counts["postal"]},
+        "resolved": {"total": counts["resolved_total"], "early": counts["early"], "on_time": counts["on_time"],
+                     "late": counts["late"]},
+        "pending": {"total": counts["pending_total"], "within_deadline": counts["within_deadline"],
+                    "overdue": counts["overdue"]},
+        "returned_or_withdrawn": counts["returned_or_withdrawn"],
+        "rates": {key: rate(counts, key) for key in RATES},
+        "levels": {level: _to_int(row.get(key)) for key, level in _LEVEL_COUNT_KEYS.items()},
+    }
+
+
+def _count_array(frame, key: str) -> np.ndarray:
+    if key in _COMPOSITE:
+        return sum(_count_array(frame, part) for part in _COMPOSITE[key])
+    return np.asarray(frame[key], dtype=np.float64)
+
+
+def rate_column(frame, key: str) -> np.ndarray:
+    """Vectorised ``rate`` over the rows of a counts frame or dict of arrays (NaN when den = 0)."""
+    metric = RATES[key]
+    numerator, denominator = _count_array(frame, metric.numerator), _count_array(frame, metric.denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def _finish_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """key, label, COUNTS as int64, RATES recomputed from the counts (NaN when den = 0), level counts."""
+    size = len(frame)
+    data: dict = {"key": frame["key"].to_numpy(), "label": frame["label"].to_numpy()}
+    for key in [*COUNTS, *_LEVEL_COUNT_KEYS]:
+        data[key] = (frame[key].fillna(0).to_numpy(dtype=np.int64) if key in frame
+                     else np.zeros(size, dtype=np.int64))
+    rates = {key: rate_column(data, key) for key in RATES}
+    ordered = {"key": data["key"], "label": data["label"], **{k: data[k] for k in COUNTS}, **rates,
+               **{k: data[k] for k in _LEVEL_COUNT_KEYS}}
+    return pd.DataFrame(ordered)
+
+
+def _reindex(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    """One row per expected key, in that order (zero rows added), then any other keys found."""
+    order = list(labels) + [key for key in frame["key"] if key not in labels]
+    frame = frame.set_index("key").reindex(order)
+    counts = [c for c in frame.columns if c != "label"]
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame["label"] = [labels.get(key, label) for key, label in zip(order, frame["label"], strict=True)]
+    return frame.rename_axis("key").reset_index()
+
+
+def breakdown(db, scope: Scope, period: Period, by: str, settings: Settings = Settings()) -> pd.DataFrame:
+    """One row per group: key, label, every COUNTS key (int) and every RATES key (float, NaN if den = 0)."""
+    if by not in BREAKDOWNS:
+        raise ValueError(f"Không phân tổ được theo '{by}'; chỉ dùng: {', '.join(BREAKDOWNS)}.")
+    if by == "month":
+        return _monthly(db, scope, period, settings)
+    if by == "unit":
+        frame = _grouped_counts(db, scope, period, settings, f"d.{scope.unit_column}")
+        codes = list(dict.fromkeys([*scope.unit_codes, *frame["key"].tolist()]))
+        names = unit_names(db, codes)
+        frame = _reindex(frame, {code: names.get(code, code) for code in codes})
+        frame = frame.sort_values("label", kind="stable")
+    elif by == "field":
+        frame = _grouped_counts(db, scope, period, settings, "coalesce(d.field_name, '')",
+                                "coalesce(max(d.field_name), 'Chưa rõ lĩnh vực')")
+        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+    elif by == "procedure":
+        frame = _grouped_counts(db, scope, period, settings, "coalesce(d.procedure_code, '')",
+                                "coalesce(max(d.procedure_name), max(d.procedure_code), 'Chưa rõ thủ tục')")
+        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+    else:
+        frame = _grouped_counts(db, scope, period, settings, f"d.{by}")
+        frame = _reindex(frame, CHANNEL_LABELS if by == "channel" else LEVEL_LABELS)
+    return _finish_frame(frame)
+
+
+def _monthly(db, scope: Scope, period: Period, settings: Settings) -> pd.DataFrame:
+    rows = []
+    for month in period.months():
+        # A custom period may cut the first/last month: count only the part inside the period.
+        part = month if period.start <= month.start and month.end <= period.end else custom_period(
+            max(month.start, period.start), min(month.end, period.end), period.calendar)
+        row = _grouped_counts(db, scope, part, settings, None).iloc[0].to_dict()
+        rows.append({**row, "key": month.code, "label": month.label})
+    return _finish_frame(pd.DataFrame(rows))
+
+
+def total_row(frame: pd.DataFrame) -> dict:
+    """Counts summed over the rows, rates recomputed as sum(num) / sum(den)."""
+    counts = {key: int(frame[key].sum()) if key in frame and len(frame) else 0 for key in COUNTS}
+    return {"key": "total", "label": "Tổng cộng", **counts,
+            **{key: (np.nan if (value := rate(counts, key)) is None else value) for key in RATES}}
+
+
+def league_table(db, scope: Scope, period: Period, settings: Settings = Settings()) -> pd.DataFrame:
+    """breakdown(by="unit") plus ``rank_<rate>`` columns (1 = best = highest rate, ties share the min rank)."""
+    frame = breakdown(db, scope, period, "unit", settings)
+    for key in RATES:
+        frame[f"rank_{key}"] = frame[key].rank(method="min", ascending=False).astype("Int64")
+    return frame
+
+
+# --- dossier lists -----------------------------------------------------------------------------------
+_LIST_COLUMNS = ["dossier_code", "receiving_unit", "resolving_unit", "procedure_code", "procedure_name",
+                 "field_name", "channel", "dvc_level", "received_at", "due_at", "finished_at", "status_label",
+                 "days_late"]
+
+
+def _list_select(extra_columns: str = "") -> str:
+    return f"""
+SELECT d.dossier_code, coalesce(ur.name, d.receiving_unit_code) AS receiving_unit,
+       coalesce(us.name, d.resolving_unit_code) AS resolving_unit, d.procedure_code, d.procedure_name,
+       d.field_name, d.channel, d.dvc_level, d.received_at, d.due_at, d.closed_at AS finished_at, d.status,
+       d.due_day, d.closed_day{extra_columns}
+FROM {msql.FACTS_TABLE} d
+LEFT JOIN units ur ON ur.code = d.receiving_unit_code
+LEFT JOIN units us ON us.code = d.resolving_unit_code
+"""
+
+
+def _workday_index(days: pd.Series) -> np.ndarray:
+    from motcua.workdays import working_day_index
+
+    return working_day_index(pd.to_datetime(days))
+
+
+def _status_labels(status: pd.Series) -> list[str]:
+    return [UNKNOWN_STATUS_LABEL if pd.isna(s) else STATUS_LABELS.get(int(s), str(s)) for s in status]
+
+
+def _finish_list(frame: pd.DataFrame, late_mask: np.ndarray, reference_days: pd.Series) -> pd.DataFrame:
+    """status label + working days late (>= 1 for every late/overdue dossier, 0 otherwise)."""
+    frame = frame.copy()
+    frame["status_label"] = _status_labels(frame["status"])
+    if len(frame):
+        late_days = _workday_index(reference_days) - _workday_index(frame["due_day"])
+        late_days = np.where(np.isnan(late_days), 0, np.maximum(late_days, 1))
+        frame["days_late"] = np.where(late_mask, late_days, 0).astype("int64")
+    else:
+        frame["days_late"] = pd.Series(dtype="int64")
+    return frame
+
+
+def dossier_list(db, scope: Scope, period: Period, bucket: str, settings: Settings = Settings(),
+                 limit: int | None = 5000) -> pd.DataFrame:
+    """The dossiers behind one count (any COUNTS key) or "at_risk" (as of the period end). No personal data."""
+    if bucket == "at_risk":
+        frame = at_risk(db, scope, period.end, settings)
+        return frame.head(limit) if limit is not None else frame
+    if bucket not in COUNTS:
+        raise ValueError(f"Không có nhóm hồ sơ '{bucket}'; chỉ dùng: {', '.join([*COUNTS, 'at_risk'])}.")
+    state, attributes = _specs(settings)[bucket]
+    counted = msql.counted_sql(settings.returned_policy)
+    condition = msql.condition_sql(state, attributes, counted)
+    late_sql = msql.condition_sql("resolved", _specs(settings)["late"][1], counted)
+    overdue_sql = msql.condition_sql("overdue", (), counted)
+    where_sql, where_params = scope.where("d")
+    # The late flag (days_late) needs the late and overdue tests, so they are selected alongside.
+    select = _list_select(f", {late_sql} AS is_late, {overdue_sql} AS is_overdue")
+    template = (f"SELECT * FROM ({select} WHERE {msql.ACTIVE} AND ({where_sql}) AND ({condition})"
+                f") ORDER BY received_at, dossier_code" + (" LIMIT :limit" if limit is not None else ""))
+    sql, params = msql.bind(template, {**_period_params(period), "limit": limit}, where_params)
+    frame = _query(db, sql, params)
+    resolved = frame["closed_day"].notna() & (pd.to_datetime(frame["closed_day"]) <= pd.Timestamp(period.end))
+    late = frame["is_late"].fillna(False).astype(bool) | frame["is_overdue"].fillna(False).astype(bool)
+    reference = pd.Series(np.where(resolved, pd.to_datetime(frame["closed_day"]), pd.Timestamp(period.end)))
+    frame = _finish_list(frame, late.to_numpy(dtype=bool), reference)
+    return frame[_LIST_COLUMNS]
+
+
+def at_risk(db, scope: Scope, as_of: date, settings: Settings = Settings()) -> pd.DataFrame:
+    """Open dossiers at ``as_of`` that are overdue or due within ``settings.at_risk_days`` working days."""
+    where_sql, where_params = scope.where("d")
+    # Calendar-day horizon wide enough for any holiday block; the exact working-day cut is made below.
+    horizon = as_of + timedelta(days=settings.at_risk_days * 2 + 16)
+    template = (f"SELECT * FROM ({_list_select()} WHERE d.received_day <= :asof "
+                "AND (d.closed_day IS NULL OR d.closed_day > :asof) AND d.due_day <= :horizon "
+                f"AND ({where_sql})) ORDER BY due_at, dossier_code")
+    sql, params = msql.bind(template, {"asof": as_of, "horizon": horizon}, where_params)
+    frame = _query(db, sql, params)
+    if len(frame):
+        left = _workday_index(frame["due_day"]) - _workday_index(pd.Series([as_of] * len(frame)))
+    else:
+        left = np.array([], dtype=float)
+    overdue = (pd.to_datetime(frame["due_day"]) < pd.Timestamp(as_of)).to_numpy(dtype=bool)
+    # Overdue by at least one working day even when the due day itself was a day off.
+    left = np.where(overdue, np.minimum(left, -1), left)
+    keep = overdue | (left <= settings.at_risk_days)
+    frame, left, overdue = frame[keep].copy(), left[keep], overdue[keep]
+    frame = _finish_list(frame, overdue, pd.Series([as_of] * len(frame)))
+    frame["risk"] = np.where(overdue, "overdue", "due_soon")
+    frame["working_days_left"] = left.astype("int64")
+    frame = frame.sort_values(["working_days_left", "dossier_code"], kind="stable")
+    return frame[[*_LIST_COLUMNS, "risk", "working_days_left"]].reset_index(drop=True)
+
+
+# --- catalogue, levels, processing time ----------------------------------------------------------------
+def unused_procedures(db, scope: Scope, period: Period) -> pd.DataFrame:
+    """Catalogue procedures (danh mục TTHC) with no dossier received in the period within the scope."""
+    where_sql, where_params = scope.where("d")
+    catalogue = [("p.field_name", scope.field_names), ("p.procedure_code", scope.procedure_codes),
+                 ("p.dvc_level", scope.dvc_levels)]
+    restrict = "".join(f" AND {column} IN (SELECT unnest(:{column[2:]}))" for column, values in catalogue if values)
+    template = (
+        "SELECT p.procedure_code, p.procedure_name, p.field_name, p.dvc_level, p.legal_days "
+        f"FROM procedures p WHERE p.from_catalogue{restrict} AND NOT EXISTS ("
+        f"SELECT 1 FROM {msql.FACTS_TABLE} d WHERE d.procedure_code = p.procedure_code "
+        f"AND d.received_day BETWEEN :s AND :e AND ({where_sql})) "
+        "ORDER BY p.field_name NULLS LAST, p.procedure_name, p.procedure_code"
+    )
+    named = {"s": period.start, "e": period.end, "field_name": list(scope.field_names),
+             "procedure_code": list(scope.procedure_codes), "dvc_level": list(scope.dvc_levels)}
+    sql, params = msql.bind(template, named, where_params)
+    frame = _query(db, sql, params)
+    frame["dvc_level_label"] = [LEVEL_LABELS.get(v, LEVEL_LABELS["unknown"]) for v in frame["dvc_level"]]
+    return frame
+
+
+def level_breakdown(db, scope: Scope, period: Period) -> pd.DataFrame:
+    """level, level_label, dossiers (new in the period), procedures (distinct procedures with new dossiers)."""
+    where_sql, where_params = scope.where("d")
+    template = (f"SELECT d.dvc_level AS level, count(*) AS dossiers, count(DISTINCT d.procedure_code) AS procedures "
+                f"FROM {msql.FACTS_TABLE} d WHERE d.received_day BETWEEN :s AND :e AND ({where_sql}) GROUP BY 1")
+    sql, params = msql.bind(template, {"s": period.start, "e": period.end}, where_params)
+    found = _query(db, sql, params).set_index("level")
+    rows = [{"level": level, "level_label": label,
+             "dossiers": _to_int(found["dossiers"].get(level)) if level in found.index else 0,
+             "procedures": _to_int(found["procedures"].get(level)) if level in found.index else 0}
+            for level, label in LEVEL_LABELS.items()]
+    return pd.DataFrame(rows)
+
+
+_PROCESSING_KEYS = {
+    "procedure": ("coalesce(d.procedure_code, '')", "coalesce(max(d.procedure_name), max(d.procedure_code))"),
+    "field": ("coalesce(d.field_name, '')", "max(d.field_name)"),
+    "unit": (None, None),
+    "channel": ("d.channel", "NULL"),
+    "dvc_level": ("d.dvc_level", "NULL"),
+}
+
+
+def processing_time(db, scope: Scope, period: Period, by: str = "procedure",
+                    settings: Settings = Settings()) -> pd.DataFrame:
+    """Working days from receipt to end of processing of dossiers with a result in the period.
+
+    Columns: key, label, finished, avg_working_days, median_working_days. The working days are counted
+    from the receipt day to the end day (holidays excluded, QĐ 766 indicator 2.2); supplement waiting
+    time is not deducted (exports rarely carry it reliably).
+    """
+    if by not in _PROCESSING_KEYS:
+        raise ValueError(f"Không tính thời gian giải quyết theo '{by}'; chỉ dùng: {', '.join(_PROCESSING_KEYS)}.")
+    key_sql, label_sql = _PROCESSING_KEYS[by]
+    if by == "unit":
+        key_sql, label_sql = f"d.{scope.unit_column}", "NULL"
+    counted = "NOT d.is_returned AND " if settings.returned_policy == "excluded" else ""
+    where_sql, where_params = scope.where("d")
+    # Grouped by (key, receipt day, end day) first: far fewer rows than dossiers reach Python.
+    template = (f"SELECT {key_sql} AS key, {label_sql} AS label, d.received_day, d.closed_day, count(*) AS n "
+                f"FROM {msql.FACTS_TABLE} d WHERE {counted}d.has_result AND d.closed_day BETWEEN :s AND :e "
+                f"AND ({where_sql}) GROUP BY 1, 3, 4")
+    sql, params = msql.bind(template, {"s": period.start, "e": period.end}, where_params)
+    frame = _query(db, sql, params)
+    columns = ["key", "label", "finished", "avg_working_days", "median_working_days"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["days"] = np.maximum(_workday_index(frame["closed_day"]) - _workday_index(frame["received_day"]), 0)
+    rows = []
+    for key, group in frame.groupby("key", sort=False):
+        values = np.repeat(group["days"].to_numpy(), group["n"].to_numpy())
+        rows.append({"key": key, "label": _processing_label(by, key, group["label"].dropna()),
+                     "finished": int(group["n"].sum()), "avg_working_days": float(values.mean()),
+                     "median_working_days": float(np.median(values))})
+    result = pd.DataFrame(rows, columns=columns)
+    if by == "unit":
+        names = unit_names(db, result["key"].tolist())
+        result["label"] = [names.get(code, code) for code in result["key"]]
+    return result.sort_values(["finished", "label"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _processing_label(by: str, key: str, labels: pd.Series) -> str:
+    if by == "channel":
+        return CHANNEL_LABELS.get(key, key)
+    if by == "dvc_level":
+        return LEVEL_LABELS.get(key, key)
+    return str(labels.iloc[0]) if len(labels) else (key or "Chưa rõ")
+
+
+# --- data checks -------------------------------------------------------------------------------------
+_EXAMPLES = 5
+_CODE_DATE = ("try_strptime(regexp_extract(d.dossier_code, '-([0-9]{6})-[0-9]{3,6}$', 1), '%y%m%d')")
+_QUALITY_CHECKS = (
+    ("finished_before_received", "Ngày kết thúc/trả kết quả trước ngày tiếp nhận", "dossiers",
+     "d.finished_at < d.received_at OR d.returned_at < d.received_at"),
+    ("missing_due", "Thiếu ngày hẹn trả (không tính được từ thời hạn giải quyết; coi là đúng/trong hạn)",
+     "facts", "d.due_at IS NULL"),
+    ("due_from_legal_days", "Ngày hẹn trả được tính từ thời hạn giải quyết (tệp xuất không có)", "facts",
+     "d.due_from_legal_days"),
+    ("due_before_received", "Ngày hẹn trả trước ngày tiếp nhận", "dossiers",
+     "coalesce(d.new_due_at, d.due_at) < d.received_at"),
+    ("received_in_future", "Ngày tiếp nhận ở tương lai", "dossiers", "d.received_at > current_localtimestamp()"),
+    ("code_date_mismatch", "Ngày trong mã hồ sơ (YYMMDD) khác ngày tiếp nhận", "dossiers",
+     f"CAST({_CODE_DATE} AS DATE) <> CAST(d.received_at AS DATE)"),
+    ("closed_without_end_date", "Trạng thái đã kết thúc (7–10) nhưng không có ngày kết thúc/trả kết quả",
+     "dossiers", "d.status IN (7, 8, 9, 10) AND d.finished_at IS NULL AND d.returned_at IS NULL"),
+)
+
+
+def data_quality(db, scope: Scope) -> pd.DataFrame:
+    """check, label, count, examples (a few dossier codes) for every data check."""
+    where_sql, where_params = scope.where("d")
+    parts, params = [], []
+    for check, label, table, condition in _QUALITY_CHECKS:
+        source = msql.FACTS_TABLE if table == "facts" else "dossiers"
+        parts.append(
+            f"SELECT ? AS check, ? AS label, count(*) AS count, "
+            f"array_to_string(list(d.dossier_code ORDER BY d.dossier_code)[1:{_EXAMPLES}], ', ') AS examples "
+            f"FROM {source} d WHERE ({condition}) AND ({where_sql})"
+        )
+        params += [check, label, *where_params]
+    frame = _query(db, " UNION ALL ".join(parts), params)
+    order = {check: i for i, (check, *_rest) in enumerate(_QUALITY_CHECKS)}
+    frame["examples"] = frame["examples"].fillna("")
+    frame["count"] = frame["count"].astype("int64")
+    return frame.sort_values("check", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def data_range(db, scope: Scope) -> tuple[date | None, date | None]:
+    """First and last receipt day of the counted dossiers in the scope."""
+    where_sql, where_params = scope.where("d")
+    frame = _query(db, f"SELECT min(d.received_day) AS first, max(d.received_day) AS last "
+                       f"FROM {msql.FACTS_TABLE} d WHERE {where_sql}", where_params)
+    first, last = frame.iloc[0]["first"], frame.iloc[0]["last"]
+    return (None if pd.isna(first) else pd.Timestamp(first).date(),
+            None if pd.isna(last) else pd.Timestamp(last).date())
+
+
+__all__ = [
+    "BREAKDOWNS", "CHANNEL_LABELS", "COUNTS", "DIGITIZATION_SCOPES", "EARLY_RULES", "LEVEL_LABELS", "METRIC_DOCS",
+    "Metric", "RATES", "RETURNED_POLICIES", "STATUS_LABELS", "Settings", "at_risk", "breakdown", "compute_kpis",
+    "data_quality", "data_range", "dossier_list", "kpi_counts", "league_table", "level_breakdown",
+    "processing_time", "rate", "total_row", "unused_procedures",
+]

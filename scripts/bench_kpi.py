@@ -1,0 +1,241 @@
+"""KPI engine benchmark: all metrics of one commune-quarter and the league table of all communes for a year.
+
+Synthetic dossiers (vectorised numpy -> Arrow -> ONE INSERT into the canonical ``dossiers`` table; ~100
+communes, 2023-2026) are published through ``write_transaction`` (so the derived ``kpi_facts`` table is
+built exactly as after a real import), then read through the read-only ``Database`` as the dashboard does.
+The same computations in plain pandas on an in-memory DataFrame of the same facts are the baseline.
+
+Targets (2 cores): commune-quarter <= 100 ms, league table of all communes for a year <= 500 ms at 10M.
+
+    python -m scripts.bench_kpi [--sizes 1000000,10000000] [--runs 10] [--out bench-out]
+    (env MOTCUA_BENCH_KPI_SIZES overrides the default sizes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from motcua import db as dbmod
+from motcua import metrics
+from motcua import units as unitsmod
+from motcua.filters import Scope
+from motcua.periods import parse_period
+
+COMMUNES = 100
+PROCEDURES = [  # code, name, field, level, has_fee, legal_days
+    (f"1.{i:06d}", f"Thủ tục {i}", f"Lĩnh vực {i % 8}", ("toan_trinh", "mot_phan", "thong_tin")[i % 3],
+     i % 4 == 0, float(1 + i % 10))
+    for i in range(60)
+]
+FIRST_DAY = np.datetime64("2023-01-01")
+DAYS = int((np.datetime64("2027-01-01") - FIRST_DAY).astype(int))
+NOW = np.datetime64("2026-11-20")  # dossiers later than this are still open
+TARGETS_MS = {"commune_quarter": 100.0, "league_year": 500.0}
+
+
+def _timestamps(day_offsets: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    return (FIRST_DAY + day_offsets.astype("timedelta64[D]")).astype("datetime64[s]") + seconds.astype(
+        "timedelta64[s]")
+
+
+def synthetic_dossiers(n: int, seed: int = 7) -> pa.Table:
+    """n dossiers with realistic shares (online ~60%, ~3% late, ~2% withdrawn/stopped, open at the end)."""
+    rng = np.random.default_rng(seed)
+    received_day = rng.integers(0, DAYS, n)
+    received = _timestamps(received_day, rng.integers(7 * 3600, 17 * 3600, n))
+    procedure = rng.integers(0, len(PROCEDURES), n)
+    legal = np.array([p[5] for p in PROCEDURES])[procedure]
+    due = received + (np.ceil(legal * 1.4) * 86400).astype("timedelta64[s]")
+    # Processing time: mostly before the due date, a tail after it.
+    duration = (rng.gamma(2.0, legal * 0.35) * 86400 + rng.integers(0, 3600 * 4, n)).astype("timedelta64[s]")
+    finished = received + duration
+    open_mask = finished > NOW.astype("datetime64[s]")
+    status = np.where(rng.random(n) < 0.9, 10, 9).astype(np.int16)
+    returned_mask = rng.random(n) < 0.02
+    status[returned_mask] = rng.choice(np.array([7, 8], dtype=np.int16), returned_mask.sum())
+    status[open_mask] = rng.choice(np.array([2, 4, 5], dtype=np.int16), open_mask.sum())
+    finished_col = pa.array(finished, mask=open_mask, type=pa.timestamp("s"))
+    channel = rng.choice(np.array(["online", "direct", "postal"]), n, p=[0.6, 0.38, 0.02])
+    fee = np.where(rng.random(n) < 0.3, rng.integers(1, 20, n) * 5000, 0).astype(np.int64)
+    communes = rng.integers(0, COMMUNES, n)
+    return pa.table({
+        "idx": pa.array(np.arange(n, dtype=np.int64)),
+        "commune": pa.array(communes.astype(np.int32)),
+        "procedure": pa.array(procedure.astype(np.int32)),
+        "channel": pa.array(channel),
+        "received_at": pa.array(received, type=pa.timestamp("s")),
+        "due_at": pa.array(due, type=pa.timestamp("s")),
+        "finished_at": finished_col,
+        "status": pa.array(status),
+        "digitized": pa.array(rng.random(n) < 0.85),
+        "e_result": pa.array(rng.random(n) < 0.8),
+        "reused": pa.array(rng.random(n) < 0.3),
+        "paid_online": pa.array((fee > 0) & (rng.random(n) < 0.5)),
+        "fee": pa.array(fee),
+    })
+
+
+_INSERT = """
+INSERT INTO dossiers
+SELECT 'local', printf('BENCH-%010d', s.idx), c.code, c.code, p.code, p.name, NULL, p.field, p.level, s.channel,
+       s.received_at, s.received_at, s.due_at, NULL, s.finished_at,
+       CASE WHEN s.status = 10 THEN s.finished_at END, NULL, NULL, s.status, CAST(s.status AS VARCHAR),
+       s.digitized, s.e_result, s.reused, s.paid_online, s.fee, 0, p.legal_days,
+       coalesce(s.finished_at, s.received_at), 1, CAST(s.idx % 100000 AS INTEGER)
+FROM synthetic s
+JOIN bench_communes c ON c.pos = s.commune
+JOIN bench_procedures p ON p.pos = s.procedure
+"""
+
+
+def build_database(path: Path, n: int) -> dict:
+    """Publish n synthetic dossiers; returns build timings in seconds."""
+    timings = {}
+    start = time.perf_counter()
+    synthetic = synthetic_dossiers(n)
+    timings["generate_s"] = time.perf_counter() - start
+    catalogue = unitsmod.catalogue_frame()
+    communes = catalogue[catalogue["level"] == "commune"].head(COMMUNES)
+    commune_frame = pd.DataFrame({"pos": np.arange(len(communes), dtype=np.int32), "code": communes["code"]})
+    procedure_frame = pd.DataFrame(PROCEDURES, columns=["code", "name", "field", "level", "has_fee", "legal_days"])
+    procedure_frame.insert(0, "pos", np.arange(len(procedure_frame), dtype=np.int32))
+    if path.exists():
+        path.unlink()
+    start = time.perf_counter()
+    with dbmod.write_transaction(path) as con:
+        unitsmod.seed_units(con)
+        for name, frame in (("synthetic", synthetic), ("bench_communes", commune_frame),
+                            ("bench_procedures", procedure_frame)):
+            con.register(name, frame)
+        con.execute(_INSERT)
+        con.execute("INSERT INTO procedures SELECT code, name, NULL, field, level, has_fee, legal_days, true "
+                    "FROM bench_procedures")
+        timings["insert_s"] = time.perf_counter() - start
+        refresh_start = time.perf_counter()
+    timings["refresh_and_publish_s"] = time.perf_counter() - refresh_start
+    return timings
+
+
+# --- pandas baseline ------------------------------------------------------------------------------------
+def pandas_frame(database: dbmod.Database) -> pd.DataFrame:
+    """The same derived facts, in memory (loading is not timed: the baseline gets its best case)."""
+    return database.query_df(
+        "SELECT receiving_unit_code, received_day, closed_day, due_day, outcome_date, is_returned, channel, "
+        "dvc_level, digitized, electronic_result, has_result, reused, fee_bearing, paid_online "
+        f"FROM {metrics.msql.FACTS_TABLE}")
+
+
+def _pandas_counts(frame: pd.DataFrame, start, end) -> pd.DataFrame:
+    """All Biểu 06 counts and rate parts per unit for [start, end] (default settings)."""
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    received, closed, due = frame["received_day"], frame["closed_day"], frame["due_day"]
+    active = (received <= e) & (closed.isna() | (closed >= s))
+    f = frame[active]
+    received, closed, due = f["received_day"], f["closed_day"], f["due_day"]
+    new = received >= s
+    resolved = closed <= e
+    pending = ~resolved
+    outcome = f["outcome_date"].where(~f["is_returned"], 1)
+    online = f["channel"] == "online"
+    online_proc = f["dvc_level"].isin(["toan_trinh", "mot_phan"])
+    parts = pd.DataFrame({
+        "unit": f["receiving_unit_code"], "received_total": True, "carried_over": ~new, "new": new,
+        "online": new & online, "direct": new & (f["channel"] == "direct"),
+        "postal": new & (f["channel"] == "postal"), "resolved_total": resolved,
+        "early": resolved & (outcome == 0), "on_time": resolved & (outcome == 1),
+        "late": resolved & (outcome == 2), "pending_total": pending,
+        "within_deadline": pending & (due.isna() | (due >= e)), "overdue": pending & (due < e),
+        "returned_or_withdrawn": resolved & f["is_returned"],
+        "new_of_online_procedures": new & online_proc, "online_of_online_procedures": new & online_proc & online,
+        "digitized_scope": new, "digitized": new & f["digitized"],
+        "electronic_result_scope": resolved & f["has_result"],
+        "electronic_result": resolved & f["has_result"] & f["electronic_result"],
+        "reused": new & f["reused"], "fee_bearing": new & f["fee_bearing"],
+        "paid_online": new & f["fee_bearing"] & f["paid_online"],
+    })
+    return parts.groupby("unit").sum()
+
+
+def pandas_commune_quarter(frame: pd.DataFrame, unit: str, period) -> dict:
+    counts = _pandas_counts(frame[frame["receiving_unit_code"] == unit], period.start, period.end).sum()
+    return {key: metrics.rate(counts, key) for key in metrics.RATES} | counts.to_dict()
+
+
+def pandas_league(frame: pd.DataFrame, period) -> pd.DataFrame:
+    counts = _pandas_counts(frame, period.start, period.end)
+    for key in metrics.RATES:
+        counts[key] = [metrics.rate(row, key) for row in counts.to_dict("records")]
+        counts[f"rank_{key}"] = counts[key].rank(method="min", ascending=False)
+    return counts
+
+
+# --- timing -------------------------------------------------------------------------------------------
+def median_ms(function: Callable[[], object], runs: int) -> float:
+    function()  # warm-up: connection, caches
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def bench_size(n: int, runs: int, out: Path) -> dict:
+    path = out / f"bench_kpi_{n}.duckdb"
+    print(f"\n== {n:,} hồ sơ ({path}) ==".replace(",", "."), flush=True)
+    build = build_database(path, n)
+    print("  build: " + ", ".join(f"{k} {v:.1f}" for k, v in build.items()), flush=True)
+    database = dbmod.Database(path)
+    unit = database.query_rows(f"SELECT receiving_unit_code FROM {metrics.msql.FACTS_TABLE} LIMIT 1")[0][0]
+    quarter, year = parse_period("2026Q2"), parse_period("2025")
+    scope = Scope(unit_codes=(unit,))
+    duck_kpis = metrics.compute_kpis(database, scope, quarter)
+    frame = pandas_frame(database)
+    panda_kpis = pandas_commune_quarter(frame, unit, quarter)
+    # Same answers, or the comparison means nothing.
+    assert duck_kpis["received"]["total"] == panda_kpis["received_total"]
+    assert duck_kpis["resolved"]["early"] == panda_kpis["early"]
+    assert duck_kpis["pending"]["overdue"] == panda_kpis["overdue"]
+    league = metrics.league_table(database, Scope(), year)
+    assert int(league["received_total"].sum()) == int(pandas_league(frame, year)["received_total"].sum())
+    results = {
+        "commune_quarter": median_ms(lambda: metrics.compute_kpis(database, scope, quarter), runs),
+        "league_year": median_ms(lambda: metrics.league_table(database, Scope(), year), runs),
+        "pandas_commune_quarter": median_ms(lambda: pandas_commune_quarter(frame, unit, quarter), runs),
+        "pandas_league_year": median_ms(lambda: pandas_league(frame, year), runs),
+    }
+    for key in ("commune_quarter", "league_year"):
+        ratio = results[f"pandas_{key}"] / results[key]
+        verdict = "đạt" if results[key] <= TARGETS_MS[key] else "CHƯA ĐẠT"
+        print(f"  {key:<16} DuckDB {results[key]:8.1f} ms | pandas {results[f'pandas_{key}']:8.1f} ms | "
+              f"pandas/DuckDB {ratio:5.1f}x | mục tiêu {TARGETS_MS[key]:.0f} ms: {verdict}", flush=True)
+    return {"rows": n, **build, **results}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=os.environ.get("MOTCUA_BENCH_KPI_SIZES", "1000000,10000000"))
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--out", default="bench-out")
+    # Called as bench_kpi.main() by scripts/bench.py: never parse that runner's own arguments.
+    args = parser.parse_args(argv if argv is not None else [])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = [bench_size(int(size), max(args.runs, 10), out) for size in args.sizes.split(",") if size.strip()]
+    pd.DataFrame(results).to_csv(out / "bench_kpi.csv", index=False)
+    print(f"\nKết quả: {out / 'bench_kpi.csv'}")
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
