@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import exports, state
+from dashboard import data, exports, state
 from motcua import db as dbmod
 from motcua import fmt
 
@@ -202,6 +202,30 @@ def count_card(label: str, value, previous=None, help_text: str | None = None, *
     with st.container(border=True):
         st.metric(label, fmt.fmt_int(value), delta=delta, help=help_text,
                   delta_color="inverse" if lower_is_better else "normal")
+
+
+@dataclass(frozen=True)
+class KpiPage:
+    """What every KPI page starts from: the (access-restricted) scope, period, settings and its KPIs."""
+
+    scope: object
+    period: object
+    settings: object
+    kpis: dict
+
+
+def open_kpi_page(title: str, intro: str) -> KpiPage | None:
+    """Sidebar, header and the period's KPIs; None (the reason shown) without a database or dossiers."""
+    state.render_sidebar()
+    if not page_header(title, intro):
+        return None
+    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
+    st.markdown(f"**{state.view_caption()}**")
+    kpis = data.kpis(scope, period, settings)
+    if kpis["received"]["total"] == 0:
+        empty_state()
+        return None
+    return KpiPage(scope, period, settings, kpis)
 
 
 def page_header(title: str, intro: str | None = None) -> bool:

@@ -58,16 +58,11 @@ def _gaps(scope, period, settings) -> None:
 
 
 def render() -> None:
-    state.render_sidebar()
-    if not ui.page_header(TITLE, "Số hóa hồ sơ khi tiếp nhận, kết quả điện tử, tái sử dụng dữ liệu và thanh toán "
-                                 "trực tuyến."):
+    view = ui.open_kpi_page(TITLE, "Số hóa hồ sơ khi tiếp nhận, kết quả điện tử, tái sử dụng dữ liệu và thanh toán "
+                                   "trực tuyến.")
+    if view is None:
         return
-    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
-    st.markdown(f"**{state.view_caption()}**")
-    kpis = data.kpis(scope, period, settings)
-    if kpis["received"]["total"] == 0:
-        ui.empty_state()
-        return
+    scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
     _cards(kpis, data.kpis(scope, period.previous(), settings))
     ui.safe_section(lambda: _chart(kpis), "biểu đồ số hóa")
     ui.safe_section(lambda: _gaps(scope, period, settings), "danh sách thủ tục còn thiếu")

@@ -102,15 +102,10 @@ def _breakdown_section(scope, period, settings) -> None:
 
 
 def render() -> None:
-    state.render_sidebar()
-    if not ui.page_header(TITLE, "Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn và đang giải quyết; "
-                                 "bấm vào biểu đồ hoặc bảng để xem hồ sơ cụ thể."):
+    view = ui.open_kpi_page(TITLE, "Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn và đang giải quyết; "
+                                   "bấm vào biểu đồ hoặc bảng để xem hồ sơ cụ thể.")
+    if view is None:
         return
-    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
-    st.markdown(f"**{state.view_caption()}**")
-    kpis = data.kpis(scope, period, settings)
-    if kpis["received"]["total"] == 0:
-        ui.empty_state()
-        return
+    scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
     _definitions(kpis)
     ui.safe_section(lambda: _breakdown_section(scope, period, settings), "bảng tiến độ")

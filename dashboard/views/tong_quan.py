@@ -77,15 +77,10 @@ def _at_risk(scope, period, settings) -> None:
 
 
 def render() -> None:
-    state.render_sidebar()
-    if not ui.page_header(TITLE, "Các chỉ tiêu chính của kỳ, so với kỳ trước và mục tiêu."):
+    view = ui.open_kpi_page(TITLE, "Các chỉ tiêu chính của kỳ, so với kỳ trước và mục tiêu.")
+    if view is None:
         return
-    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
-    st.markdown(f"**{state.view_caption()}**")
-    kpis = data.kpis(scope, period, settings)
-    if kpis["received"]["total"] == 0:
-        ui.empty_state()
-        return
+    scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
     _cards(kpis, data.kpis(scope, period.previous(), settings), period.previous())
     ui.safe_section(lambda: _trend(scope, period, settings), "xu hướng theo tháng")
     ui.safe_section(lambda: _at_risk(scope, period, settings), "danh sách hồ sơ cần chú ý")

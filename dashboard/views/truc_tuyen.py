@@ -70,15 +70,10 @@ def _by_procedure(scope, period, settings) -> None:
 
 
 def render() -> None:
-    state.render_sidebar()
-    if not ui.page_header(TITLE, "Hồ sơ trực tuyến, trực tiếp, bưu chính và mức độ dịch vụ công."):
+    view = ui.open_kpi_page(TITLE, "Hồ sơ trực tuyến, trực tiếp, bưu chính và mức độ dịch vụ công.")
+    if view is None:
         return
-    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
-    st.markdown(f"**{state.view_caption()}**")
-    kpis = data.kpis(scope, period, settings)
-    if kpis["received"]["total"] == 0:
-        ui.empty_state()
-        return
+    scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
     _rates(kpis, data.kpis(scope, period.previous(), settings))
     ui.safe_section(lambda: _channels(scope, period, settings), "cơ cấu kênh nộp")
     ui.safe_section(lambda: _levels(scope, period), "mức độ dịch vụ công")
