@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from loaders import vocab
 from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadError, RawTable
+from loaders.safety import MAX_CELL_CHARS
 from motcua import units as unitsmod
 from motcua.schema import DOSSIER_COLUMNS
 from motcua.text import nfc
@@ -88,6 +89,9 @@ PROCEDURE_MAPPED: dict[str, MappedField] = {
     "has_fee": MappedField("has_fee", "BOOLEAN", vocab.map_flag),
     "legal_days": MAPPED_FIELDS["legal_days"],
 }
+
+
+_STORED_TEXT_FIELDS = ("dossier_code", "procedure_code", "procedure_name", "field_code", "field_name", "status_raw")
 
 
 @dataclass(frozen=True)
@@ -383,9 +387,17 @@ class Normalizer:
             Check("receiving_unit_code IS NULL AND receiving_error IS NULL AND resolving_error IS NULL",
                   receiving or "receiving_unit", "'Thiếu tên đơn vị tiếp nhận; hãy dùng --unit để chỉ rõ đơn vị'"),
         ]
+        checks += [self._overlong_check(f) for f in _STORED_TEXT_FIELDS]
         self._collect_rejects(checks)
         self._keep_newest_per_code()
         return self._result(rows_read)
+
+    @staticmethod
+    def _overlong_check(field: str) -> Check:
+        """A cell longer than Excel's own limit is junk (or an attack): quarantine the row, keep a prefix."""
+        return Check(f"length({field}) > {MAX_CELL_CHARS}", field,
+                     f"'Nội dung ô dài ' || length({field}) || ' ký tự, vượt giới hạn {MAX_CELL_CHARS} ký tự: ' "
+                     f"|| left({field}, 40) || '…'")
 
     def _keep_newest_per_code(self) -> None:
         """Build ``norm_ok``; duplicated codes inside the file keep the newest state (ties: the last row), the

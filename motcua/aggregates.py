@@ -11,6 +11,7 @@ calendar/report-period queries that need no field or procedure (league tables, t
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 
 from motcua import metrics_sql as msql
@@ -21,18 +22,15 @@ _DUE_FILL_SCHEMA = pa.schema([("received_at", pa.timestamp("us")), ("legal_days"
 
 def _due_fill(con) -> pa.Table:
     """Due dates for dossiers exported without one: receipt + the procedure's legal working days."""
-    candidates = con.execute(msql.DUE_FILL_CANDIDATES).fetchall()
-    if not candidates:
+    candidates = con.execute(msql.DUE_FILL_CANDIDATES).df()
+    if candidates.empty:
         return _DUE_FILL_SCHEMA.empty_table()
     from motcua.workdays import load_calendar  # only needed when some due dates are missing
 
-    calendar = load_calendar()
-    received, legal, due = [], [], []
-    for received_at, legal_days in candidates:
-        received.append(received_at)
-        legal.append(float(legal_days))
-        due.append(calendar.add_working_days(received_at, float(legal_days)))
-    return pa.table([received, legal, due], schema=_DUE_FILL_SCHEMA)
+    legal = candidates["legal_days"].astype(float)
+    due = load_calendar().add_working_days_many(candidates["received_at"], legal)  # vectorised
+    return pa.table([candidates["received_at"].astype("datetime64[us]"), legal,
+                     pd.Series(due).astype("datetime64[us]")], schema=_DUE_FILL_SCHEMA)
 
 
 def refresh(con) -> None:

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             module = importlib.import_module(f"scripts.{name}")
             results[name] = list(module.main([]) or [])
-        except Exception:  # one broken bench must not hide the others' numbers
+        except (Exception, SystemExit):  # one broken bench must not hide the others' numbers
             traceback.print_exc()
             results[name] = "LỖI"
         timings[name] = time.perf_counter() - started

@@ -170,14 +170,17 @@ def run(db_path: Path, sessions: int, rounds: int, import_file: Path | None, out
     return report
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True, type=Path)
+    # Default: the 1M-dossier database that bench_kpi (run before this by `make bench`) leaves in bench-out/.
+    parser.add_argument("--db", type=Path, default=Path("bench-out/bench_kpi_1000000.duckdb"))
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--import-file", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
     args = parser.parse_args(argv)
+    if not args.db.exists():
+        raise FileNotFoundError(f"Không có cơ sở dữ liệu {args.db}: chạy `python -m scripts.bench kpi` trước.")
     report = run(args.db, args.sessions, args.rounds, args.import_file, args.out)
     verdict = "đạt" if report["rss_peak_mb"] <= RSS_TARGET_MB else "CHƯA ĐẠT"
     print(f"Phiên trình duyệt: {report['sessions']} · lượt tải trang: {report['page_loads']} · lỗi: {report['errors']}"
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"(mục tiêu ≤ {RSS_TARGET_MB} MB: {verdict})")
     for message in report["error_messages"][:20]:
         print("  -", message)
-    return report
+    return [report]
 
 
 if __name__ == "__main__":

@@ -142,7 +142,8 @@ def batch_zip_bytes(db, period: Period, settings: metrics.Settings | None = None
         archive.writestr(f"so-sanh-don-vi-{period.code}.xlsx", excel.league_workbook_bytes(
             league, caption, period_sentence(period)))
         total, used_stems = len(league), set()
-        for done, record in enumerate(league.to_dict("records"), start=1):
+        # By unit code, not rank: ties in the ranking must not change which same-named commune gets the suffix.
+        for done, record in enumerate(league.sort_values("key").to_dict("records"), start=1):
             code = str(record["key"])
             data = collect(db, dataclasses.replace(scope, unit_codes=(code,)), period, settings, allow_empty=True)
             pack = pack_from_data(data, *render_charts(data, renderer))

@@ -256,10 +256,10 @@ def build_corpus(directory: str | Path, now: datetime | None = None) -> list[Cas
     huge = _fresh(20, "H1")
     huge["Tên thủ tục hành chính"] = huge["Tên thủ tục hành chính"].astype(object)
     huge.loc[0, "Tên thủ tục hành chính"] = "Đăng ký " + "x" * MILLION
-    add("million_char_cell", _write(out / "huge_cell.csv", _csv_text(huge)), "any", "ô 1 triệu ký tự")
+    add("million_char_cell", _write(out / "huge_cell.csv", _csv_text(huge)), "rows", "ô 1 triệu ký tự: dòng bị cách ly")
     huge_code = _fresh(21, "H2")
     huge_code.loc[0, "Mã hồ sơ"] = "H2-" + "9" * MILLION
-    add("million_char_code", _write(out / "huge_code.csv", _csv_text(huge_code)), "any", "mã hồ sơ 1 triệu ký tự")
+    add("million_char_code", _write(out / "huge_code.csv", _csv_text(huge_code)), "rows", "mã hồ sơ 1 triệu ký tự: dòng bị cách ly")
     add("xlsx_formulas", _xlsx_with_formulas(out / "formulas.xlsx", _fresh(22, "F1")), "any",
         "ô công thức =HYPERLINK, DDE =cmd|, =1+1")
     formulas = _fresh(23, "F2")
