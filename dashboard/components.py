@@ -147,6 +147,25 @@ def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None =
     return []
 
 
+def lazy_tabs(sections: Sequence[tuple[str, Callable[[], None]]], key: str) -> None:
+    """Tabs whose hidden sections do not run, so only the open tab's chart is built, sent and drawn.
+
+    Each Plotly chart costs the browser a noticeable share of a page switch on large databases; charts
+    that are alternative views of the same data sit in tabs instead. A fragment reruns only the tabs
+    (not the whole page) when the user switches tab.
+    """
+    st.fragment(_render_lazy_tabs)(tuple(sections), key)
+
+
+def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key: str) -> None:
+    tabs = st.tabs([label for label, _render in sections], key=key, on_change="rerun")
+    for tab, (_label, render) in zip(tabs, sections, strict=True):
+        if tab.open is False:  # None (state not tracked) would mean every tab has to run
+            continue
+        with tab:
+            render()
+
+
 def empty_state(text: str = EMPTY_PERIOD) -> None:
     st.info(text, icon=":material/inbox:")
 

@@ -100,6 +100,9 @@ def render() -> None:
     rate_key = st.selectbox("Chỉ tiêu để so sánh", LEAGUE_RATES, key="compare_rate",
                             format_func=lambda k: metrics.RATES[k].label)
     ui.safe_section(lambda: _league(league, total), "bảng xếp hạng")
-    ui.safe_section(lambda: _bars(league, total, rate_key), "biểu đồ xếp hạng")
-    ui.safe_section(lambda: _heatmap(scope, period, settings, league, rate_key), "bản đồ nhiệt")
+    ui.lazy_tabs([
+        ("Biểu đồ xếp hạng", lambda: ui.safe_section(lambda: _bars(league, total, rate_key), "biểu đồ xếp hạng")),
+        ("Bản đồ nhiệt đơn vị × tháng", lambda: ui.safe_section(
+            lambda: _heatmap(scope, period, settings, league, rate_key), "bản đồ nhiệt")),
+    ], key="compare_chart_tabs")
     ui.safe_section(lambda: _side_by_side(scope, period, settings, league, rate_key), "so sánh trực tiếp")

@@ -37,12 +37,16 @@ def _channels(scope, period, settings) -> None:
     caption = state.view_caption("theo tháng")
     cols = [ui.Col("label", "Tháng"), *[ui.Col(k, metrics.COUNTS.get(k, k), "int") for k in CHANNEL_COUNTS],
             *[ui.Col(k, metrics.RATES[k].label, "pct") for k in ONLINE_RATES]]
-    ui.chart(charts.channel_mix_by_month(months, caption), "online_channel_mix", caption, data=months, cols=cols,
-             file_stem="co-cau-kenh-theo-thang")
     goals = {k: v for k, v in state.targets().items() if k in ONLINE_RATES}
-    ui.chart(charts.rates_by_month(months, ONLINE_RATES, caption, title="Tỷ lệ hồ sơ trực tuyến theo tháng",
-                                   targets=goals), "online_rates_trend", caption, data=months, cols=cols,
-             file_stem="ty-le-truc-tuyen-theo-thang")
+    ui.lazy_tabs([
+        ("Cơ cấu kênh nộp theo tháng", lambda: ui.chart(
+            charts.channel_mix_by_month(months, caption), "online_channel_mix", caption, data=months, cols=cols,
+            file_stem="co-cau-kenh-theo-thang")),
+        ("Tỷ lệ trực tuyến theo tháng", lambda: ui.chart(
+            charts.rates_by_month(months, ONLINE_RATES, caption, title="Tỷ lệ hồ sơ trực tuyến theo tháng",
+                                  targets=goals), "online_rates_trend", caption, data=months, cols=cols,
+            file_stem="ty-le-truc-tuyen-theo-thang")),
+    ], key="online_chart_tabs")
 
 
 def _levels(scope, period) -> None:
