@@ -199,6 +199,20 @@ def rate_card(label: str, value: float | None, previous: float | None, target: f
             st.caption(f"Mục tiêu {fmt.fmt_pct(target, 0)} – chưa có số liệu")
 
 
+def rate_cards(keys: Sequence[str], kpis: dict, previous: dict, *, definitions_below: bool = False) -> None:
+    """One row of rate cards vs the previous period and the targets; the definition as card help or below it."""
+    from motcua import metrics
+
+    goals = state.targets()
+    for column, key in zip(st.columns(len(keys)), keys, strict=True):
+        metric = metrics.RATES[key]
+        with column:
+            help_text = None if definitions_below else f"{metric.definition} Nguồn: {metric.source}."
+            rate_card(metric.label, kpis["rates"][key], previous["rates"][key], goals.get(key), help_text=help_text)
+            if definitions_below:
+                metric_definition(metric)
+
+
 def metric_definition(metric) -> None:
     """Definition, numerator, denominator and legal source of one rate (shown next to its card)."""
     from motcua import metrics
@@ -233,13 +247,23 @@ class KpiPage:
     kpis: dict
 
 
-def open_kpi_page(title: str, intro: str) -> KpiPage | None:
-    """Sidebar, header and the period's KPIs; None (the reason shown) without a database or dossiers."""
+def open_page(title: str, intro: str) -> tuple | None:
+    """Sidebar, header and the view caption; (scope, period, settings) or None (reason shown) without a
+    database. The scope is already restricted to the signed-in user's units (URL parameters included)."""
     state.render_sidebar()
     if not page_header(title, intro):
         return None
     scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
     st.markdown(f"**{state.view_caption()}**")
+    return scope, period, settings
+
+
+def open_kpi_page(title: str, intro: str) -> KpiPage | None:
+    """``open_page`` plus the period's KPIs; None (the reason shown) without a database or dossiers."""
+    opened = open_page(title, intro)
+    if opened is None:
+        return None
+    scope, period, settings = opened
     kpis = data.kpis(scope, period, settings)
     if kpis["received"]["total"] == 0:
         empty_state()

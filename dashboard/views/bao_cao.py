@@ -161,13 +161,11 @@ def _batch_section(scope: Scope, period: Period, settings: metrics.Settings) -> 
 
 
 def render() -> None:
-    state.render_sidebar()
-    if not ui.page_header(TITLE, "Lập báo cáo định kỳ tình hình, kết quả giải quyết TTHC theo Biểu 06 "
-                                 "(Excel) và dự thảo báo cáo (Word) từ số liệu đang xem."):
+    opened = ui.open_page(TITLE, "Lập báo cáo định kỳ tình hình, kết quả giải quyết TTHC theo Biểu 06 "
+                                "(Excel) và dự thảo báo cáo (Word) từ số liệu đang xem.")
+    if opened is None:
         return
-    # current_scope() is already restricted to the signed-in user's units (URL parameters included).
-    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
-    st.markdown(f"**{state.view_caption()}**")
+    scope, period, settings = opened  # already restricted to the signed-in user's units
     db = state.get_db()
     try:
         data = _preview(db.version(), scope.key(), period.code, period.calendar, dataclasses.astuple(settings),

@@ -16,13 +16,7 @@ PAIRS = {key: (metrics.RATES[key].numerator, metrics.RATES[key].denominator) for
 
 
 def _cards(kpis: dict, previous: dict) -> None:
-    goals = state.targets()
-    columns = st.columns(len(RATE_KEYS))
-    for column, key in zip(columns, RATE_KEYS, strict=True):
-        metric = metrics.RATES[key]
-        with column:
-            ui.rate_card(metric.label, kpis["rates"][key], previous["rates"][key], goals.get(key),
-                         help_text=f"{metric.definition} Nguồn: {metric.source}.")
+    ui.rate_cards(RATE_KEYS, kpis, previous)
 
 
 def _chart(kpis: dict) -> None:

@@ -85,12 +85,11 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
 
 
 def render() -> None:
-    state.render_sidebar()
-    if not ui.page_header(TITLE, "Bảng xếp hạng các xã/phường theo từng chỉ tiêu; tổng chung tính bằng tổng tử số "
-                                 "chia tổng mẫu số."):
+    opened = ui.open_page(TITLE, "Bảng xếp hạng các xã/phường theo từng chỉ tiêu; tổng chung tính bằng tổng tử số "
+                                "chia tổng mẫu số.")
+    if opened is None:
         return
-    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
-    st.markdown(f"**{state.view_caption()}**")
+    scope, period, settings = opened
     league = data.league_table(scope, period, settings)
     league = league[league["received_total"] > 0] if not league.empty else league
     if league.empty:

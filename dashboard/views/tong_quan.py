@@ -35,13 +35,7 @@ def _cards(kpis: dict, previous: dict, previous_period) -> None:
         with column:
             ui.count_card(metrics.COUNTS.get(key, key), _nested(kpis, path), _nested(previous, path),
                           lower_is_better=lower_is_better)
-    goals = state.targets()
-    columns = st.columns(len(RATE_CARDS))
-    for column, key in zip(columns, RATE_CARDS, strict=True):
-        metric = metrics.RATES[key]
-        with column:
-            ui.rate_card(metric.label, kpis["rates"][key], previous["rates"][key], goals.get(key),
-                         help_text=f"{metric.definition} Nguồn: {metric.source}.")
+    ui.rate_cards(RATE_CARDS, kpis, previous)
     received = kpis["received"]
     st.caption(
         f"Tiếp nhận {fmt.fmt_int(received['total'])} hồ sơ: {fmt.fmt_int(received['carried_over'])} từ kỳ trước "

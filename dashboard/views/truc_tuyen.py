@@ -19,13 +19,7 @@ LEVEL_COLS = (
 
 
 def _rates(kpis: dict, previous: dict) -> None:
-    goals = state.targets()
-    columns = st.columns(len(ONLINE_RATES))
-    for column, key in zip(columns, ONLINE_RATES, strict=True):
-        metric = metrics.RATES[key]
-        with column:
-            ui.rate_card(metric.label, kpis["rates"][key], previous["rates"][key], goals.get(key))
-            ui.metric_definition(metric)
+    ui.rate_cards(ONLINE_RATES, kpis, previous, definitions_below=True)
     columns = st.columns(len(CHANNEL_COUNTS))
     for column, key in zip(columns, CHANNEL_COUNTS, strict=True):
         with column:
