@@ -504,7 +504,18 @@ def build_body(body: pa.Table, source_rows: pa.Array | np.ndarray, match: Header
     if not keep.all():
         table = table.filter(pa.array(keep))
     table = _order_columns(table, match.kind)
-    return BodyResult(table=table, skipped_rows={k: v for k, v in skipped.items() if v})
+    return BodyResult(table=_scan_batches(table), skipped_rows={k: v for k, v in skipped.items() if v})
+
+
+# DuckDB scans an Arrow table one record batch per thread; a spreadsheet arrives as ONE batch, so the
+# normalisation would run on one core. Zero-copy slices let it use every core.
+SCAN_BATCH_ROWS = 16_384
+
+
+def _scan_batches(table: pa.Table) -> pa.Table:
+    if all(len(chunk) <= SCAN_BATCH_ROWS for chunk in table.column(0).chunks):
+        return table
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), schema=table.schema)
 
 
 _TOTAL_PREFIXES = pa.array(["tổng", "tong", "cộng", "cong"])

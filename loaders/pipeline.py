@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,9 +39,10 @@ REJECT_SAMPLES = 5
 
 _UPDATABLE = [c for c in DOSSIER_COLUMNS if c not in ("source", "dossier_code")]
 _UPSERT_DOSSIERS = (
-    "INSERT INTO dossiers SELECT * FROM norm_ok ON CONFLICT (source, dossier_code) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)
-    + " WHERE excluded.state_at >= dossiers.state_at"
+    "MERGE INTO dossiers USING norm_ok n ON dossiers.source = n.source AND dossiers.dossier_code = n.dossier_code "
+    "WHEN MATCHED AND n.state_at >= dossiers.state_at THEN UPDATE SET "
+    + ", ".join(f"{c} = n.{c}" for c in _UPDATABLE)
+    + " WHEN NOT MATCHED THEN INSERT"
 )
 # Procedures seen in dossiers fill gaps only; catalogue rows (from_catalogue) are never overwritten.
 _UPSERT_SEEN_PROCEDURES = """
@@ -196,10 +198,12 @@ def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None
         skipped = [_duplicate(name, sha, published[sha]) for (_, name), sha in zip(specs, hashes, strict=True)]
         return ImportSummary(skipped, str(target))
     results: list[FileResult] = []
-    with dbmod.write_transaction(target) as con:
+    new_files = [sha is not None and sha not in published and sha not in hashes[:index]
+                 for index, sha in enumerate(hashes)]
+    with _ReadAhead(specs, new_files) as reads, dbmod.write_transaction(target) as con:
         unitsmod.seed_units(con)
         unit_option = unitsmod.resolve_unit(con, unit) if unit else None
-        for index, ((path, name), sha) in enumerate(zip(specs, hashes, strict=True)):
+        for index, ((_, name), sha) in enumerate(zip(specs, hashes, strict=True)):
             notify = _notifier(progress, index, len(specs), name)
             previous = _loaded_before(con, sha) if sha else None
             if sha is None:
@@ -208,12 +212,57 @@ def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None
             elif previous:
                 results.append(_duplicate(name, sha, previous))
             else:
-                results.append(_import_path(con, path, name, sha, unit_option=unit_option, user=user,
-                                            notify=notify))
+                notify("reading")
+                results.append(_import_read(con, reads.take(index), name, sha, unit_option=unit_option,
+                                            user=user, notify=notify))
             notify("done", results[-1].rows_loaded)
         if progress:
             progress(ProgressEvent("publishing", len(specs), len(specs), ""))
     return ImportSummary(results, str(target))
+
+
+class _ReadAhead:
+    """Reads the files of a run on one worker thread, one file ahead of the import.
+
+    The spreadsheet parser, pyarrow and DuckDB all release the GIL, so on a 2-core machine the first file is
+    parsed while the private copy of the database is made, and file i+1 while file i is normalised and
+    written. At most two files' tables are in memory. ``take`` returns the tables or raises what
+    ``read_file`` raised; a read not scheduled ahead (``wanted`` False) runs when it is taken.
+    """
+
+    def __init__(self, specs: list[tuple[Path, str]], wanted: list[bool]):
+        # Imported here: the readers module is optional for library users of the pipeline.
+        from loaders.readers import read_file
+
+        self._read_file, self._specs, self._wanted = read_file, specs, wanted
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motcua-read")
+        self._ahead: dict[int, Future] = {}
+        self._schedule_after(-1)
+
+    def _submit(self, index: int) -> Future:
+        path, name = self._specs[index]
+        return self._pool.submit(self._read_file, path, file_name=name)
+
+    def _schedule_after(self, index: int) -> None:
+        following = next((i for i in range(index + 1, len(self._specs)) if self._wanted[i]), None)
+        if following is not None and following not in self._ahead:
+            self._ahead[following] = self._submit(following)
+
+    def take(self, index: int) -> Future:
+        """The read of file ``index`` (finished or running); schedules the next wanted file once it is done."""
+        future = self._ahead.pop(index, None) or self._submit(index)
+        try:
+            future.exception()  # wait: the next read starts only when this one is over (memory bound)
+        finally:
+            self._schedule_after(index)
+        return future
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # An aborted run does not wait for a read in flight; queued reads are dropped.
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _notifier(progress: Progress | None, index: int, count: int, name: str) -> Callable[[str, int], None]:
@@ -223,12 +272,9 @@ def _notifier(progress: Progress | None, index: int, count: int, name: str) -> C
     return notify
 
 
-def _import_path(con, path: Path, name: str, sha: str, *, unit_option, user, notify) -> FileResult:
-    from loaders.readers import read_file  # the readers module is optional for library users of the pipeline
-
-    notify("reading")
+def _import_read(con, read: Future, name: str, sha: str, *, unit_option, user, notify) -> FileResult:
     try:
-        tables = read_file(path, file_name=name)
+        tables = read.result()
     except LoadError as exc:
         return _record_failure(con, name, sha, _format_from_name(name), str(exc), user)
     return import_raw_tables(con, tables, file_name=name, sha256=sha, unit=unit_option, user=user, notify=notify)
@@ -332,7 +378,7 @@ def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dic
         new, updated, older = counts.rows_ok, 0, 0
     else:
         new, updated, older = _compare_with_stored(con)
-    # A plain INSERT is several times faster than ON CONFLICT on a fresh table (first load of an export).
+    # A plain INSERT is faster than MERGE when no stored row shares a code (first load of an export).
     con.execute(_UPSERT_DOSSIERS if updated or older else "INSERT INTO dossiers SELECT * FROM norm_ok")
     con.execute(_UPSERT_SEEN_PROCEDURES)
     result.rows_new += new

@@ -83,9 +83,10 @@ def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.
         temp = target.with_name(f"{target.name}{_TMP_SUFFIX}{os.getpid()}")
         if target.exists():
             shutil.copyfile(target, temp)
-        con = duckdb.connect(str(temp))
+        con = duckdb.connect(":memory:")
         try:
             _configure(con)
+            _attach_writable(con, temp)
             schema.create_schema(con)
             con.execute("BEGIN TRANSACTION")
             yield con
@@ -107,6 +108,20 @@ def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.
             with contextlib.suppress(FileNotFoundError):
                 os.remove(str(temp) + ".wal")
             raise
+
+
+# Rows per row group of the written file. DuckDB writes a full row group to disk while the INSERT runs
+# (on all cores) and compresses a partial one only at COMMIT, on one core: with the default 122,880 rows a
+# 100k-row export spent 0.39 s in COMMIT, with 32,768 rows almost nothing (``make bench``). Smaller groups
+# also give the zone maps of ``kpi_facts`` finer ranges to skip; readers need no option (each row group
+# records its own size).
+WRITE_ROW_GROUP_SIZE = 32_768
+_WRITING = "writing"
+
+
+def _attach_writable(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute(f"ATTACH ? AS {_WRITING} (ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE})", [str(path)])
+    con.execute(f"USE {_WRITING}")
 
 
 def _fsync_dir(directory: Path) -> None:

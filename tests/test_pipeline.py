@@ -77,7 +77,20 @@ def test_duplicate_inside_a_run_with_new_file_leaves_rows_unchanged(first_export
     assert rows_after[:3] == rows_before and rows_after[3][0] == "HS-9"
 
 
-def test_overlapping_exports_newer_state_wins(first_export, tmp_path, db_path):
+def _create_with_primary_key(db_path) -> None:
+    """A database file as schema version 1 made it: ``dossiers`` with PRIMARY KEY (source, dossier_code)."""
+    from motcua.schema import DOSSIER_COLUMNS
+
+    with dbmod.write_transaction(db_path) as con:
+        con.execute("DROP TABLE dossiers")
+        con.execute("CREATE TABLE dossiers (" + ", ".join(f"{n} {t}" for n, t in DOSSIER_COLUMNS.items())
+                    + ", PRIMARY KEY (source, dossier_code))")
+
+
+@pytest.mark.parametrize("legacy_primary_key", [False, True], ids=["schema-2", "schema-1-primary-key"])
+def test_overlapping_exports_newer_state_wins(first_export, tmp_path, db_path, legacy_primary_key):
+    if legacy_primary_key:
+        _create_with_primary_key(db_path)
     pipeline.import_files([first_export], db_path=db_path)
     later = write_csv(tmp_path / "quy1-xuat-lai.csv", [
         ("HS-1", "Phường Ba Đình", "01/03/2025 08:00", "06/03/2025 16:00", "Đã trả kết quả", "Trực tuyến"),  # newer
@@ -92,6 +105,15 @@ def test_overlapping_exports_newer_state_wins(first_export, tmp_path, db_path):
     assert rows["HS-2"][1:3] == (10, "Đã trả kết quả") and rows["HS-2"][4] == 1  # stored newer state kept
     assert rows["HS-3"][2] == "10" and rows["HS-3"][4] == 2  # tie: the later import wins
     assert rows["HS-4"][1] == 2
+    again = write_csv(tmp_path / "quy1-lan-3.csv", [
+        ("HS-4", "Phường Ba Đình", "07/03/2025 09:00", "08/03/2025 10:00", "10", ""),  # newer
+        ("HS-5", "Phường Ba Đình", "07/03/2025 10:00", None, "2", ""),  # new
+    ])
+    pipeline.import_files([again], db_path=db_path)
+    keys = dbmod.Database(db_path).query_rows(
+        "SELECT count(*), count(DISTINCT (source, dossier_code)) FROM dossiers")[0]
+    assert keys == (5, 5)  # one row per key, with or without a PRIMARY KEY
+    assert {r[0]: r[1] for r in dossiers(db_path)}["HS-4"] == 10
 
 
 def test_rejects_are_recorded_with_file_row_column_and_value(tmp_path, db_path):
@@ -170,6 +192,53 @@ def test_exception_mid_run_leaves_published_file_unchanged(first_export, tmp_pat
     assert not glob.glob(str(db_path) + ".tmp-*")
     monkeypatch.undo()
     assert pipeline.import_files([second, third], db_path=db_path).any_loaded
+
+
+def test_files_are_read_one_ahead_in_order_and_never_twice(first_export, tmp_path, db_path, monkeypatch):
+    """The next file is parsed on a worker thread while the current one is written: each new file is read
+    exactly once (a file repeated in the run or already loaded is not read), results keep the given order,
+    and a read never starts before the file two places earlier is written (two files in memory at most)."""
+    import threading
+
+    from loaders import readers
+
+    pipeline.import_files([first_export], db_path=db_path)
+    files = [write_csv(tmp_path / f"f{i}.csv", [(f"HS-{i}0", "Phường Ba Đình", "03/03/2025", None, "4", "")])
+             for i in range(5)]
+    broken = tmp_path / "hong.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not a workbook")
+    events, lock = [], threading.Lock()
+    real_read, real_import = readers.read_file, pipeline.import_raw_tables
+
+    def record(*event):
+        with lock:
+            events.append(event)
+
+    def read_file(path, *, file_name=None):
+        record("read", file_name, threading.current_thread().name)
+        return real_read(path, file_name=file_name)
+
+    def import_raw_tables(con, tables, *, file_name, **kwargs):
+        result = real_import(con, tables, file_name=file_name, **kwargs)
+        record("written", file_name, threading.current_thread().name)
+        return result
+
+    monkeypatch.setattr(readers, "read_file", read_file)
+    monkeypatch.setattr(pipeline, "import_raw_tables", import_raw_tables)
+    run = [files[0], first_export, files[1], broken, files[2], files[1], files[3], files[4]]
+    summary = pipeline.import_files(run, db_path=db_path)
+    assert [f.status for f in summary.files] == ["loaded", "duplicate_file", "loaded", "failed", "loaded",
+                                                 "duplicate_file", "loaded", "loaded"]
+    reads = [name for kind, name, _ in events if kind == "read"]
+    assert reads == ["f0.csv", "f1.csv", "hong.xlsx", "f2.csv", "f3.csv", "f4.csv"]
+    assert all(thread.startswith("motcua-read") for kind, _, thread in events if kind == "read")
+    position = {(kind, name): index for index, (kind, name, _) in enumerate(events)}
+    written = [name for kind, name, _ in events if kind == "written"]  # the broken file is never written
+    assert written == ["f0.csv", "f1.csv", "f2.csv", "f3.csv", "f4.csv"]
+    order = ["f0.csv", "f1.csv", "hong.xlsx", "f2.csv", "f3.csv", "f4.csv"]
+    for earlier, later in zip(order[:-2], order[2:], strict=True):
+        if earlier != "hong.xlsx":
+            assert position[("read", later)] > position[("written", earlier)]
 
 
 def test_procedure_catalogue_and_procedures_seen_in_dossiers(db_path):
