@@ -14,6 +14,8 @@ from motcua import db as dbmod
 from motcua import fmt
 
 EMPTY_PERIOD = "Không có hồ sơ trong kỳ"
+# A missing date (dossier not finished yet) shows as an empty cell, like missing text, not Streamlit's "None".
+MISSING_CELL = ""
 _PLOTLY_CONFIG = {
     "displaylogo": False,
     "locale": "vi",
@@ -118,6 +120,7 @@ def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, f
     shown = display_frame(frame, cols)
     event = st.dataframe(
         shown, hide_index=True, width="stretch", height=height, key=key, column_config=column_config(cols),
+        placeholder=MISSING_CELL,
         on_select="rerun" if selectable else "ignore",
         selection_mode="single-row" if selectable else "multi-row",
     )

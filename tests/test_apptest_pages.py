@@ -78,6 +78,8 @@ def test_page_on_sample_db(module, dbs, monkeypatch):
         assert all("%" in m.value or m.value.replace(".", "").isdigit() or m.value == fmt.NA for m in at.metric)
     if module in ("so_sanh", "du_lieu"):
         assert at.dataframe, "tables expected"
+    # Missing cells (e.g. the end date of a pending dossier) are blank, never Streamlit's "None".
+    assert all(frame.proto.placeholder == "" and frame.proto.HasField("placeholder") for frame in at.dataframe)
 
 
 @pytest.mark.parametrize("module", list(PAGES))

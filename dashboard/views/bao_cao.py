@@ -134,7 +134,8 @@ def _preview_section(data: ReportData) -> None:
         for sentence in sentences:
             st.markdown(sentence)
     st.caption(f"Biểu 06 – {data.period_sentence} · Đơn vị tính: số hồ sơ TTHC")
-    st.dataframe(_bieu06_preview(data), hide_index=True, width="stretch", key="report_bieu06")
+    st.dataframe(_bieu06_preview(data), hide_index=True, width="stretch", key="report_bieu06",
+                 placeholder=ui.MISSING_CELL)
 
 
 def _batch_section(scope: Scope, period: Period, settings: metrics.Settings) -> None:
