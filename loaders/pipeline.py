@@ -348,7 +348,9 @@ def import_raw_tables(con, tables: Sequence[RawTable], *, file_name: str, sha256
     unit_codes: dict[str, int] = {}
     for normalizer in normalizers:
         notify("normalizing", normalizer.raw.table.num_rows)
-        _load_table(con, normalizer, result, unit_codes)
+        # Row numbers are per sheet: with several sheets, every reject names its sheet.
+        sheet = normalizer.raw.sheet_name if len(normalizers) > 1 else None
+        _load_table(con, normalizer, result, unit_codes, reject_prefix=f"Trang tính '{sheet}': " if sheet else "")
         notify("writing", result.rows_loaded)
     result.unit_code = max(unit_codes, key=unit_codes.get) if unit_codes else (unit.code if unit else None)
     _finish(result)
@@ -356,17 +358,18 @@ def import_raw_tables(con, tables: Sequence[RawTable], *, file_name: str, sha256
     return result
 
 
-def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dict[str, int]) -> None:
+def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dict[str, int], *,
+                reject_prefix: str = "") -> None:
     is_catalogue = normalizer.raw.kind == "procedures"
     counts = normalizer.procedures() if is_catalogue else normalizer.dossiers()
     result.rows_read += counts.rows_read
     result.rows_loaded += counts.rows_ok
     result.rows_rejected += counts.rows_rejected
-    con.execute("INSERT INTO rejects SELECT ?, ?, row_number, column_name, raw_value, reason FROM norm_rejects "
-                "ORDER BY row_number, column_name", [result.import_id, result.file_name])
+    con.execute("INSERT INTO rejects SELECT ?, ?, row_number, column_name, raw_value, ? || reason FROM norm_rejects "
+                "ORDER BY row_number, column_name", [result.import_id, result.file_name, reject_prefix])
     if len(result.reject_samples) < REJECT_SAMPLES:
-        rows = con.execute("SELECT row_number, column_name, raw_value, reason FROM norm_rejects "
-                           "ORDER BY row_number, column_name LIMIT ?", [REJECT_SAMPLES]).fetchall()
+        rows = con.execute("SELECT row_number, column_name, raw_value, ? || reason FROM norm_rejects "
+                           "ORDER BY row_number, column_name LIMIT ?", [reject_prefix, REJECT_SAMPLES]).fetchall()
         result.reject_samples += [dict(zip(("row_number", "column_name", "raw_value", "reason"), r, strict=True))
                                   for r in rows][: REJECT_SAMPLES - len(result.reject_samples)]
     if is_catalogue:

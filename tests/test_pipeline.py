@@ -178,11 +178,11 @@ def test_exception_mid_run_leaves_published_file_unchanged(first_export, tmp_pat
     real_load = pipeline._load_table
     calls = []
 
-    def load_then_fail(con, normalizer, result, unit_codes):
+    def load_then_fail(con, normalizer, result, unit_codes, **options):
         calls.append(result.file_name)
         if len(calls) == 2:
             raise OSError("No space left on device")
-        return real_load(con, normalizer, result, unit_codes)
+        return real_load(con, normalizer, result, unit_codes, **options)
 
     monkeypatch.setattr(pipeline, "_load_table", load_then_fail)
     with pytest.raises(OSError):
@@ -239,6 +239,21 @@ def test_files_are_read_one_ahead_in_order_and_never_twice(first_export, tmp_pat
     for earlier, later in zip(order[:-2], order[2:], strict=True):
         if earlier != "hong.xlsx":
             assert position[("read", later)] > position[("written", earlier)]
+
+
+def test_rejects_of_a_several_sheet_workbook_name_their_sheet(make_xlsx, dossier_rows, db_path):
+    """Row numbers restart on every sheet, so a reject from a workbook with several tables names its sheet."""
+    bad = [*dossier_rows[:2], [9, "HS-9", "Đăng ký khai sinh", "", "", "31/02/2023", "", "Đang xử lý"]]
+    path = make_xlsx("hai-quy.xlsx", {"Quý 1": dossier_rows, "Quý 2": bad})
+    result = pipeline.import_files([path], db_path=db_path, unit="Phường Ba Đình").files[0]
+    assert (result.rows_loaded, result.rows_rejected) == (4, 1)
+    rejects = dbmod.Database(db_path).query_rows("SELECT row_number, column_name, reason FROM rejects")
+    assert rejects == [(3, "Ngày tiếp nhận", "Trang tính 'Quý 2': Không đọc được ngày '31/02/2023' ở cột "
+                        "'Ngày tiếp nhận' (dạng hợp lệ: dd/mm/yyyy hoặc dd/mm/yyyy HH:MM)")]
+    assert result.reject_samples[0]["reason"].startswith("Trang tính 'Quý 2': ")
+    single = make_xlsx("mot-quy.xlsx", {"Quý 2": bad})
+    alone = pipeline.import_files([single], db_path=db_path, unit="Phường Ba Đình").files[0]
+    assert alone.reject_samples[0]["reason"].startswith("Không đọc được ngày")  # one sheet: no prefix
 
 
 def test_procedure_catalogue_and_procedures_seen_in_dossiers(db_path):
