@@ -226,8 +226,9 @@ class _ReadAhead:
 
     The spreadsheet parser, pyarrow and DuckDB all release the GIL, so on a 2-core machine the first file is
     parsed while the private copy of the database is made, and file i+1 while file i is normalised and
-    written. At most two files' tables are in memory. ``take`` returns the tables or raises what
-    ``read_file`` raised; a read not scheduled ahead (``wanted`` False) runs when it is taken.
+    written. At most two files' tables are in memory. ``take`` waits for a read and returns its future, whose
+    ``result()`` gives the tables or raises what ``read_file`` raised; a file not read ahead (``wanted`` False:
+    already loaded or repeated in the run) is read only if it is taken.
     """
 
     def __init__(self, specs: list[tuple[Path, str]], wanted: list[bool]):
