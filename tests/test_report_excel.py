@@ -122,6 +122,32 @@ def test_kpi_sheet_rates_numerators_and_comparisons(workbook, database):
     assert cell.number_format == "0.00%"
 
 
+def test_kpi_sheet_level_and_channel_tables_count_and_share(workbook):
+    """The two small tables under the rates: one row per DVC level / channel with its count and its share of
+    the table total, then the total row (levels: all received; channels: new dossiers)."""
+    book, data = workbook
+    rows = list(book["Chỉ tiêu"].iter_rows(values_only=True))
+    kpis = data.kpis
+
+    def table_after(title: str) -> tuple[list[tuple], tuple]:
+        start = next(i for i, row in enumerate(rows) if row[0] == title)
+        assert rows[start + 1][:4] == ("STT", rows[start + 1][1], "Số hồ sơ", "Tỷ trọng")
+        end = next(i for i in range(start + 2, len(rows)) if rows[i][0] == "Tổng cộng")
+        return [row[:4] for row in rows[start + 2:end]], rows[end]
+
+    levels, level_total = table_after("Hồ sơ theo mức độ dịch vụ công trực tuyến")
+    expected = {metrics.LEVEL_LABELS.get(k, k): int(v) for k, v in kpis["levels"].items()}
+    assert {row[1]: row[2] for row in levels} == expected and [row[0] for row in levels] == list(
+        range(1, len(expected) + 1))
+    assert level_total[2] == sum(expected.values())
+    channels, channel_total = table_after("Hồ sơ mới tiếp nhận theo kênh")
+    assert [(row[1], row[2]) for row in channels] == [
+        (metrics.CHANNEL_LABELS[c], int(kpis["received"][c])) for c in ("online", "direct", "postal")]
+    assert channel_total[2] == int(kpis["received"]["new"])
+    for table, total in ((levels, level_total[2]), (channels, channel_total[2])):
+        assert all(row[3] == pytest.approx(row[2] / total) for row in table)
+
+
 def test_annex_lists_late_and_overdue_dossiers_by_resolving_unit(workbook):
     book, data = workbook
     sheet = book["Hồ sơ quá hạn"]

@@ -208,41 +208,36 @@ def _kpi_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> No
 
 
 def _levels_table(sheet: Worksheet, fmt: _Formats, data: ReportData, row: int) -> int:
-    sheet.merge_range(row, 0, row, 3, "Hồ sơ theo mức độ dịch vụ công trực tuyến", fmt.bold)
-    row += 1
-    for col, label in enumerate(("STT", "Mức độ", "Số hồ sơ", "Tỷ trọng")):
-        sheet.write(row, col, label, fmt.header)
     levels = data.kpis["levels"]
-    total = sum(int(v) for v in levels.values())
-    for number, (level, count) in enumerate(levels.items(), start=1):
-        row += 1
-        sheet.write_number(row, 0, number, fmt.cell_center)
-        sheet.write_string(row, 1, metrics.LEVEL_LABELS.get(level, level), fmt.cell_text)
-        sheet.write_number(row, 2, int(count), fmt.cell_int)
-        _write_optional(sheet, row, 3, int(count) / total if total else None, fmt.cell_pct)
-    row += 1
-    sheet.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_text)
-    sheet.write_number(row, 2, total, fmt.total_int)
-    return row
+    counts = [(metrics.LEVEL_LABELS.get(level, level), int(count)) for level, count in levels.items()]
+    return _share_table(sheet, fmt, row, "Hồ sơ theo mức độ dịch vụ công trực tuyến", "Mức độ", counts,
+                        total=sum(count for _, count in counts))
 
 
 def _channels_table(sheet: Worksheet, fmt: _Formats, data: ReportData, row: int) -> int:
-    sheet.merge_range(row, 0, row, 3, "Hồ sơ mới tiếp nhận theo kênh", fmt.bold)
-    row += 1
-    for col, label in enumerate(("STT", "Kênh", "Số hồ sơ", "Tỷ trọng")):
-        sheet.write(row, col, label, fmt.header)
     received = data.kpis["received"]
-    new_total = int(received["new"])
-    for number, channel in enumerate(("online", "direct", "postal"), start=1):
+    counts = [(metrics.CHANNEL_LABELS.get(channel, channel), int(received[channel]))
+              for channel in ("online", "direct", "postal")]
+    return _share_table(sheet, fmt, row, "Hồ sơ mới tiếp nhận theo kênh", "Kênh", counts,
+                        total=int(received["new"]))
+
+
+def _share_table(sheet: Worksheet, fmt: _Formats, row: int, title: str, label_header: str,
+                 counts: list[tuple[str, int]], *, total: int) -> int:
+    """Title, header, one numbered row per (label, count) with its share of ``total``, and a total row."""
+    sheet.merge_range(row, 0, row, 3, title, fmt.bold)
+    row += 1
+    for col, label in enumerate(("STT", label_header, "Số hồ sơ", "Tỷ trọng")):
+        sheet.write(row, col, label, fmt.header)
+    for number, (label, count) in enumerate(counts, start=1):
         row += 1
-        count = int(received[channel])
         sheet.write_number(row, 0, number, fmt.cell_center)
-        sheet.write_string(row, 1, metrics.CHANNEL_LABELS.get(channel, channel), fmt.cell_text)
+        sheet.write_string(row, 1, label, fmt.cell_text)
         sheet.write_number(row, 2, count, fmt.cell_int)
-        _write_optional(sheet, row, 3, count / new_total if new_total else None, fmt.cell_pct)
+        _write_optional(sheet, row, 3, count / total if total else None, fmt.cell_pct)
     row += 1
     sheet.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_text)
-    sheet.write_number(row, 2, new_total, fmt.total_int)
+    sheet.write_number(row, 2, total, fmt.total_int)
     return row
 
 
