@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import state
+from dashboard import pickers, state
 from dashboard.views import bao_cao, du_lieu, so_hoa, so_sanh, tien_do, tong_quan, truc_tuyen
 
 st.set_page_config(page_title="Một Cửa KPI", page_icon=":material/account_balance:", layout="wide",
@@ -24,7 +24,7 @@ PAGES = [
 ]
 
 state.begin_run()
-pickers = state.sidebar_slot()  # filled after sign-in, shown above the login gate's account box
+sidebar = state.sidebar_slot()  # filled after sign-in, shown above the login gate's account box
 # Sign-in before navigation: nothing (no page, no URL parameter, no query) runs for a visitor who is not
 # signed in. The user is kept for this run in session state; pages read it via state.current_user().
 user = state.sign_in()
@@ -32,5 +32,5 @@ if user is None:
     st.navigation(PAGES, position="hidden")  # keeps a shared link's page for after the login; runs nothing
     st.stop()
 page = st.navigation(PAGES, position="sidebar")
-state.render_sidebar(pickers)
+pickers.render_sidebar(sidebar)
 page.run()

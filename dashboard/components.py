@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, exports, state
+from dashboard import data, exports, pickers, state
 from motcua import db as dbmod
 from motcua import fmt
 
@@ -253,7 +253,7 @@ class KpiPage:
 def open_page(title: str, intro: str) -> tuple | None:
     """Sidebar, header and the view caption; (scope, period, settings) or None (reason shown) without a
     database. The scope is already restricted to the signed-in user's units (URL parameters included)."""
-    state.render_sidebar()
+    pickers.render_sidebar()
     if not page_header(title, intro):
         return None
     scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()

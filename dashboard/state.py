@@ -1,58 +1,39 @@
-"""Shared dashboard state: database handle, unit/period/settings pickers mirrored in the URL.
+"""Shared dashboard state: database handle, sign-in, and the current view (scope, period, settings).
 
 Every page (including the report page) reads the view through ``current_scope()``, ``current_period()``
 and ``current_settings()``. ``current_scope()`` ends with ``motcua.auth.restrict_scope`` for the signed-in
 user (``current_user()``), AFTER the URL parameters were applied: a forbidden ``?unit=`` never reaches a
-query, and ``restrict()`` lets the data layer re-check any scope a page builds itself. The sidebar widgets
-live in the entry script, so their values survive page switches; the URL
-(``?unit=..&period=2026Q3&calendar=report``) is rewritten on every run because Streamlit clears query
-parameters when the page changes.
+query, and ``restrict()`` lets the data layer re-check any scope a page builds itself. The widgets that set
+the view are in ``dashboard.pickers``; the URL codec is ``dashboard.url_state`` (pure) and is applied here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import re
 import tomllib
 from datetime import date
 from pathlib import Path
 
 import streamlit as st
 
+from dashboard import url_state
 from dashboard.auth_ui import SESSION_KEY, login_gate
 from motcua import auth, metrics, periods
 from motcua import db as dbmod
 from motcua.filters import Scope
+from motcua.settings import SETTINGS
 from motcua.units import UnitError, resolve_unit
 
 TARGETS_PATH = Path(__file__).resolve().parent.parent / "config" / "targets.toml"
 
-PERIOD_KINDS = {
-    "month": "Tháng",
-    "quarter": "Quý",
-    "half": "6 tháng",
-    "nine_months": "9 tháng",
-    "year": "Năm",
-    "custom": "Tùy chọn (từ ngày – đến ngày)",
-}
-CALENDAR_LABELS = {
-    "calendar": "Kỳ dương lịch (như Cổng DVC quốc gia)",
-    "report": "Kỳ báo cáo (ngày 15 tháng trước – ngày 14, NĐ 09/2019)",
-}
-# Definition settings come from the KPI module (labels included), so the picker never drifts from it.
-EARLY_RULE_LABELS = metrics.EARLY_RULES
-RETURNED_POLICY_LABELS = metrics.RETURNED_POLICIES
-DIGITIZATION_SCOPE_LABELS = metrics.DIGITIZATION_SCOPES
-_CUSTOM_CODE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})$")
-_SIDEBAR_FLAG = "_sidebar_rendered"
+PERIOD_KINDS = {**periods.KIND_LABELS, "custom": "Tùy chọn (từ ngày – đến ngày)"}
 _USER_KEY = "_current_user"  # the User of THIS run (set by sign_in, cleared by begin_run)
-DEMO_CAPTION = "Chế độ demo (không đăng nhập)"
+_SIDEBAR_FLAG = "_sidebar_rendered"
 
-# Widget keys (session state) and their URL parameter names.
-K_UNITS, K_CALENDAR, K_KIND, K_PERIOD, K_CUSTOM = "f_units", "f_calendar", "f_kind", "f_period", "f_custom"
-K_EARLY, K_RETURNED, K_AT_RISK, K_ONLINE_LEVELS = "s_early_rule", "s_returned", "s_at_risk", "s_online_levels"
-K_DIGITIZATION = "s_digitization"
+# Widget keys (session state). Settings: one key per ``SettingSpec``, ``s_<name>``.
+K_UNITS, K_KIND, K_PERIOD, K_CUSTOM = "f_units", "f_kind", "f_period", "f_custom"
+K_CALENDAR = "f_calendar"
+SETTING_KEYS = {spec.name: (K_CALENDAR if spec.name == "calendar" else f"s_{spec.name}") for spec in SETTINGS}
 
 
 @st.cache_resource(show_spinner=False)
@@ -148,16 +129,12 @@ def amber_margin() -> float:
 # ---------------------------------------------------------------- current view
 
 def current_settings() -> metrics.Settings:
-    defaults = metrics.Settings()
-    levels = st.session_state.get(K_ONLINE_LEVELS) or list(defaults.online_procedure_levels)
-    return metrics.Settings(
-        calendar=st.session_state.get(K_CALENDAR, defaults.calendar),
-        early_rule=st.session_state.get(K_EARLY, defaults.early_rule),
-        returned_policy=st.session_state.get(K_RETURNED, defaults.returned_policy),
-        at_risk_days=int(st.session_state.get(K_AT_RISK, defaults.at_risk_days)),
-        online_procedure_levels=tuple(levels),
-        digitization_scope=st.session_state.get(K_DIGITIZATION, defaults.digitization_scope),
-    )
+    """The settings chosen in the sidebar (or a link); defaults for whatever was never set."""
+    values = {name: st.session_state[key] for name, key in SETTING_KEYS.items() if key in st.session_state}
+    try:
+        return metrics.Settings(**values)
+    except ValueError:  # a stale or hand-edited session value: fall back to the defaults, never crash
+        return metrics.Settings()
 
 
 def current_scope() -> Scope:
@@ -166,7 +143,7 @@ def current_scope() -> Scope:
 
 
 def current_period() -> periods.Period:
-    calendar = st.session_state.get(K_CALENDAR, "calendar")
+    calendar = current_settings().calendar
     kind = st.session_state.get(K_KIND, "quarter")
     if kind == "custom":
         start, end = _custom_range()
@@ -177,7 +154,7 @@ def current_period() -> periods.Period:
             return periods.parse_period(code, calendar)
         except ValueError:
             pass
-    return _default_periods(kind, calendar)[0]
+    return default_periods(kind, calendar)[0]
 
 
 def scope_caption(scope: Scope | None = None) -> str:
@@ -201,11 +178,11 @@ def _custom_range() -> tuple[date, date]:
     value = st.session_state.get(K_CUSTOM)
     if isinstance(value, list | tuple) and len(value) == 2 and all(value):
         return value[0], value[1]
-    first, last = _data_range()
+    first, last = data_range()
     return first, last
 
 
-def _data_range() -> tuple[date, date]:
+def data_range() -> tuple[date, date]:
     from dashboard import data
 
     today = date.today()
@@ -216,68 +193,64 @@ def _data_range() -> tuple[date, date]:
     return first or today, last or today
 
 
-def _default_periods(kind: str, calendar: str) -> list[periods.Period]:
-    first, last = _data_range()
+def default_periods(kind: str, calendar: str) -> list[periods.Period]:
+    first, last = data_range()
     found = periods.periods_between(first, last, kind, calendar) if kind != "custom" else []
     if not found:
         found = periods.periods_between(last, last, kind, calendar)
     return found
 
 
-def _period_from_code(code: str, calendar: str) -> periods.Period | None:
-    match = _CUSTOM_CODE.match(code)
-    try:
-        if match:
-            return periods.custom_period(date.fromisoformat(match[1]), date.fromisoformat(match[2]))
-        return periods.parse_period(code, calendar)
-    except ValueError:
-        return None
+def begin_run() -> None:
+    """Called by the entry script at the start of every run (lets pages call render_sidebar too)."""
+    st.session_state[_SIDEBAR_FLAG] = False
+    st.session_state.pop(_USER_KEY, None)  # looked up again every run: removed users lose access at once
+
+
+def sidebar_drawn() -> bool:
+    """Whether the sidebar was drawn in this run already (the entry script draws it; pages call too)."""
+    return bool(st.session_state.get(_SIDEBAR_FLAG))
+
+
+def mark_sidebar_drawn() -> None:
+    st.session_state[_SIDEBAR_FLAG] = True
+
+
+def settings_key(settings: metrics.Settings) -> tuple:
+    return dataclasses.astuple(settings)
 
 
 # ---------------------------------------------------------------- URL <-> state
 
-def _load_url_once() -> None:
+def load_url_once() -> None:
     """Seed the widget state from the URL on the first run of a session (a shared link)."""
     if st.session_state.get("_url_loaded"):
         return
     st.session_state["_url_loaded"] = True
-    params = st.query_params
-    calendar = params.get("calendar")
-    if calendar in periods.CALENDARS:
-        st.session_state[K_CALENDAR] = calendar
-    units = [u for value in params.get_all("unit") for u in value.split(",") if u.strip()]
-    if units:
-        st.session_state[K_UNITS] = _allowed_url_units(_resolve_url_units(units))
-    code = params.get("period")
-    if code:
-        period = _period_from_code(code, st.session_state.get(K_CALENDAR, "calendar"))
-        if period is None:
-            _url_warning(f"Kỳ '{code}' trong đường dẫn không hợp lệ; đang dùng kỳ mặc định.")
-        elif period.kind == "custom":
-            st.session_state[K_KIND] = "custom"
-            st.session_state[K_CUSTOM] = (period.start, period.end)
-        else:
-            st.session_state[K_KIND] = period.kind
-            st.session_state[K_PERIOD] = period.code
-    _load_url_settings(params)
+    view, warnings = url_state.decode({key: st.query_params.get_all(key) for key in st.query_params})
+    for message in warnings:
+        url_warning(message)
+    if view.calendar:
+        st.session_state[K_CALENDAR] = view.calendar
+    for name, value in view.settings.items():
+        st.session_state[SETTING_KEYS[name]] = list(value) if isinstance(value, tuple) else value
+    if view.units:
+        st.session_state[K_UNITS] = _allowed_url_units(_resolve_url_units(view.units))
+    period = view.period
+    if period is not None and period.kind == "custom":
+        st.session_state[K_KIND] = "custom"
+        st.session_state[K_CUSTOM] = (period.start, period.end)
+    elif period is not None:
+        st.session_state[K_KIND] = period.kind
+        st.session_state[K_PERIOD] = period.code
 
 
-def _url_warning(message: str) -> None:
+def url_warning(message: str) -> None:
     st.session_state.setdefault("_url_warnings", []).append(message)
 
 
-def _load_url_settings(params) -> None:
-    if params.get("early_rule") in EARLY_RULE_LABELS:
-        st.session_state[K_EARLY] = params.get("early_rule")
-    if params.get("returned") in RETURNED_POLICY_LABELS:
-        st.session_state[K_RETURNED] = params.get("returned")
-    if (params.get("at_risk") or "").isdigit():
-        st.session_state[K_AT_RISK] = int(params.get("at_risk"))
-    if params.get("digitization") in DIGITIZATION_SCOPE_LABELS:
-        st.session_state[K_DIGITIZATION] = params.get("digitization")
-    levels = [v for v in (params.get("online_levels") or "").split(",") if v in metrics.LEVEL_LABELS]
-    if levels:
-        st.session_state[K_ONLINE_LEVELS] = levels
+def pop_url_warnings() -> list[str]:
+    return st.session_state.pop("_url_warnings", [])
 
 
 def _resolve_url_units(values: list[str]) -> list[str]:
@@ -293,7 +266,7 @@ def _resolve_url_units(values: list[str]) -> list[str]:
     finally:
         cur.close()
     for problem in problems:
-        _url_warning(problem)
+        url_warning(problem)
     return list(dict.fromkeys(codes))
 
 
@@ -304,138 +277,15 @@ def _allowed_url_units(codes: list[str]) -> list[str]:
         return codes
     forbidden = [c for c in codes if c not in allowed]
     if forbidden:
-        _url_warning(f"Tài khoản không được xem đơn vị {', '.join(forbidden)} trong đường dẫn; "
-                     "đang hiển thị các đơn vị được phân quyền.")
+        url_warning(f"Tài khoản không được xem đơn vị {', '.join(forbidden)} trong đường dẫn; "
+                    "đang hiển thị các đơn vị được phân quyền.")
     return [c for c in codes if c in allowed]
 
 
-def _write_url() -> None:
+def write_url() -> None:
     """Mirror the current view into the URL (rewritten on every page: page switches clear it)."""
-    period = current_period()
-    settings = current_settings()
-    defaults = metrics.Settings()
-    wanted: dict[str, str | list[str]] = {}
-    if st.session_state.get(K_UNITS):
-        wanted["unit"] = list(st.session_state[K_UNITS])
-    wanted["period"] = period.code
-    wanted["calendar"] = settings.calendar
-    if settings.early_rule != defaults.early_rule:
-        wanted["early_rule"] = settings.early_rule
-    if settings.returned_policy != defaults.returned_policy:
-        wanted["returned"] = settings.returned_policy
-    if settings.at_risk_days != defaults.at_risk_days:
-        wanted["at_risk"] = str(settings.at_risk_days)
-    if settings.digitization_scope != defaults.digitization_scope:
-        wanted["digitization"] = settings.digitization_scope
-    if settings.online_procedure_levels != defaults.online_procedure_levels:
-        wanted["online_levels"] = ",".join(settings.online_procedure_levels)
+    wanted = url_state.encode(list(st.session_state.get(K_UNITS) or []), current_period(), current_settings())
     current = {key: (st.query_params.get_all(key) if key == "unit" else st.query_params.get(key))
                for key in st.query_params}
     if current != wanted:  # avoid needless browser history entries
         st.query_params.from_dict(wanted)
-
-
-# ---------------------------------------------------------------- sidebar
-
-def begin_run() -> None:
-    """Called by the entry script at the start of every run (lets pages call render_sidebar too)."""
-    st.session_state[_SIDEBAR_FLAG] = False
-    st.session_state.pop(_USER_KEY, None)  # looked up again every run: removed users lose access at once
-
-
-def render_sidebar(target=None) -> None:
-    """Unit, period, calendar and definition pickers; once per run, however many callers.
-
-    ``target``: a sidebar container made before the login gate ran (the entry script), so the pickers sit
-    above the account box / demo notice; pages call this without it (a no-op after the entry script).
-    """
-    if st.session_state.get(_SIDEBAR_FLAG):
-        return
-    user = current_user()  # before anything reads the URL or the database
-    st.session_state[_SIDEBAR_FLAG] = True
-    # Without a database the page shows the message; the sidebar still renders the period pickers.
-    with contextlib.suppress(dbmod.DatabaseUnavailable):
-        _load_url_once()
-    _init_defaults()
-    with target if target is not None else st.sidebar:
-        if user.demo:  # a one-line reminder above the pickers; the login gate's box explains
-            st.caption(DEMO_CAPTION)
-        for message in st.session_state.pop("_url_warnings", []):
-            st.warning(message)
-        _unit_picker()
-        _period_pickers()
-        _settings_expander()
-    _write_url()
-
-
-def _unit_picker() -> None:
-    from dashboard import data
-
-    try:
-        units = data.unit_options()
-        allowed = allowed_unit_codes()
-    except dbmod.DatabaseUnavailable:
-        units, allowed = {}, None
-    if allowed is not None:  # only the units this user may see are offered
-        units = {c: n for c, n in units.items() if c in allowed}
-    chosen = [c for c in st.session_state.get(K_UNITS, []) if c in units]
-    if chosen != st.session_state.get(K_UNITS, []):
-        st.session_state[K_UNITS] = chosen
-    st.multiselect(
-        "Đơn vị (xã/phường)", options=list(units), key=K_UNITS, format_func=lambda c: units.get(c, c),
-        placeholder="Tất cả đơn vị – gõ tên để tìm" if allowed is None else "Tất cả đơn vị được phân quyền",
-        help="Để trống để xem tất cả đơn vị có hồ sơ (mà tài khoản được xem).",
-    )
-
-
-def _init_defaults() -> None:
-    """Give every widget its default through session state (never both a default and a state value)."""
-    defaults = metrics.Settings()
-    st.session_state.setdefault(K_UNITS, [])
-    st.session_state.setdefault(K_CALENDAR, defaults.calendar)
-    st.session_state.setdefault(K_KIND, "quarter")
-    st.session_state.setdefault(K_EARLY, defaults.early_rule)
-    st.session_state.setdefault(K_RETURNED, defaults.returned_policy)
-    st.session_state.setdefault(K_AT_RISK, defaults.at_risk_days)
-    st.session_state.setdefault(K_ONLINE_LEVELS, list(defaults.online_procedure_levels))
-    st.session_state.setdefault(K_DIGITIZATION, defaults.digitization_scope)
-
-
-def _period_pickers() -> None:
-    st.radio("Cách tính kỳ", options=list(CALENDAR_LABELS), key=K_CALENDAR, format_func=CALENDAR_LABELS.get)
-    kind = st.selectbox("Loại kỳ", options=list(PERIOD_KINDS), key=K_KIND, format_func=PERIOD_KINDS.get)
-    calendar = st.session_state[K_CALENDAR]
-    if kind == "custom":
-        if K_CUSTOM not in st.session_state:
-            st.session_state[K_CUSTOM] = _data_range()
-        st.date_input("Từ ngày – đến ngày", key=K_CUSTOM, format="DD/MM/YYYY")
-        return
-    choices = _default_periods(kind, calendar)
-    by_code = {p.code: p for p in choices}
-    wanted = st.session_state.get(K_PERIOD)
-    if wanted and wanted not in by_code:
-        period = _period_from_code(wanted, calendar)
-        if period is not None and period.kind == kind:
-            by_code = {period.code: period, **by_code}  # a shared link may point outside the data range
-    if st.session_state.get(K_PERIOD) not in by_code:
-        st.session_state[K_PERIOD] = next(iter(by_code))
-    st.selectbox("Kỳ", options=list(by_code), key=K_PERIOD, format_func=lambda c: by_code[c].label)
-    st.caption(by_code[st.session_state[K_PERIOD]].caption)
-
-
-def _settings_expander() -> None:
-    with st.expander("Cách tính chỉ tiêu"):
-        st.selectbox("Phân biệt trước hạn / đúng hạn", options=list(EARLY_RULE_LABELS), key=K_EARLY,
-                     format_func=EARLY_RULE_LABELS.get)
-        st.selectbox("Hồ sơ trả lại, rút, dừng", options=list(RETURNED_POLICY_LABELS), key=K_RETURNED,
-                     format_func=RETURNED_POLICY_LABELS.get)
-        st.number_input("Sắp đến hạn: còn tối đa (ngày làm việc)", min_value=0, max_value=30, step=1,
-                        key=K_AT_RISK)
-        st.multiselect("Mức độ tính là TTHC có DVC trực tuyến", options=list(metrics.LEVEL_LABELS),
-                       key=K_ONLINE_LEVELS, format_func=metrics.LEVEL_LABELS.get)
-        st.selectbox("Phạm vi tính tỷ lệ số hóa", options=list(DIGITIZATION_SCOPE_LABELS), key=K_DIGITIZATION,
-                     format_func=DIGITIZATION_SCOPE_LABELS.get)
-
-
-def settings_key(settings: metrics.Settings) -> tuple:
-    return dataclasses.astuple(settings)

@@ -47,14 +47,16 @@ from motcua import metrics_sql as msql
 from motcua.db import query_df
 from motcua.filters import Scope, unit_names
 from motcua.periods import Period, custom_period
+from motcua.settings import (  # noqa: F401  (re-exported: the metrics API names its settings)
+    DIGITIZATION_SCOPES,
+    EARLY_RULES,
+    LEVEL_LABELS,
+    RETURNED_POLICIES,
+    SETTINGS,
+    Settings,
+)
 
 # --- labels ------------------------------------------------------------------------------------------
-LEVEL_LABELS = {
-    "toan_trinh": "Toàn trình",
-    "mot_phan": "Một phần",
-    "thong_tin": "Cung cấp thông tin",
-    "unknown": "Chưa xác định",
-}
 CHANNEL_LABELS = {"online": "Trực tuyến", "direct": "Trực tiếp", "postal": "Bưu chính công ích"}
 STATUS_LABELS = {
     1: "Mới đăng ký",
@@ -69,20 +71,6 @@ STATUS_LABELS = {
     10: "Đã trả kết quả",
 }
 UNKNOWN_STATUS_LABEL = "Không rõ trạng thái"
-EARLY_RULES = {
-    "date": "Theo ngày: trước hạn nếu xong trước ngày hẹn trả, đúng hạn nếu xong trong ngày hẹn trả",
-    "timestamp": "Theo thời điểm: quá hạn nếu xong sau giờ hẹn trả, trước hạn nếu xong trước ngày hẹn trả",
-}
-RETURNED_POLICIES = {
-    "resolved_on_time": "Hồ sơ trả lại/rút/dừng tính là đã giải quyết đúng hạn (cách phần mềm một cửa thường làm)",
-    "excluded": "Không tính hồ sơ trả lại/rút/dừng vào Biểu 06 (báo cáo riêng)",
-}
-DIGITIZATION_SCOPES = {
-    "all_new": "Mọi hồ sơ mới tiếp nhận",
-    "direct_postal_only": "Chỉ hồ sơ nộp trực tiếp/bưu chính (hồ sơ trực tuyến được miễn, TT 03/2025 Điều 5)",
-}
-_POLICY_ALIASES = {"separate": "excluded"}
-
 BREAKDOWNS = {
     "unit": "Đơn vị",
     "field": "Lĩnh vực",
@@ -91,35 +79,6 @@ BREAKDOWNS = {
     "dvc_level": "Mức độ DVC",
     "month": "Tháng",
 }
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Every uncertain definition is a named, documented setting (see module docstring)."""
-
-    calendar: str = "calendar"  # calendar | report: which periods the UI offers (Period carries its own)
-    early_rule: str = "date"  # date | timestamp
-    returned_policy: str = "resolved_on_time"  # resolved_on_time | excluded ("separate" = excluded)
-    at_risk_days: int = 2  # "due soon" horizon in working days
-    online_procedure_levels: tuple[str, ...] = ("toan_trinh", "mot_phan")
-    digitization_scope: str = "all_new"  # all_new | direct_postal_only
-
-    def __post_init__(self) -> None:
-        policy = _POLICY_ALIASES.get(self.returned_policy, self.returned_policy)
-        object.__setattr__(self, "returned_policy", policy)
-        object.__setattr__(self, "online_procedure_levels", tuple(self.online_procedure_levels))
-        checks = ((self.calendar, ("calendar", "report"), "lịch kỳ"),
-                  (self.early_rule, EARLY_RULES, "quy tắc trước hạn"),
-                  (self.returned_policy, RETURNED_POLICIES, "cách tính hồ sơ trả lại/rút"),
-                  (self.digitization_scope, DIGITIZATION_SCOPES, "phạm vi số hóa"))
-        for value, allowed, what in checks:
-            if value not in allowed:
-                raise ValueError(f"Giá trị {what} '{value}' không hợp lệ; chỉ dùng: {', '.join(allowed)}.")
-        unknown = [level for level in self.online_procedure_levels if level not in LEVEL_LABELS]
-        if unknown:
-            raise ValueError(f"Mức độ DVC không hợp lệ: {', '.join(unknown)}; chỉ dùng: {', '.join(LEVEL_LABELS)}.")
-        if self.at_risk_days < 0:
-            raise ValueError("Số ngày cảnh báo sắp đến hạn phải >= 0.")
 
 
 @dataclass(frozen=True)
@@ -209,7 +168,7 @@ _DECISIONS = (
      "Ngày hẹn trả mới (hẹn lại một lần), nếu không có thì ngày hẹn trả, nếu không có thì ngày tiếp nhận + thời "
      "hạn giải quyết (ngày làm việc, trừ ngày nghỉ lễ, Tết); không xác định được thì coi là đúng/trong hạn và "
      "báo ở mục kiểm tra dữ liệu", "NĐ 61/2018/NĐ-CP Điều 19(9); Bộ luật Lao động 2019 Điều 112"),
-    ("period", "Kỳ báo cáo",
+    ("calendar", "Kỳ báo cáo",
      "Theo tháng/quý/năm dương lịch (như Cổng DVCQG) hoặc kỳ chốt số liệu từ ngày 15 tháng trước đến ngày 14",
      "NĐ 09/2019/NĐ-CP Điều 12"),
     ("early_rule", "Trước hạn / đúng hạn",
@@ -224,6 +183,12 @@ _DECISIONS = (
 def _build_docs() -> list[dict]:
     docs = [{"key": key, "label": label, "formula": formula, "source": source}
             for key, label, formula, source in _DECISIONS]
+    decided = {key for key, *_ in _DECISIONS}
+    for spec in SETTINGS:  # every other setting, with its choices, straight from the registry
+        if spec.name not in decided:
+            choices = "; ".join(spec.choices.values()) if spec.choices else f"mặc định {spec.default}"
+            docs.append({"key": spec.name, "label": spec.label, "formula": f"Cài đặt. {choices}",
+                         "source": spec.source})
     count_sources = {
         "received_total": ("Từ kỳ trước + trực tuyến + trực tiếp + bưu chính", "Biểu 06 cột 3"),
         "carried_over": ("Tiếp nhận trước kỳ, chưa kết thúc khi bắt đầu kỳ", "Biểu 06 cột 6"),
@@ -393,6 +358,7 @@ def compute_kpis(db, scope: Scope, period: Period, settings: Settings = Settings
         "returned_or_withdrawn": counts["returned_or_withdrawn"],
         "rates": {key: rate(counts, key) for key in RATES},
         "levels": {level: _to_int(row.get(key)) for key, level in _LEVEL_COUNT_KEYS.items()},
+        "settings": settings.as_dict(),
     }
 
 

@@ -139,7 +139,7 @@ def run(db_path: Path, sessions: int, rounds: int, import_file: Path | None, out
         if import_file is not None:  # publishes a new version while the sessions are loading pages
             def load() -> None:
                 begin = time.monotonic()
-                command = [sys.executable, "-c", "from motcua.cli import main; main()", "load", str(import_file),
+                command = [sys.executable, "-c", "from cli.main import main; main()", "load", str(import_file),
                            "--db", str(db_path)]
                 done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
                 import_result.update(exit_code=done.returncode, seconds=round(time.monotonic() - begin, 1),

@@ -80,8 +80,8 @@ def kpis_of(env, *codes: str) -> dict:
 
 
 def page_app(module: str, username: str | None, **params) -> AppTest:
-    script = (f"from dashboard import state\nfrom dashboard.views import {module}\n"
-              f"state.begin_run()\nstate.render_sidebar()\n{module}.render()\n")
+    script = (f"from dashboard import pickers, state\nfrom dashboard.views import {module}\n"
+              f"state.begin_run()\npickers.render_sidebar()\n{module}.render()\n")
     at = AppTest.from_string(script, default_timeout=60)
     if username:
         at.session_state[auth_ui.SESSION_KEY] = username  # what a successful login leaves behind

@@ -42,10 +42,10 @@ def dbs(tmp_path_factory) -> dict[str, Path]:
 def page_app(module: str) -> AppTest:
     """One page rendered through the shared sidebar, as the entry script does."""
     script = (
-        "from dashboard import state\n"
+        "from dashboard import pickers, state\n"
         f"from dashboard.views import {module}\n"
         "state.begin_run()\n"
-        "state.render_sidebar()\n"
+        "pickers.render_sidebar()\n"
         f"{module}.render()\n"
     )
     return AppTest.from_string(script, default_timeout=60)
@@ -161,7 +161,7 @@ def test_definition_settings_change_numbers(dbs, monkeypatch):
     monkeypatch.setenv("MOTCUA_DB", str(dbs["sample"]))
     at = run(page_app("tien_do"))
     before = {m.label: m.value for m in at.metric}
-    at.sidebar.selectbox(key="s_returned").set_value("excluded")
+    at.sidebar.selectbox(key="s_returned_policy").set_value("excluded")
     run(at)
     assert query_param(at, "returned") == ["excluded"]
     period = periods.parse_period(at.sidebar.selectbox(key="f_period").value)

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from cli.user import user_group
 from motcua import auth, db, units
 from motcua.filters import Scope
-from motcua.user_cli import user_group
 
 TU_KY = "11074"  # Xã Tứ Kỳ, TP Hải Phòng (31)
 HAI_PHONG = "31"
@@ -300,7 +300,7 @@ def test_user_cli_passwd(tmp_path):
 
 
 def test_user_command_is_registered():
-    from motcua.cli import main
+    from cli.main import main
 
     assert "user" in main.commands
 

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from motcua.cli import main
+from cli.main import main
 
 CSV_HEADER = "Mã hồ sơ;Đơn vị tiếp nhận;Ngày tiếp nhận;Trạng thái"
 

@@ -152,7 +152,7 @@ def _big_export(path: Path, rows: int) -> Path:
 
 def _start_load(files: list[Path], db_path: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", "from motcua.cli import main; main()", "load",
+    return subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "load",
                              *map(str, files), "--db", str(db_path)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -36,7 +36,7 @@ def test_sigkill_during_import_changes_nothing(tmp_path):
     big = write_export(tmp_path / "lon.csv", 300_000, "B")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-c", "from motcua.cli import main; main()", "load", str(big),
+    process = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "load", str(big),
                                 "--db", str(db_path)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     temp = f"{db_path}.tmp-{process.pid}"

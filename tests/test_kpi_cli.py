@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from kpi_fixtures import UNITS, dossier_frame
 from test_metrics_golden import GOLDEN, PROCEDURES
 
+from cli.kpi import kpi_command
 from motcua import db as dbmod
 from motcua import metrics
 from motcua.filters import Scope
-from motcua.kpi_cli import kpi_command
 from motcua.periods import parse_period
 
 EXTRA_UNITS = [
@@ -53,7 +53,20 @@ def test_json_is_exactly_compute_kpis(db_path):
     assert payload == json.loads(json.dumps(expected))
     assert payload["received"]["total"] == 11 and payload["resolved"]["early"] == 3
     assert list(payload) == ["units", "period", "received", "resolved", "pending", "returned_or_withdrawn",
-                             "rates", "levels"]
+                             "rates", "levels", "settings"]
+    assert payload["settings"] == metrics.Settings().as_dict()  # every rule in force, reproducible figures
+
+
+def test_every_setting_is_a_cli_option_and_reaches_the_json(db_path):
+    result = run("--db", db_path, "--unit", "Xã Tứ Kỳ", "--period", "2026Q3", "--json", "--returned-policy",
+                 "excluded", "--early-rule", "timestamp", "--online-procedure-levels", "toan_trinh",
+                 "--at-risk-days", "5")
+    assert result.exit_code == 0, result.output
+    settings = json.loads(result.output)["settings"]
+    assert settings["returned_policy"] == "excluded" and settings["early_rule"] == "timestamp"
+    assert settings["online_procedure_levels"] == ["toan_trinh"] and settings["at_risk_days"] == 5
+    bad = run("--db", db_path, "--unit", "Xã Tứ Kỳ", "--period", "2026Q3", "--online-procedure-levels", "muc_5")
+    assert bad.exit_code == 2 and "muc_5" in bad.output
 
 
 def test_unit_by_code_folded_name_and_from_to(db_path):

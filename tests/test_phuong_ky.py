@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not REFERENCE.exists(),
 
 @pytest.fixture(scope="module")
 def loaded_db(tmp_path_factory):
-    from motcua.cli import main
+    from cli.main import main
 
     db_path = str(tmp_path_factory.mktemp("phuong_ky") / "phuong-ky.duckdb")
     result = CliRunner().invoke(main, ["load", str(REFERENCE), "--db", db_path])
@@ -32,7 +32,7 @@ def loaded_db(tmp_path_factory):
 
 
 def test_phuong_ky_2023_figures(loaded_db):
-    from motcua.cli import main
+    from cli.main import main
 
     result = CliRunner().invoke(main, ["kpi", "--db", loaded_db, *KPI_ARGS, "--json"])
     assert result.exit_code == 0, result.output
@@ -49,7 +49,7 @@ def test_phuong_ky_2023_figures(loaded_db):
 
 
 def test_phuong_ky_2023_summary_text(loaded_db):
-    from motcua.cli import main
+    from cli.main import main
 
     result = CliRunner().invoke(main, ["kpi", "--db", loaded_db, *KPI_ARGS])
     assert result.exit_code == 0, result.output

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from docx import Document
 from report_fixtures import build_report_db
 
-from motcua.cli import main
+from cli.main import main
+from cli.report import EXIT_BAD_INPUT, EXIT_EMPTY
 from motcua.report import excel
-from motcua.report_cli import EXIT_BAD_INPUT, EXIT_EMPTY
 
 FIRST_DATA_ROW = excel.TABLE_FIRST_ROW + 5
 

@@ -14,8 +14,8 @@ from motcua.periods import parse_period
 
 pytestmark = pytest.mark.apptest
 
-SCRIPT = ("from dashboard import state\nfrom dashboard.views import bao_cao\nstate.begin_run()\n"
-          "state.render_sidebar()\nbao_cao.render()\n")
+SCRIPT = ("from dashboard import pickers, state\nfrom dashboard.views import bao_cao\nstate.begin_run()\n"
+          "pickers.render_sidebar()\nbao_cao.render()\n")
 
 
 @pytest.fixture(scope="module")

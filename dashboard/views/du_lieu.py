@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components as ui
-from dashboard import data, state
+from dashboard import data, pickers, state
 from loaders.model import LoadError
 from motcua import auth, metrics
 from motcua import db as dbmod
@@ -132,7 +132,7 @@ def _definitions() -> None:
 
 
 def render() -> None:
-    state.render_sidebar()
+    pickers.render_sidebar()
     st.title(TITLE)
     st.caption("Nạp tệp, lịch sử nạp, dòng bị loại, kiểm tra dữ liệu và định nghĩa các chỉ tiêu.")
     _upload_section()

@@ -7,55 +7,34 @@ from datetime import date
 
 import click
 
+from cli.common import db_option, fail, resolve_units, settings_options
 from motcua import db as dbmod
 from motcua import fmt, metrics
-from motcua import units as unitsmod
 from motcua.filters import Scope
-from motcua.periods import CALENDARS, custom_period, parse_period
-
-EXIT_BAD_INPUT = 2
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Lỗi: {message}", err=True)
-    raise click.exceptions.Exit(EXIT_BAD_INPUT)
-
-
-def _resolve_units(database: dbmod.Database, names: tuple[str, ...]) -> tuple[str, ...]:
-    cur = database.cursor()
-    try:
-        codes = []
-        for name in names:
-            try:
-                codes.append(unitsmod.resolve_unit(cur, name).code)
-            except unitsmod.UnitError as exc:
-                _fail(str(exc))
-        return tuple(dict.fromkeys(codes))
-    finally:
-        cur.close()
+from motcua.periods import custom_period, parse_period
 
 
 def _period(period_text: str | None, date_from: date | None, date_to: date | None, calendar: str):
     if period_text and (date_from or date_to):
-        _fail("Chỉ dùng --period hoặc --from/--to, không dùng cả hai.")
+        fail("Chỉ dùng --period hoặc --from/--to, không dùng cả hai.")
     if period_text:
         try:
             return parse_period(period_text, calendar)
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if not (date_from and date_to):
-        _fail("Hãy chọn kỳ: --period 2026Q3, hoặc cả --from YYYY-MM-DD và --to YYYY-MM-DD (tính cả ngày cuối).")
+        fail("Hãy chọn kỳ: --period 2026Q3, hoặc cả --from YYYY-MM-DD và --to YYYY-MM-DD (tính cả ngày cuối).")
     try:
         return custom_period(date_from, date_to, calendar)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _rebuild(db_path) -> None:
     """An empty write transaction: the derived tables are rebuilt and the file republished atomically."""
     path = dbmod.resolve_path(db_path)
     if not path.exists():
-        _fail(f"Chưa có cơ sở dữ liệu tại '{path}'.")
+        fail(f"Chưa có cơ sở dữ liệu tại '{path}'.")
     with dbmod.write_transaction(path):
         pass
     click.echo(f"Đã dựng lại bảng tổng hợp chỉ tiêu trong '{path}'.", err=True)
@@ -85,41 +64,33 @@ def _summary(result: dict) -> list[str]:
 
 
 @click.command("kpi")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Tệp cơ sở dữ liệu DuckDB (mặc định: biến MOTCUA_DB hoặc data/motcua.duckdb).")
+@db_option
 @click.option("--unit", "unit_names", multiple=True,
               help="Đơn vị (tên hoặc mã), dùng nhiều lần để cộng nhiều đơn vị.")
 @click.option("--period", "period_text", default=None, help="Kỳ: 2026Q3, 2026M07, 2026H1, 2026N9, 2026 ...")
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Từ ngày (YYYY-MM-DD).")
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Đến ngày (YYYY-MM-DD, tính cả ngày này).")
-@click.option("--calendar", type=click.Choice(CALENDARS), default="calendar", show_default=True,
-              help="calendar: tháng/quý dương lịch; report: kỳ chốt số liệu 15 tháng trước – 14.")
-@click.option("--early-rule", type=click.Choice(list(metrics.EARLY_RULES)), default="date", show_default=True,
-              help="Cách phân biệt trước hạn/đúng hạn.")
-@click.option("--returned-policy", type=click.Choice(list(metrics.RETURNED_POLICIES)),
-              default="resolved_on_time", show_default=True, help="Cách tính hồ sơ trả lại, rút, dừng xử lý.")
 @click.option("--json", "as_json", is_flag=True, help="In đúng cấu trúc JSON của compute_kpis.")
 @click.option("--rebuild", is_flag=True,
               help="Dựng lại bảng tổng hợp chỉ tiêu (sau khi nâng cấp phần mềm hoặc sửa tệp ngày nghỉ).")
-def kpi_command(db_path, unit_names, period_text, date_from, date_to, calendar, early_rule, returned_policy,
-                as_json, rebuild) -> None:
+@settings_options()
+def kpi_command(db_path, unit_names, period_text, date_from, date_to, as_json, rebuild, settings) -> None:
     """Tính các chỉ tiêu của một hoặc nhiều đơn vị trong một kỳ."""
     if rebuild:
         _rebuild(db_path)
         if not unit_names:
             return
     if not unit_names:
-        _fail("Hãy chọn ít nhất một đơn vị: --unit TÊN_HOẶC_MÃ (dùng nhiều lần để cộng nhiều đơn vị).")
+        fail("Hãy chọn ít nhất một đơn vị: --unit TÊN_HOẶC_MÃ (dùng nhiều lần để cộng nhiều đơn vị).")
     period = _period(period_text, date_from.date() if date_from else None, date_to.date() if date_to else None,
-                     calendar)
+                     settings.calendar)
     database = dbmod.Database(db_path)
     try:
-        codes = _resolve_units(database, unit_names)
-        settings = metrics.Settings(calendar=calendar, early_rule=early_rule, returned_policy=returned_policy)
+        codes = resolve_units(database, unit_names)
         result = metrics.compute_kpis(database, Scope(unit_codes=codes), period, settings)
     except dbmod.DatabaseUnavailable as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -1,4 +1,7 @@
-"""`motcua` command line. Each command only parses options and calls the library."""
+"""`motcua` command line: the terminal front-end, beside the dashboard.
+
+Each command lives in its own module of this package, only parses options and calls the library
+(``loaders`` for imports, ``motcua`` for everything else); the core never imports this package."""
 
 from __future__ import annotations
 
@@ -7,13 +10,13 @@ import sys
 
 import click
 
+from cli.common import db_option, fail, open_cursor
+from cli.kpi import kpi_command
+from cli.load import load_command
+from cli.report import report_command
+from cli.user import user_group
 from motcua import db as dbmod
 from motcua import units as unitsmod
-
-db_option = click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False), default=None,
-    help="Tệp cơ sở dữ liệu DuckDB (mặc định: biến MOTCUA_DB hoặc data/motcua.duckdb).",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,17 +33,13 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 def units_command(db_path, show_all, province, find, as_json) -> None:
     """Liệt kê các đơn vị (xã/phường) đã biết."""
-    database = dbmod.Database(db_path)
-    try:
-        cur = database.cursor()
-    except dbmod.DatabaseUnavailable as exc:
-        raise click.ClickException(str(exc)) from exc
+    cur = open_cursor(dbmod.Database(db_path))
     try:
         if find:
             try:
                 unit = unitsmod.resolve_unit(cur, find)
             except unitsmod.UnitError as exc:
-                raise click.ClickException(str(exc)) from exc
+                fail(str(exc))
             click.echo(json.dumps(unit.__dict__, ensure_ascii=False) if as_json else unit.label)
             return
         province_code = unitsmod.resolve_unit(cur, province).province_code if province else None
@@ -58,22 +57,8 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
     click.echo(f"Tổng: {fmt_int(len(frame))} đơn vị")
 
 
-def _register_commands() -> None:
-    from loaders.cli import load_command
-
-    main.add_command(load_command)
-    from motcua.user_cli import user_group
-
-    main.add_command(user_group)
-    from motcua.report_cli import report_command
-
-    main.add_command(report_command)
-    from motcua.kpi_cli import kpi_command
-
-    main.add_command(kpi_command)
-
-
-_register_commands()
+for _command in (load_command, kpi_command, report_command, user_group):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,37 +7,19 @@ from pathlib import Path
 
 import click
 
+from cli.common import EXIT_BAD_INPUT, EXIT_EMPTY, db_option, fail, resolve_unit, settings_options
 from motcua import db as dbmod
-from motcua import units as unitsmod
-from motcua.cli import db_option
 from motcua.filters import Scope
-from motcua.metrics import EARLY_RULES, RETURNED_POLICIES, Settings
-from motcua.periods import CALENDARS, parse_period
+from motcua.periods import parse_period
 
-EXIT_BAD_INPUT = 2  # unknown unit, bad period, missing database (same code as `motcua kpi`)
-EXIT_EMPTY = 3  # no dossier in the period: nothing to report
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    click.echo(f"Lỗi: {message}", err=True)
-    raise click.exceptions.Exit(code)
-
-
-def _resolve(database: dbmod.Database, text: str) -> unitsmod.Unit:
-    cur = database.cursor()
-    try:
-        return unitsmod.resolve_unit(cur, text)
-    except unitsmod.UnitError as exc:
-        _fail(str(exc))
-    finally:
-        cur.close()
+__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "report_command"]
 
 
 def _province_scope(database: dbmod.Database, text: str | None) -> Scope:
     """All communes of a province (``--province``), or every unit."""
     if not text:
         return Scope()
-    province = _resolve(database, text)
+    province = resolve_unit(database, text)
     codes = database.query_rows("SELECT code FROM units WHERE province_code = ? AND level = 'commune' "
                                 "ORDER BY code", [province.province_code or province.code])
     return Scope(unit_codes=tuple(code for (code,) in codes))
@@ -47,31 +29,24 @@ def _province_scope(database: dbmod.Database, text: str | None) -> Scope:
 @db_option
 @click.option("--unit", "unit_text", default=None, help="Đơn vị (mã hoặc tên xã/phường).")
 @click.option("--period", "period_text", required=True, help="Kỳ báo cáo, ví dụ 2026Q3, 2026M07, 2026H1, 2026.")
-@click.option("--calendar", type=click.Choice(CALENDARS), default="calendar", show_default=True,
-              help="calendar: tháng/quý dương lịch; report: kỳ chốt số liệu 15 tháng trước – 14 (NĐ 09/2019).")
-@click.option("--early-rule", type=click.Choice(list(EARLY_RULES)), default="date", show_default=True,
-              help="Cách phân biệt trước hạn/đúng hạn.")
-@click.option("--returned-policy", type=click.Choice(list(RETURNED_POLICIES)), default="resolved_on_time",
-              show_default=True, help="Cách tính hồ sơ trả lại, rút, dừng xử lý.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Thư mục ghi tệp báo cáo.")
 @click.option("--all-units", is_flag=True, help="Lập bộ báo cáo cho mọi xã/phường có hồ sơ (một tệp zip).")
 @click.option("--province", default=None, help="Với --all-units: chỉ các xã/phường của tỉnh này.")
 @click.option("--no-charts", is_flag=True, help="Không vẽ biểu đồ (nhanh hơn, không cần Chromium).")
-def report_command(db_path, unit_text, period_text, calendar, early_rule, returned_policy, out_dir, all_units,
-                   province, no_charts) -> None:
+@settings_options()
+def report_command(db_path, unit_text, period_text, out_dir, all_units, province, no_charts, settings) -> None:
     """Lập báo cáo quý: tệp Excel Biểu 06 và dự thảo báo cáo Word (hoặc tệp zip cho cả tỉnh)."""
     from motcua.report import EmptyReport, build_batch_zip, make_pack
     from motcua.report.pack import write_files
 
     if bool(unit_text) == bool(all_units):
-        _fail("Cần đúng một trong hai tùy chọn: --unit ĐƠN_VỊ hoặc --all-units.")
+        fail("Cần đúng một trong hai tùy chọn: --unit ĐƠN_VỊ hoặc --all-units.")
     try:
-        period = parse_period(period_text, calendar)
+        period = parse_period(period_text, settings.calendar)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     database = dbmod.Database(db_path)
-    settings = Settings(calendar=calendar, early_rule=early_rule, returned_policy=returned_policy)
     started = time.perf_counter()
     try:
         database.version()
@@ -80,12 +55,12 @@ def report_command(db_path, unit_text, period_text, calendar, early_rule, return
                                    with_charts=not no_charts, progress=_echo_progress)
             click.echo(f"Đã ghi {path} ({time.perf_counter() - started:.1f} giây).")
             return
-        unit = _resolve(database, unit_text)
+        unit = resolve_unit(database, unit_text)
         pack = make_pack(database, Scope(unit_codes=(unit.code,)), period, settings, with_charts=not no_charts)
     except dbmod.DatabaseUnavailable as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except EmptyReport as exc:
-        _fail(str(exc), EXIT_EMPTY)
+        fail(str(exc), EXIT_EMPTY)
     for path in write_files(pack.files, Path(out_dir)):
         click.echo(f"Đã ghi {path}")
     if pack.chart_note and not no_charts:

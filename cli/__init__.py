@@ -1,0 +1,1 @@
+"""The `motcua` command line (entry point ``cli.main:main``)."""

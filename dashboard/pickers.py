@@ -1,0 +1,117 @@
+"""The sidebar: unit, period and calendar pickers, and one widget per definition setting.
+
+The widgets live in the entry script, so their values survive page switches; their state is the view
+``dashboard.state`` reads. The settings widgets are generated from ``motcua.settings.SETTINGS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import streamlit as st
+
+from dashboard import state, url_state
+from motcua import db as dbmod
+from motcua.settings import SETTINGS, Settings
+
+DEMO_CAPTION = "Chế độ demo (không đăng nhập)"
+
+
+def render_sidebar(target=None) -> None:
+    """Unit, period, calendar and definition pickers; once per run, however many callers.
+
+    ``target``: a sidebar container made before the login gate ran (the entry script), so the pickers sit
+    above the account box / demo notice; pages call this without it (a no-op after the entry script).
+    """
+    if state.sidebar_drawn():
+        return
+    user = state.current_user()  # before anything reads the URL or the database
+    state.mark_sidebar_drawn()
+    # Without a database the page shows the message; the sidebar still renders the period pickers.
+    with contextlib.suppress(dbmod.DatabaseUnavailable):
+        state.load_url_once()
+    _init_defaults()
+    with target if target is not None else st.sidebar:
+        if user.demo:  # a one-line reminder above the pickers; the login gate's box explains
+            st.caption(DEMO_CAPTION)
+        for message in state.pop_url_warnings():
+            st.warning(message)
+        _unit_picker()
+        _period_pickers()
+        _settings_expander()
+    state.write_url()
+
+
+def _init_defaults() -> None:
+    """Give every widget its default through session state (never both a default and a state value)."""
+    defaults = Settings()
+    st.session_state.setdefault(state.K_UNITS, [])
+    st.session_state.setdefault(state.K_KIND, "quarter")
+    for spec in SETTINGS:
+        value = getattr(defaults, spec.name)
+        st.session_state.setdefault(state.SETTING_KEYS[spec.name], list(value) if spec.kind == "multi" else value)
+
+
+def _unit_picker() -> None:
+    from dashboard import data
+
+    try:
+        units = data.unit_options()
+        allowed = state.allowed_unit_codes()
+    except dbmod.DatabaseUnavailable:
+        units, allowed = {}, None
+    if allowed is not None:  # only the units this user may see are offered
+        units = {c: n for c, n in units.items() if c in allowed}
+    chosen = [c for c in st.session_state.get(state.K_UNITS, []) if c in units]
+    if chosen != st.session_state.get(state.K_UNITS, []):
+        st.session_state[state.K_UNITS] = chosen
+    st.multiselect(
+        "Đơn vị (xã/phường)", options=list(units), key=state.K_UNITS, format_func=lambda c: units.get(c, c),
+        placeholder="Tất cả đơn vị – gõ tên để tìm" if allowed is None else "Tất cả đơn vị được phân quyền",
+        help="Để trống để xem tất cả đơn vị có hồ sơ (mà tài khoản được xem).",
+    )
+
+
+def _period_pickers() -> None:
+    calendar_spec = SETTINGS[0]
+    st.radio(calendar_spec.label, options=list(calendar_spec.choices), key=state.K_CALENDAR,
+             format_func=calendar_spec.choices.get)
+    kind = st.selectbox("Loại kỳ", options=list(state.PERIOD_KINDS), key=state.K_KIND,
+                        format_func=state.PERIOD_KINDS.get)
+    calendar = st.session_state[state.K_CALENDAR]
+    if kind == "custom":
+        if state.K_CUSTOM not in st.session_state:
+            st.session_state[state.K_CUSTOM] = state.data_range()
+        st.date_input("Từ ngày – đến ngày", key=state.K_CUSTOM, format="DD/MM/YYYY")
+        return
+    choices = state.default_periods(kind, calendar)
+    by_code = {p.code: p for p in choices}
+    wanted = st.session_state.get(state.K_PERIOD)
+    if wanted and wanted not in by_code:
+        period = url_state.parse_period_code(wanted, calendar)
+        if period is not None and period.kind == kind:
+            by_code = {period.code: period, **by_code}  # a shared link may point outside the data range
+    if st.session_state.get(state.K_PERIOD) not in by_code:
+        st.session_state[state.K_PERIOD] = next(iter(by_code))
+    st.selectbox("Kỳ", options=list(by_code), key=state.K_PERIOD, format_func=lambda c: by_code[c].label)
+    st.caption(by_code[st.session_state[state.K_PERIOD]].caption)
+
+
+def _settings_expander() -> None:
+    with st.expander("Cách tính chỉ tiêu"):
+        for spec in SETTINGS:
+            if spec.name != "calendar":  # the calendar sits with the period pickers
+                _setting_widget(spec)
+
+
+def _setting_widget(spec) -> None:
+    key = state.SETTING_KEYS[spec.name]
+    help_text = f"{spec.help} Căn cứ: {spec.source}."
+    if spec.kind == "int":
+        st.number_input(spec.label, min_value=0, max_value=spec.maximum, step=1, key=key, help=help_text)
+    elif spec.kind == "multi":
+        st.multiselect(spec.label, options=list(spec.choices), key=key, format_func=spec.choices.get,
+                       help=help_text)
+    else:
+        st.selectbox(spec.label, options=list(spec.choices), key=key, format_func=spec.choices.get,
+                     help=help_text)
