@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loaders import vocab
 from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadError
 from loaders.sniff import may_be_non_nfc, needs_space_folding
 from motcua.text import fold, nfc
@@ -50,23 +51,26 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "kenh tiep nhan", "kenh nop", "kenh nop ho so", "hinh thuc tiep nhan", "kenhthuchien",
         "formsreception",
     ),
-    "submitted_at": ("ngay nop", "ngay nop ho so", "ngaynophoso", "submitdate"),
+    "online_flag": ("truc tuyen", "nop truc tuyen", "ho so truc tuyen"),
+    "submitted_at": ("ngay nop", "ngay nop ho so", "ngaynophoso", "submitdate", "ngay gui", "ngay gui ho so"),
     "received_at": (
         "ngay tiep nhan", "ngay nhan", "ngay nhan ho so", "ngay tiep nhan ho so", "ngaytiepnhan",
         "ngaynhanhoso", "receivedate", "ngay tiep nhan tiep nhan", "ngay tiep nhan ho so tiep nhan",
+        # Register (sổ theo dõi): "Ngày, tháng, năm" > "Nhận hồ sơ".
+        "nhan ho so", "ngay thang nam nhan ho so",
     ),
     "due_at": (
         "ngay hen tra", "ngay hen tra ket qua", "han xu ly", "han giai quyet", "ngayhentra",
-        "ngayhentrahoso", "duedate", "ngay hen tra hen tra",
+        "ngayhentrahoso", "duedate", "ngay hen tra hen tra", "hen tra ket qua", "ngay thang nam hen tra ket qua",
     ),
     "new_due_at": ("ngay hen tra moi", "gia han den", "ngayhentramoi", "extenddate"),
     "finished_at": (
         "ngay ket thuc xu ly", "ngay co ket qua", "ngay hoan thanh", "ngay xu ly xong", "ngayketthucxuly",
-        "ngayxulyxong", "releasedate", "ngay ket thuc", "ngay ket thuc ho so",
+        "ngayxulyxong", "releasedate", "ngay ket thuc", "ngay ket thuc ho so", "ngay thang nam ngay co ket qua",
     ),
     "returned_at": (
         "ngay tra", "ngay tra ket qua", "ngay thuc tra", "ngaytra", "ngaytraketquathucte", "finishdate",
-        "ngay tra kq",
+        "ngay tra kq", "ngay nhan ket qua", "tra ket qua ngay nhan ket qua", "ngay thang nam ngay nhan ket qua",
     ),
     "supplement_requested_at": ("ngay yeu cau bo sung", "ngayyeucaubosung", "ngaybosung"),
     "supplement_received_at": ("ngay nhan bo sung", "ngay tiep nhan bo sung", "ngaytiepnhanbosung"),
@@ -295,10 +299,12 @@ def _raise_no_header(scan, best_any, file_name) -> None:
     fields = set(columns.values())
     missing = [FIELD_LABELS[name] for name in REQUIRED_FIELDS if name not in fields]
     what = f"thiếu cột bắt buộc {', '.join(repr(m) for m in missing)}" if missing else "không nhận ra bảng"
-    raise LoadError(
+    error = LoadError(
         f"không tìm thấy dòng tiêu đề danh sách hồ sơ ({what}). Các tiêu đề tìm thấy: {found}.",
         file_name=file_name, row=best_any[1] + 1,
     )
+    error.header_hits = best_any[0]  # lets a reader report the table most like a dossier list
+    raise error
 
 
 def _finish_match(scan, first, last, kind, columns, labels, width) -> HeaderMatch:
@@ -333,20 +339,27 @@ def _check_required(match: HeaderMatch, file_name: str | None) -> None:
     if missing:
         found = ", ".join(f"'{label}'" for label in match.labels.values() if label)
         names = ", ".join(f"'{FIELD_LABELS.get(name, name)}'" for name in missing)
-        raise LoadError(
+        error = LoadError(
             f"thiếu cột bắt buộc {names}. Các tiêu đề tìm thấy: {found}.",
             file_name=file_name, row=match.header_row, column=FIELD_LABELS.get(missing[0], missing[0]),
         )
+        error.header_hits = len(fields)
+        raise error
 
 
 # ---------------------------------------------------------------------------------------------------
 # Title rows above the header: unit and period
 
+_LABEL_PREFIX = r"(?:don vi|co quan|ten don vi|don vi bao cao|don vi thong ke|co quan thuc hien) "
 _ORG_RE = re.compile(
-    r"^(?:(?:don vi|co quan|ten don vi|don vi bao cao) )?"  # "Đơn vị: UBND xã ..."
+    rf"^(?:{_LABEL_PREFIX})?"  # "Đơn vị: UBND xã ...", "Đơn vị thống kê: UBND xã ..."
     r"(?:uy ban nhan dan|ubnd|trung tam phuc vu hanh chinh cong|bo phan tiep nhan va tra ket qua|"
     r"bo phan mot cua) (.+)$"
 )
+# "Đơn vị thống kê: Xã Tứ Kỳ": a labelled line naming a commune without the organisation words.
+_LABELLED_UNIT_RE = re.compile(rf"^{_LABEL_PREFIX}((?:xa|phuong|thi tran|dac khu) .+)$")
+# A group row's count ("UBND xã Tứ Kỳ ( 19 )", OpenCPS): never part of a unit name.
+_TRAILING_COUNT_RE = re.compile(r"\s*[(\[]\s*\d[\d.,]*\s*[)\]]\s*$")
 _COMMUNE_WORDS = ("xa", "phuong", "thi tran", "dac khu")
 _DISTRICT_WORDS = ("huyen", "quan", "thi xa", "thanh pho")
 _PERIOD_RE = re.compile(
@@ -370,9 +383,15 @@ def _unit_level(folded_name: str) -> int:
     return 2
 
 
+def strip_count(text: str) -> str:
+    """"UBND xã Tứ Kỳ ( 19 )" -> "UBND xã Tứ Kỳ": the count of a group row is not part of a name."""
+    return _TRAILING_COUNT_RE.sub("", text)
+
+
 def _unit_from_line(text: str) -> tuple[int, str] | None:
+    text = strip_count(text)
     folded = fold(text)
-    found = _ORG_RE.match(folded)
+    found = _ORG_RE.match(folded) or _LABELLED_UNIT_RE.match(folded)
     if not found:
         return None
     # Drop as many original words as the folded organisation prefix has ("ỦY BAN NHÂN DÂN" = 4).
@@ -465,6 +484,7 @@ def _text_bytes(array: pa.Array) -> bytes:
 class BodyResult:
     table: pa.Table
     skipped_rows: dict[str, int]
+    retyped: dict[str, str] = field(default_factory=dict)  # raw field -> field its content showed it to be
 
 
 def build_body(body: pa.Table, source_rows: pa.Array | np.ndarray, match: HeaderMatch, *,
@@ -483,7 +503,7 @@ def build_body(body: pa.Table, source_rows: pa.Array | np.ndarray, match: Header
                for index, name in columns.items()}
     key = cleaned.get(match.key_column, pa.nulls(body.num_rows, pa.string()))
     keep = np.ones(body.num_rows, dtype=bool)
-    skipped = {"blank": 0, "total": 0, "group": 0, "header": 0}
+    skipped = {"blank": 0, "total": 0, "group": 0, "header": 0, "numbering": 0}
     header_texts = header_texts or {}
     header_key = nfc(header_texts.get(match.key_column, ""))
     if header_key:
@@ -503,8 +523,23 @@ def build_body(body: pa.Table, source_rows: pa.Array | np.ndarray, match: Header
     table = table.append_column("source_row", pa.array(np.asarray(source_rows, dtype=np.int32)))
     if not keep.all():
         table = table.filter(pa.array(keep))
+    table, retyped = _retype_time_labels(table)
     table = _order_columns(table, match.kind)
-    return BodyResult(table=_scan_batches(table), skipped_rows={k: v for k, v in skipped.items() if v})
+    return BodyResult(table=_scan_batches(table), skipped_rows={k: v for k, v in skipped.items() if v},
+                      retyped=retyped)
+
+
+def _retype_time_labels(table: pa.Table) -> tuple[pa.Table, dict[str, str]]:
+    """OpenCPS "Hạn xử lý" holds timeliness text ("Sớm hạn", "Quá 3 ngày"), not a due date: when every value of
+    the due-date column is such a label, the column is the time status."""
+    if "due_at" not in table.column_names or "time_status" in table.column_names:
+        return table, {}
+    values = [v for v in pc.unique(table.column("due_at")).to_pylist() if v is not None]
+    if not values or not all(vocab.time_status_key(v) for v in values):
+        return table, {}
+    index = table.column_names.index("due_at")
+    return table.rename_columns([*table.column_names[:index], "time_status", *table.column_names[index + 1:]]), \
+        {"due_at": "time_status"}
 
 
 # DuckDB scans an Arrow table one record batch per thread; a spreadsheet arrives as ONE batch, so the
@@ -532,7 +567,19 @@ def _candidate_rows(body: pa.Table, key: pa.Array | pa.ChunkedArray) -> np.ndarr
         filled += pc.is_valid(column).to_numpy(zero_copy_only=False)
     prefix = pc.utf8_lower(pc.utf8_slice_codeunits(pc.fill_null(key, ""), 0, 4))
     total_like = pc.is_in(prefix, value_set=_TOTAL_PREFIXES).to_numpy(zero_copy_only=False)
-    return np.flatnonzero(mask | (filled <= 1) | total_like)
+    numbering = pc.fill_null(pc.match_substring_regex(key, _NUMBER_CELL_RE), False).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(mask | (filled <= 1) | total_like | numbering)
+
+
+# The column-numbering row of official forms, under the header: "(1) (2) ... (14)" or "1 2 ... 14".
+_NUMBER_CELL_RE = r"^\(?\d{1,3}\)?$"
+
+
+def _is_numbering_row(filled: list[tuple[int, str]]) -> bool:
+    if len(filled) < 3 or not all(re.fullmatch(_NUMBER_CELL_RE, value) for _, value in filled):
+        return False
+    numbers = [int(value.strip("()")) for _, value in filled]
+    return all(later > earlier for earlier, later in zip(numbers, numbers[1:], strict=False))
 
 
 def _classify_rows(body: pa.Table, positions: np.ndarray, key_column: int, header_texts: dict[int, str],
@@ -547,7 +594,21 @@ def _classify_rows(body: pa.Table, positions: np.ndarray, key_column: int, heade
         keep[position] = False
         skipped[kind] += 1
         if kind == "group":
-            group_at.append((int(position), next(value for value in cells if value)))
+            label = _group_unit(next(value for value in cells if value))
+            if label is not None:
+                group_at.append((int(position), label))
+
+
+def _group_unit(label: str) -> str | None:
+    """The unit a group row names. A row with a count ("UBND xã Tứ Kỳ ( 19 )", "Hộ tịch ( 12 )") groups by
+    whatever the export chose: it gives a unit (without the count) only when the text names one."""
+    if not _TRAILING_COUNT_RE.search(label):
+        return label
+    name = strip_count(label)
+    folded = fold(name)
+    if _unit_from_line(name) or any(folded.startswith(w + " ") for w in (*_COMMUNE_WORDS, *_DISTRICT_WORDS)):
+        return name
+    return None
 
 
 def _row_kind(cells: list[str], key_column: int, header_folds: set[str]) -> str | None:
@@ -555,6 +616,8 @@ def _row_kind(cells: list[str], key_column: int, header_folds: set[str]) -> str 
     filled = [(index, value) for index, value in enumerate(cells) if value]
     if not filled:
         return "blank"
+    if _is_numbering_row(filled):
+        return "numbering"
     key = cells[key_column] if key_column < len(cells) else ""
     if (not key or _TOTAL_RE.match(fold(key))) and any(_TOTAL_RE.match(fold(value)) for _, value in filled[:2]):
         return "total"
@@ -609,3 +672,99 @@ def _order_columns(table: pa.Table, kind: str) -> pa.Table:
     order = RAW_FIELDS if kind == "dossiers" else PROCEDURE_FIELDS
     names = [name for name in order if name in table.column_names]
     return table.select([*names, "source_row"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Body rows with fewer cells than the header (HTML exports whose template lost a <td>)
+
+_DATE_LIKE_RE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+_DATE_FIELDS = frozenset({"submitted_at", "received_at", "due_at", "new_due_at", "finished_at", "returned_at",
+                          "supplement_requested_at", "supplement_received_at"})
+_LABEL_MAPPERS = {
+    "status": vocab.map_status, "channel": vocab.map_channel, "dvc_level": vocab.map_dvc_level,
+    "online_flag": vocab.map_flag, "digitized": vocab.map_flag, "electronic_result": vocab.map_flag,
+    "reused": vocab.map_flag, "paid_online": vocab.map_flag, "fee": vocab.map_money, "charge": vocab.map_money,
+    "legal_days": vocab.map_days, "supplement_count": vocab.map_count, "time_status": vocab.map_time_status,
+}
+_FIT_SAMPLE = 50
+
+
+def _fits(raw_field: str, value: str) -> bool:
+    """Does a cell's content look like what the column holds? (content evidence for realignment)"""
+    name = raw_field.split("#")[0]
+    folded = fold(value)
+    if name in _DATE_FIELDS:
+        return bool(_DATE_LIKE_RE.search(value))
+    if name in _LABEL_MAPPERS:
+        return _LABEL_MAPPERS[name](value)[1] is None
+    if name in ("receiving_unit", "resolving_unit"):
+        return _unit_from_line(value) is not None or _unit_level(folded) < 2
+    if name in ("dossier_code", "procedure_code", "field_code"):
+        return " " not in value.strip() and any(ch.isdigit() for ch in value) and not _DATE_LIKE_RE.search(value)
+    if name in ("procedure_name", "field_name"):
+        return len(folded.split()) >= 2 and not any(ch.isdigit() for ch in folded[:3])
+    return False
+
+
+def _realign_score(samples: list[list[str]], columns: dict[int, str], missing: int) -> float:
+    """Fit of the short rows when the header column ``missing`` has no cell in them."""
+    score = 0.0
+    for body_index, values in enumerate(samples):
+        header_index = body_index if body_index < missing else body_index + 1
+        raw_field = columns.get(header_index)
+        if raw_field is not None and values:
+            score += sum(_fits(raw_field, value) for value in values) / len(values)
+    return score
+
+
+def realign_short_rows(body: pa.Table, widths: np.ndarray, header_width: int, match: HeaderMatch, *,
+                       file_name: str | None, first_row_number: int) -> pa.Table:
+    """Rows one cell shorter than the header are shifted right from the column their content shows is missing.
+
+    ``widths``: the number of cells each body row really had (HTML). Rows with another width stay as they are.
+    Raises ``LoadError`` when most rows are shorter by more than one cell, or the content cannot tell which
+    column is missing.
+    """
+    data_rows = widths >= 2
+    if not data_rows.any():
+        return body
+    values, counts = np.unique(widths[data_rows], return_counts=True)
+    usual = int(values[np.argmax(counts)])
+    if usual >= header_width:
+        return body
+    first_short = int(np.flatnonzero(data_rows & (widths == usual))[0]) + first_row_number
+    where = (f"dòng tiêu đề (dòng {match.header_row}) có {header_width} ô nhưng các dòng hồ sơ chỉ có "
+             f"{usual} ô (từ dòng {first_short})")
+    if usual < header_width - 1:
+        raise LoadError(f"phần thân bảng có ít ô hơn dòng tiêu đề: {where}; không biết giá trị nào thuộc cột nào.",
+                        file_name=file_name, row=first_short)
+    short = data_rows & (widths == usual)
+    positions = np.flatnonzero(short)[:_FIT_SAMPLE]
+    sample_rows = body.take(pa.array(positions)).to_pylist()
+    samples = [[nfc(row[name]) for row in sample_rows if row[name] and nfc(row[name])]
+               for name in body.column_names[:usual]]
+    scores = {k: _realign_score(samples, match.columns, k) for k in range(header_width)}
+    best = max(scores.values())
+    if scores[header_width - 1] >= best:
+        return body  # the last column is the empty one: the cells already sit under their headers
+    winners = [k for k, score in scores.items() if score == best]
+    missing = winners[0]
+    if len(winners) > 1:
+        raise LoadError(f"phần thân bảng có ít ô hơn dòng tiêu đề: {where}; không xác định được cột bị thiếu.",
+                        file_name=file_name, row=first_short)
+    return _shift_right(body, pa.array(short), missing, header_width)
+
+
+def _shift_right(body: pa.Table, rows: pa.Array, missing: int, width: int) -> pa.Table:
+    """In the given rows, column j >= missing takes the value of column j - 1; column ``missing`` is null."""
+    names = [f"c{index}" for index in range(width)]
+    columns = [body.column(index) if index < body.num_columns else pa.nulls(body.num_rows, pa.string())
+               for index in range(width)]
+    shifted = []
+    for index, column in enumerate(columns):
+        if index < missing:
+            shifted.append(column)
+            continue
+        source = pa.nulls(body.num_rows, pa.string()) if index == missing else columns[index - 1]
+        shifted.append(pc.if_else(rows, source, column))
+    return pa.table(dict(zip(names, shifted, strict=True)))

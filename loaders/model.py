@@ -20,6 +20,7 @@ RAW_FIELDS: tuple[str, ...] = (
     "field_name",
     "dvc_level",  # Mức độ: 2/3/4, "Mức độ 3", "Toàn trình", "Một phần", ...
     "channel",  # Kênh / Hình thức nộp: 1/2/3, "Trực tuyến", ...
+    "online_flag",  # OpenCPS "Trực tuyến": true/false (true -> online, false -> direct) when no channel column
     "submitted_at",
     "received_at",
     "due_at",

@@ -25,7 +25,7 @@ from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadErr
 from loaders.safety import MAX_CELL_CHARS
 from motcua import units as unitsmod
 from motcua.schema import DOSSIER_COLUMNS
-from motcua.text import nfc
+from motcua.text import fold, nfc
 
 MIN_DATE = datetime(2000, 1, 1)
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -58,6 +58,8 @@ DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
     "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d%H%M%S",
+    # Time first (the Thanh Hóa register: "08:15, 02/04/2026").
+    "%H:%M, %d/%m/%Y", "%H:%M:%S, %d/%m/%Y", "%H:%M %d/%m/%Y",
 )
 _STORED_TEXT = frozenset({"dossier_code", "procedure_code", "procedure_name", "field_code", "field_name"})
 _TZ_RE = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
@@ -75,6 +77,9 @@ MAPPED_FIELDS: dict[str, MappedField] = {
     "status": MappedField("status", "SMALLINT", vocab.map_status),
     "channel": MappedField("channel", "VARCHAR", vocab.map_channel),
     "dvc_level": MappedField("dvc_level", "VARCHAR", vocab.map_dvc_level),
+    "online_flag": MappedField("online_flag", "BOOLEAN", vocab.map_flag),
+    # Timeliness labels never refuse a row ("Tiến độ: 50%" is just not a label); see vocab.TIME_STATUS_ALIASES.
+    "time_status": MappedField("time_label", "VARCHAR", vocab.map_time_label),
     "digitized": MappedField("has_digitized_components", "BOOLEAN", vocab.map_flag),
     "electronic_result": MappedField("has_electronic_result", "BOOLEAN", vocab.map_flag),
     "reused": MappedField("reused_digitized_data", "BOOLEAN", vocab.map_flag),
@@ -112,6 +117,7 @@ class NormalizeResult:
     rows_read: int
     rows_ok: int
     rows_rejected: int  # distinct rows refused (a row may have several reasons)
+    rows_skipped: int = 0  # rows that are not dossiers: never received (status 1 or 3, no reception date)
 
 
 def vietnam_now() -> datetime:
@@ -213,7 +219,7 @@ class Normalizer:
             values.update(v for v in pc.unique(column).to_pylist() if v is not None)
         return sorted(values)
 
-    def _map_distinct(self, field: str, spec: MappedField) -> str | None:
+    def _map_distinct(self, field: str, spec: MappedField, name: str | None = None) -> str | None:
         """Map the DISTINCT labels of one column in Python; returns the temp table name (None if absent)."""
         if field not in self.present:
             return None
@@ -222,7 +228,7 @@ class Normalizer:
         frame = pd.DataFrame({"raw": pd.Series(values, dtype="object"),
                               "value": pd.Series([m[0] for m in mapped], dtype="object"),
                               "error": pd.Series([m[1] for m in mapped], dtype="object")})
-        name = f"norm_map_{field}"
+        name = name or f"norm_map_{field}"
         self._from_frame(name, frame, f"CAST(raw AS VARCHAR) AS raw, CAST(value AS {spec.sql_type}) AS value, "
                          "CAST(error AS VARCHAR) AS error")
         return name
@@ -363,6 +369,13 @@ class Normalizer:
         resv = "u_resv.code" if resolving else "CAST(NULL AS VARCHAR)"
         unit_joins = ([f"LEFT JOIN norm_units u_recv ON u_recv.raw = r.{receiving}"] if receiving else []) + (
             [f"LEFT JOIN norm_units u_resv ON u_resv.raw = r.{resolving}"] if resolving else [])
+        # A status column holding timeliness words ("Quá hạn") gives a time status too (status stays NULL).
+        status_time = self._map_distinct("status", MappedField("status_time_label", "VARCHAR", vocab.map_time_label),
+                                         "norm_map_status_time")
+        if status_time:
+            joins.append(f"LEFT JOIN {status_time} m_status_time ON m_status_time.raw = r.status")
+        selects.append("m_status_time.value AS status_time_label" if status_time
+                       else "CAST(NULL AS VARCHAR) AS status_time_label")
         self._run(f"""
             CREATE OR REPLACE TEMP TABLE norm_parsed AS
             SELECT r.source_row, r.dossier_code, r.procedure_code, r.procedure_name, r.field_code, r.field_name,
@@ -374,8 +387,11 @@ class Normalizer:
                    {", ".join(selects)}, {", ".join(dates)}, {", ".join(given)}
             FROM {self.raw_sql} r {" ".join(unit_joins)} {" ".join(joins)}
         """)
+        self._received_when_dated()
+        rows_skipped = self._skip_not_received()
         for field in DATE_FIELDS:
             checks += self._date_checks(field)
+        checks.append(self._resolved_without_end_check())
         checks += [
             *[self._before_received_check(f) for f in ("finished_at", "returned_at")],
             Check("dossier_code IS NULL", "dossier_code", "'Thiếu mã hồ sơ'"),
@@ -390,7 +406,36 @@ class Normalizer:
         checks += [self._overlong_check(f) for f in _STORED_TEXT_FIELDS]
         self._collect_rejects(checks)
         self._keep_newest_per_code()
-        return self._result(rows_read)
+        result = self._result(rows_read)
+        result.rows_skipped = rows_skipped
+        return result
+
+    def _received_when_dated(self) -> None:
+        """"Chờ xử lý" with a reception date is a received dossier waiting for an officer (status 2)."""
+        if "status" not in self.present:
+            return
+        labels = [v for v in self._distinct(["status"]) if fold(v) in vocab.RECEIVED_WHEN_DATED]
+        if labels:
+            self.con.execute("UPDATE norm_parsed SET status = 2 WHERE status = 1 AND received_at_given "
+                             "AND list_contains(?, status_raw)", [labels])
+
+    def _skip_not_received(self) -> int:
+        """Rows refused at reception or never received (status 3 / 1) without a reception date are not
+        dossiers: they are counted as skipped, not rejected."""
+        where = "status IN (1, 3) AND NOT received_at_given"
+        skipped = self.con.execute(f"SELECT count(*) FROM norm_parsed WHERE {where}").fetchall()[0][0]
+        if skipped:
+            self.con.execute(f"DELETE FROM norm_parsed WHERE {where}")
+        return skipped
+
+    def _resolved_without_end_check(self) -> Check:
+        """A resolved status (9, 10) needs an end date or a time status to be counted; a date is never made up
+        (a portal push rewrites statuses 5, 6 and 8 into 9 and leaves the end dates empty)."""
+        return Check(
+            "status IN (9, 10) AND NOT finished_at_given AND NOT returned_at_given "
+            "AND coalesce(time_label, status_time_label) IS NULL", "status",
+            "'Trạng thái ''' || raw_status || ''' là đã giải quyết nhưng không có ngày kết thúc xử lý/trả kết quả "
+            "và không có tình trạng hạn (sớm/đúng/quá hạn) để tính; không tự đặt ngày'", raw="status")
 
     @staticmethod
     def _overlong_check(field: str) -> Check:
@@ -405,7 +450,9 @@ class Normalizer:
         outputs = {
             "source": _literal(self.raw.source),
             "dvc_level": f"coalesce(dvc_level, {_literal(vocab.DVC_LEVEL_DEFAULT)})",
-            "channel": f"coalesce(channel, {_literal(vocab.CHANNEL_DEFAULT)})",
+            "channel": "coalesce(channel, CASE WHEN online_flag THEN 'online' WHEN NOT online_flag THEN 'direct' END, "
+                       f"{_literal(vocab.CHANNEL_DEFAULT)})",
+            "time_status": "coalesce(time_label, status_time_label)",
             "status_raw": "coalesce(status_raw, time_status)",
             "fee_amount": "CASE WHEN fee IS NULL AND charge IS NULL THEN NULL "
                           "ELSE coalesce(fee, 0) + coalesce(charge, 0) END",

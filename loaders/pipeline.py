@@ -83,6 +83,7 @@ class FileResult:
     rows_new: int = 0
     rows_updated: int = 0
     rows_older: int = 0  # accepted but not applied: the database already holds a newer state
+    rows_skipped: int = 0  # not dossiers: never received (status 1/3 without a reception date)
     reject_samples: list[dict] = field(default_factory=list)
 
     @property
@@ -366,6 +367,7 @@ def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dic
     result.rows_read += counts.rows_read
     result.rows_loaded += counts.rows_ok
     result.rows_rejected += counts.rows_rejected
+    result.rows_skipped += counts.rows_skipped
     con.execute("INSERT INTO rejects SELECT ?, ?, row_number, column_name, raw_value, ? || reason FROM norm_rejects "
                 "ORDER BY row_number, column_name", [result.import_id, result.file_name, reject_prefix])
     if len(result.reject_samples) < REJECT_SAMPLES:
@@ -420,4 +422,7 @@ def _finish(result: FileResult) -> None:
         result.message += ")"
     if result.rows_rejected:
         result.message += f"; từ chối {fmt_int(result.rows_rejected)} dòng"
+    if result.rows_skipped:
+        result.message += (f"; bỏ qua {fmt_int(result.rows_skipped)} dòng không được tiếp nhận "
+                           "(chưa có ngày tiếp nhận, không phải hồ sơ)")
     result.message += "."

@@ -113,7 +113,8 @@ def read_html(path: pathlib.Path, name: str) -> list[SheetGrid]:
     for index, table in enumerate(tables, start=1):
         rows = _text_before(table) + _table_rows(table)
         label = f"Bảng {index}" if len(tables) > 1 else None
-        sheets.append(arrow_grid_sheet(rows_to_arrow(rows), label, encoding=encoding))
+        sheets.append(arrow_grid_sheet(rows_to_arrow(rows), label, encoding=encoding,
+                                       row_widths=[len(row) for row in rows], title_tables=True))
     return sheets
 
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from loaders.headers import HEADER_SCAN_ROWS, HeaderMatch, build_body, detect_header, parse_title
+from loaders.headers import (
+    HEADER_SCAN_ROWS,
+    HeaderMatch,
+    build_body,
+    detect_header,
+    parse_title,
+    realign_short_rows,
+)
 from loaders.model import LoadError, RawTable
 from loaders.sniff import SNIFF_BYTES, sniff_format
 from motcua.text import nfc
@@ -35,6 +42,10 @@ class SheetGrid:
     excel_numbers: bool = False  # numbers came from numeric cells: "1.0" -> "1" for code/flag columns
     encoding: str | None = None
     text_is_clean: bool = False  # cells known to be NFC without odd whitespace (CSV scanned as a whole)
+    # Cells each grid row really had (HTML: a body row may lack a <td> the header has); None: not known.
+    row_widths: np.ndarray | None = None
+    # Tables of one document (HTML): a table without a header before the data table is its title.
+    title_tables: bool = False
 
 
 def read_file(path: pathlib.Path, *, file_name: str | None = None) -> list[RawTable]:
@@ -89,16 +100,21 @@ def tables_from_sheets(sheets: list[SheetGrid], *, file_name: str, file_format: 
                        source: str = "local") -> list[RawTable]:
     """Header detection + body extraction for every sheet; sheets without a table are skipped."""
     tables: list[RawTable] = []
-    errors: list[LoadError] = []
+    errors: list[tuple[int, LoadError]] = []
+    title_rows: list[list[str | None]] = []  # text of the header-less tables above (HTML title tables)
     for sheet in sheets:
         if not any(any(row) for row in sheet.head_rows):
             continue
         try:
             match = detect_header(sheet.head_rows, file_name=file_name)
         except LoadError as error:
-            errors.append(_with_sheet(error, sheet, len(sheets), file_name))
+            errors.append((getattr(error, "header_hits", 0), _with_sheet(error, sheet, len(sheets), file_name)))
+            if sheet.title_tables:
+                title_rows += sheet.head_rows
             continue
-        tables.append(_sheet_table(sheet, match, file_name=file_name, file_format=file_format, source=source))
+        tables.append(_sheet_table(sheet, match, file_name=file_name, file_format=file_format, source=source,
+                                   title_rows=title_rows))
+        title_rows = []
     if any(table.table.num_rows for table in tables):
         return [table for table in tables if table.table.num_rows]
     if tables:
@@ -106,7 +122,8 @@ def tables_from_sheets(sheets: list[SheetGrid], *, file_name: str, file_format: 
         raise LoadError("chỉ có dòng tiêu đề, không có dòng hồ sơ nào.", file_name=file_name,
                         row=first.header_row)
     if errors:
-        raise errors[0]
+        # The table that looked most like a dossier list explains the failure, not a title table.
+        raise max(errors, key=lambda item: item[0])[1]
     raise LoadError("tệp không có dữ liệu (mọi trang tính đều trống).", file_name=file_name)
 
 
@@ -119,9 +136,9 @@ def _with_sheet(error: LoadError, sheet: SheetGrid, sheet_count: int, file_name:
 
 
 def _sheet_table(sheet: SheetGrid, match: HeaderMatch, *, file_name: str, file_format: str,
-                 source: str) -> RawTable:
-    title = parse_title(sheet.head_rows[: match.first_row])
-    body, rows = sheet.load_body(match.last_row + 1, frozenset(match.pii_columns))
+                 source: str, title_rows: list[list[str | None]] | None = None) -> RawTable:
+    title = parse_title([*(title_rows or []), *sheet.head_rows[: match.first_row]])
+    body, rows = _load_body(sheet, match, file_name)
     header_row = sheet.head_rows[match.last_row]
     header_texts = {index: nfc(text) for index, text in enumerate(header_row) if text}
     result = build_body(body, rows, match, header_texts=header_texts, excel_numbers=sheet.excel_numbers,
@@ -130,13 +147,31 @@ def _sheet_table(sheet: SheetGrid, match: HeaderMatch, *, file_name: str, file_f
         file_name=file_name, format=file_format, source=source, kind=match.kind, table=result.table,
         title_unit=title.unit, period_from=title.period_from, period_to=title.period_to,
         sheet_name=sheet.name, header_row=match.header_row,
-        column_map={nfc(label): raw for label, raw in match.column_map.items()},
+        column_map={nfc(label): result.retyped.get(raw, raw) for label, raw in match.column_map.items()},
         ignored_columns=[nfc(label) for label in match.ignored_columns],
         dropped_pii=[nfc(label) for label in match.dropped_pii],
         skipped_rows={"title": match.first_row, **result.skipped_rows} if match.first_row
         else result.skipped_rows,
         encoding=sheet.encoding,
     )
+
+
+def _load_body(sheet: SheetGrid, match: HeaderMatch, file_name: str) -> tuple[pa.Table, np.ndarray]:
+    """Body cells with personal-data columns blanked; rows one cell short of the header realigned first."""
+    pii = frozenset(match.pii_columns)
+    widths = sheet.row_widths
+    start = match.last_row + 1
+    if widths is None or len(widths) <= start:
+        return sheet.load_body(start, pii)
+    header_width = int(widths[match.first_row: start].max())
+    body_widths = widths[start:]
+    if not ((body_widths >= 2) & (body_widths < header_width)).any():
+        return sheet.load_body(start, pii)
+    body, rows = sheet.load_body(start, frozenset())
+    first_row_number = int(rows[0]) if len(rows) else start + 1
+    body = realign_short_rows(body, body_widths, header_width, match, file_name=file_name,
+                              first_row_number=first_row_number)
+    return blank_out(body, pii), rows
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -153,7 +188,8 @@ def head_cell(value: object) -> str | None:
 
 
 def arrow_grid_sheet(table: pa.Table, name: str | None, *, row_offset: int = 0, excel_numbers: bool = False,
-                     encoding: str | None = None) -> SheetGrid:
+                     encoding: str | None = None, row_widths: list[int] | None = None,
+                     title_tables: bool = False) -> SheetGrid:
     """A sheet whose whole grid is already an Arrow table of string columns (row i = file row i+1+offset)."""
     head_part = table.slice(0, HEADER_SCAN_ROWS).to_pydict()
     columns = list(head_part.values())
@@ -165,7 +201,8 @@ def arrow_grid_sheet(table: pa.Table, name: str | None, *, row_offset: int = 0, 
         return blank_out(table.slice(start), blank_columns), rows
 
     return SheetGrid(name=name, head_rows=head_rows, load_body=load_body, excel_numbers=excel_numbers,
-                     encoding=encoding)
+                     encoding=encoding, title_tables=title_tables,
+                     row_widths=None if row_widths is None else np.asarray(row_widths, dtype=np.int32))
 
 
 def blank_out(table: pa.Table, columns: frozenset[int]) -> pa.Table:

@@ -16,8 +16,11 @@ Mapped = tuple[object, str | None]
 
 # --- Trạng thái hồ sơ (national codes 1..10, export_formats.md §2.2 and §7) -------------------------
 _STATUS_LABELS: dict[int, tuple[str, ...]] = {
+    # "Chờ xử lý" is OpenCPS's waiting-for-reception state (online submissions nobody received yet): status 1,
+    # never counted. Other systems use the same words for a received dossier waiting for an officer, so a row
+    # WITH a reception date becomes status 2 (``RECEIVED_WHEN_DATED``, applied by the normaliser).
     1: ("Mới đăng ký", "Chờ tiếp nhận", "Trực tuyến chờ tiếp nhận", "Đang tiếp nhận", "Mới tiếp nhận",
-        "receiving"),
+        "Chờ xử lý", "receiving"),
     2: ("Được tiếp nhận", "Đã tiếp nhận", "Tiếp nhận", "Chờ phân công", "Chờ duyệt", "new"),
     3: ("Không được tiếp nhận", "Từ chối tiếp nhận", "Đã từ chối tiếp nhận", "Bị từ chối", "Từ chối",
         "Không đủ điều kiện", "denied"),
@@ -30,27 +33,49 @@ _STATUS_LABELS: dict[int, tuple[str, ...]] = {
         "paying"),
     7: ("Công dân yêu cầu rút hồ sơ", "Đã hủy/rút", "Chờ xác nhận hủy/rút", "Đã trả hồ sơ rút", "Trả lại",
         "Hồ sơ trả lại", "Rút hồ sơ", "Đã rút", "Đã hủy", "cancelled"),
-    8: ("Dừng xử lý", "Đã dừng xử lý", "Không giải quyết", "unresolved"),
+    # "Từ chối xử lý/giải quyết" (OpenCPS): refused after reception, i.e. the dossier was not resolved.
+    8: ("Dừng xử lý", "Đã dừng xử lý", "Không giải quyết", "Từ chối xử lý", "Từ chối giải quyết", "unresolved"),
     9: ("Đã xử lý xong", "Chờ trả kết quả", "Hoàn thành (chưa trả)", "Đã giải quyết", "Đã có kết quả",
         "releasing"),
     10: ("Đã trả kết quả", "Hoàn thành", "Đã hoàn thành", "Đã trả", "done"),
 }
+RECEIVED_WHEN_DATED = frozenset({fold("Chờ xử lý")})
 STATUS_ALIASES: dict[str, int] = {fold(label): code for code, labels in _STATUS_LABELS.items() for label in labels}
 
 # Drafts were never submitted: not a dossier, the row is rejected.
 DRAFT_LABELS = frozenset(fold(x) for x in ("Lưu nháp", "Nháp", "draft"))
 
-# Time-status words (Trước hạn, Quá hạn ...) describe timeliness, never a national status.
+# Time-status words (Trước hạn, Quá hạn ...) describe timeliness, never a national status. Keys:
+#   truoc_han (resolved early), dung_han (resolved on time), qua_han (late if resolved, overdue if pending),
+#   trong_han (pending within the deadline), tam_dung (clock stopped: pending, within the deadline).
+# OpenCPS "Hạn xử lý" also writes the time left or past the due date: "Còn 2,5 ngày", "Quá 3 ngày", "Còn 4 giờ".
 TIME_STATUS_ALIASES: dict[str, str] = {
     fold(label): key
     for key, labels in {
-        "truoc_han": ("Trước hạn", "Sớm hạn"),
-        "dung_han": ("Đúng hạn", "Trả đúng thời hạn", "Đúng hẹn"),
+        "truoc_han": ("Trước hạn", "Sớm hạn", "Hoàn thành sớm hạn", "Hoàn thành trước hạn"),
+        "dung_han": ("Đúng hạn", "Trả đúng thời hạn", "Đúng hẹn", "Hoàn thành đúng hạn"),
         "trong_han": ("Trong hạn", "Chưa đến hạn", "Còn hạn", "Tới hạn", "Đến hạn"),
-        "qua_han": ("Quá hạn", "Trễ hạn", "Trễ hẹn", "Trả quá hạn", "Chậm", "Quá hạn xử lý"),
+        "qua_han": ("Quá hạn", "Trễ hạn", "Trễ hẹn", "Trả quá hạn", "Chậm", "Quá hạn xử lý", "Hoàn thành trễ hạn"),
+        "tam_dung": ("Tạm dừng xử lý", "Tạm dừng", "Dừng tính thời gian"),
     }.items()
     for label in labels
 }
+TIME_STATUS_KEYS = ("truoc_han", "dung_han", "trong_han", "qua_han", "tam_dung")
+_TIME_LEFT_RE = re.compile(r"^(con|qua) \d+(?: \d+)? (?:ngay(?: lam viec)?|gio|phut)$")
+
+
+def time_status_key(raw: object) -> str | None:
+    """Time-status key of a label ("Sớm hạn", "Quá 3 ngày", "Còn 2,5 ngày"), None when it is not one."""
+    key = fold(raw)
+    if not key:
+        return None
+    if key in TIME_STATUS_ALIASES:
+        return TIME_STATUS_ALIASES[key]
+    left = _TIME_LEFT_RE.match(key)
+    if left:
+        return "trong_han" if left.group(1) == "con" else "qua_han"
+    return None
+
 
 _NUMERIC_RE = re.compile(r"^0*(\d{1,3})(?:[.,]0+)?$")  # "9", "09", "9.0" (numbers read from Excel)
 
@@ -74,7 +99,7 @@ def map_status(raw: str | None) -> Mapped:
         return None, f"Hồ sơ lưu nháp ('{raw}'), chưa nộp nên không phải hồ sơ"
     if key in STATUS_ALIASES:
         return STATUS_ALIASES[key], None
-    if key in TIME_STATUS_ALIASES:
+    if time_status_key(raw) is not None:
         return None, None
     return None, f"Trạng thái '{raw}' không nhận diện được"
 
@@ -82,8 +107,13 @@ def map_status(raw: str | None) -> Mapped:
 def map_time_status(raw: str | None) -> Mapped:
     if raw is None or not str(raw).strip():
         return None, None
-    key = TIME_STATUS_ALIASES.get(fold(raw))
+    key = time_status_key(raw)
     return (key, None) if key else (None, f"Tình trạng hạn '{raw}' không nhận diện được")
+
+
+def map_time_label(raw: str | None) -> Mapped:
+    """Lenient twin of ``map_time_status`` for progress columns ("Tiến độ: 50%"): unknown text is no error."""
+    return time_status_key(raw), None
 
 
 # --- Kênh nộp (KenhThucHien 1/2/3) -------------------------------------------------------------------

@@ -45,7 +45,9 @@ def bind(template: str, named: dict, positional: list | tuple = ()) -> tuple[str
 ACTIVE = "d.received_day <= :e AND (d.closed_day IS NULL OR d.closed_day >= :s)"
 CARRIED = "d.received_day < :s"
 RESOLVED = "coalesce(d.closed_day <= :e, false)"
-DUE_OK = "(d.due_day IS NULL OR d.due_day >= :e)"  # QĐ 766: open dossiers are judged at the period end
+# QĐ 766: open dossiers are judged at the period end; without an exported due date, an exported "Quá hạn"
+# label (``label_overdue``) makes the dossier overdue.
+DUE_OK = "(NOT d.label_overdue AND (d.due_day IS NULL OR d.due_day >= :e))"
 STATE_SQL = {
     "all": "TRUE",
     "carried": CARRIED,
@@ -160,8 +162,10 @@ def half_month_number(day) -> int:
 def cube_select(attributes: tuple[str, ...]) -> str:
     sums = "".join(f", CAST(sum({column}) AS INTEGER) AS {column}" for column in attributes)
     keys = ", ".join(CUBE_KEYS)
+    # An overdue label sorts before every period end (-1), so CUBE_DUE_OK says overdue as DUE_OK does.
+    due_bucket = f"CASE WHEN label_overdue THEN CAST(-1 AS SMALLINT) ELSE {half_month('due_day + 1')} END"
     return (f"SELECT {keys}, is_returned, {half_month('received_day')} AS rb, {half_month('closed_day')} AS cb, "
-            f"{half_month('due_day + 1')} AS db, CAST(count(*) AS INTEGER) AS n{sums}\n"
+            f"{due_bucket} AS db, CAST(count(*) AS INTEGER) AS n{sums}\n"
             f"FROM {FACTS_TABLE}\nGROUP BY ALL\nORDER BY receiving_unit_code, rb")
 
 
@@ -203,7 +207,8 @@ WITH base AS (
                 WHEN p.dvc_level IN ('toan_trinh', 'mot_phan', 'thong_tin') THEN p.dvc_level
                 ELSE 'unknown' END AS dvc_level,
            CASE WHEN d.channel IN ('online', 'postal') THEN d.channel ELSE 'direct' END AS channel,
-           d.status, d.received_at,
+           d.status, d.received_at, d.time_status,
+           d.finished_at IS NULL AND d.returned_at IS NULL AS no_end_date,
            coalesce(d.new_due_at, d.due_at) AS given_due_at,
            coalesce(d.legal_days, p.legal_days) AS legal_days,
            -- End of processing in the QĐ 766 order: finished, else returned, else the state time of a
@@ -225,25 +230,33 @@ WITH base AS (
     LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
     WHERE d.received_at IS NOT NULL AND (d.status IS NULL OR d.status NOT IN (1, 3))
 ), dated AS (
-    SELECT b.*, coalesce(b.given_due_at, f.due_at) AS eff_due_at, b.given_due_at IS NULL AS due_computed
+    SELECT b.*, coalesce(b.given_due_at, f.due_at) AS eff_due_at, b.given_due_at IS NULL AS due_computed,
+           -- The exported time status decides where the dates cannot: a resolved dossier without an end date
+           -- or without a due date, an open dossier without a due date (README "Nạp dữ liệu").
+           CASE WHEN b.no_end_date OR b.given_due_at IS NULL THEN
+                CASE b.time_status WHEN 'truoc_han' THEN {EARLY} WHEN 'dung_han' THEN {ON_TIME}
+                                   WHEN 'qua_han' THEN {LATE} END END AS label_outcome
     FROM base b
     LEFT JOIN due_fill f ON b.given_due_at IS NULL AND f.received_at = b.received_at
                         AND f.legal_days = b.legal_days
 ), facts AS (
 SELECT source, dossier_code, receiving_unit_code, resolving_unit_code, procedure_code, procedure_name,
-       field_code, field_name, dvc_level, channel, status, is_returned, has_result, digitized,
+       field_code, field_name, dvc_level, channel, status, time_status, is_returned, has_result, digitized,
        electronic_result, reused, paid_online, fee_bearing, supplement_count,
        received_at, eff_due_at AS due_at, closed_at,
        CAST(received_at AS DATE) AS received_day,
        CAST(eff_due_at AS DATE) AS due_day,
        CAST(closed_at AS DATE) AS closed_day,
        due_computed AND eff_due_at IS NOT NULL AS due_from_legal_days,
+       closed_at IS NULL AND given_due_at IS NULL AND coalesce(time_status = 'qua_han', false) AS label_overdue,
        CAST(CASE WHEN closed_at IS NULL THEN NULL
+            WHEN label_outcome IS NOT NULL THEN label_outcome
             WHEN eff_due_at IS NULL THEN {ON_TIME}
             WHEN CAST(closed_at AS DATE) < CAST(eff_due_at AS DATE) THEN {EARLY}
             WHEN CAST(closed_at AS DATE) = CAST(eff_due_at AS DATE) THEN {ON_TIME}
             ELSE {LATE} END AS TINYINT) AS outcome_date,
        CAST(CASE WHEN closed_at IS NULL THEN NULL
+            WHEN label_outcome IS NOT NULL THEN label_outcome
             WHEN eff_due_at IS NULL THEN {ON_TIME}
             WHEN closed_at > eff_due_at THEN {LATE}
             WHEN CAST(closed_at AS DATE) < CAST(eff_due_at AS DATE) THEN {EARLY}

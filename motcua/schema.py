@@ -40,6 +40,10 @@ DOSSIER_COLUMNS: dict[str, str] = {
     "state_at": "TIMESTAMP NOT NULL",  # latest timestamp of the record; the newer state wins on upsert
     "import_id": "BIGINT NOT NULL",
     "source_row": "INTEGER",  # 1-based row in the source file (spreadsheet row number)
+    # Timeliness as exported (OpenCPS "Hạn xử lý", "Tiến độ", a status column saying "Quá hạn"):
+    # truoc_han | dung_han | qua_han | trong_han | tam_dung, NULL when not exported. The KPI engine uses it only
+    # where the dates cannot decide (no end date, or no due date). Last column: added to older files in place.
+    "time_status": "VARCHAR",
 }
 
 DDL = [
@@ -102,9 +106,10 @@ DDL = [
 
 
 def create_schema(con) -> None:
-    """Create every table if missing (idempotent)."""
+    """Create every table if missing (idempotent); columns added since are appended to older files."""
     for statement in DDL:
         con.execute(statement)
+    con.execute("ALTER TABLE dossiers ADD COLUMN IF NOT EXISTS time_status VARCHAR")
     con.execute(
         "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [str(SCHEMA_VERSION)],

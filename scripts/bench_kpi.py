@@ -91,7 +91,7 @@ SELECT 'local', printf('BENCH-%010d', s.idx), c.code, c.code, p.code, p.name, NU
        s.received_at, s.received_at, s.due_at, NULL, s.finished_at,
        CASE WHEN s.status = 10 THEN s.finished_at END, NULL, NULL, s.status, CAST(s.status AS VARCHAR),
        s.digitized, s.e_result, s.reused, s.paid_online, s.fee, 0, p.legal_days,
-       coalesce(s.finished_at, s.received_at), 1, CAST(s.idx % 100000 AS INTEGER)
+       coalesce(s.finished_at, s.received_at), 1, CAST(s.idx % 100000 AS INTEGER), NULL
 FROM synthetic s
 JOIN bench_communes c ON c.pos = s.commune
 JOIN bench_procedures p ON p.pos = s.procedure

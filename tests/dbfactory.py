@@ -92,6 +92,7 @@ def make_dossiers(n: int, unit_codes: list[str], start: datetime, end: datetime,
         "state_at": finished.fillna(received),
         "import_id": import_id,
         "source_row": np.arange(1, n + 1, dtype="int32"),
+        "time_status": pd.Series([None] * n, dtype="object"),
     })
     return frame[list(schema.DOSSIER_COLUMNS)]
 
