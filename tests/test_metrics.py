@@ -33,6 +33,7 @@ dossier_strategy = st.fixed_dictionaries({
     "channel": st.sampled_from(["online", "direct", "postal"]),
     "unit": st.sampled_from(["10001", "10002"]),
     "end_field": st.sampled_from(["finished_at", "returned_at"]),
+    "time_status": st.sampled_from([None, "truoc_han", "dung_han", "qua_han", "trong_han", "tam_dung"]),
 })
 
 
@@ -41,7 +42,8 @@ def _rows(specs: list[dict]) -> list[dict]:
     for number, spec in enumerate(specs):
         received = BASE + timedelta(days=spec["received"], hours=spec["hour"])
         row = {"dossier_code": f"P{number}", "received_at": received, "status": spec["status"],
-               "channel": spec["channel"], "receiving_unit_code": spec["unit"]}
+               "channel": spec["channel"], "receiving_unit_code": spec["unit"],
+               "time_status": spec.get("time_status")}
         if spec["due"] is not None:
             row["due_at"] = received + timedelta(days=spec["due"], hours=1)
         if spec["duration"] is not None:

@@ -124,6 +124,7 @@ def test_labels_are_mapped_and_unknown_labels_rejected(con):
         "digitized": ["Có", "x", None, "Không", "1", "0"],
         "fee": ["1.234.500", "50.000 đ", None, "0", "", "1"],
         "charge": ["500", None, None, None, None, None],
+        "finished_at": ["05/03/2025", None, None, None, None, None],
     })
     assert result.rows_ok == 3 and result.rows_rejected == 3
     assert list(ok["status"].astype("Int64")) == [10, 4, pd_na()]

@@ -25,7 +25,7 @@ def rows():
         ["1", "HS-1", "Phường Ba Đình", *values, "01/03/2025", "Đang xử lý"],
         ["2", "HS-2", "Phường Ba Đình", *values, "ngày sai", "Đang xử lý"],  # rejected row
         ["3", "HS-3", "Phường Ba Đình", "Trần Thị Kín", "079190000111", "+84 987 654 321",
-         "Số 5 đường Ẩn Danh", "kin@example.vn", "02/03/2025", "10"],
+         "Số 5 đường Ẩn Danh", "kin@example.vn", "02/03/2025", "4"],
     ]
 
 
