@@ -67,10 +67,14 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "finished_at": (
         "ngay ket thuc xu ly", "ngay co ket qua", "ngay hoan thanh", "ngay xu ly xong", "ngayketthucxuly",
         "ngayxulyxong", "releasedate", "ngay ket thuc", "ngay ket thuc ho so", "ngay thang nam ngay co ket qua",
+        "nhan ket qua tu co quan giai quyet", "ngay thang nam nhan ket qua tu co quan giai quyet",
     ),
     "returned_at": (
         "ngay tra", "ngay tra ket qua", "ngay thuc tra", "ngaytra", "ngaytraketquathucte", "finishdate",
         "ngay tra kq", "ngay nhan ket qua", "tra ket qua ngay nhan ket qua", "ngay thang nam ngay nhan ket qua",
+        # Official register form (TT 01/2018, mẫu sổ theo dõi): "Trả kết quả cho cá nhân, tổ chức".
+        "tra ket qua cho ca nhan to chuc", "ngay thang nam tra ket qua cho ca nhan to chuc",
+        "tra ket qua cho to chuc ca nhan", "ngay thang nam tra ket qua",
     ),
     "supplement_requested_at": ("ngay yeu cau bo sung", "ngayyeucaubosung", "ngaybosung"),
     "supplement_received_at": ("ngay nhan bo sung", "ngay tiep nhan bo sung", "ngaytiepnhanbosung"),
@@ -138,7 +142,8 @@ ALIASES: dict[str, str] = _build_alias_table()
 
 # Folded prefixes / words of headers that carry personal data (never copied into a RawTable).
 _PII_PATTERNS = (
-    r"chu ho so", r"nguoi nop", r"ten nguoi nop", r"nguoi dung ten", r"to chuc ca nhan", r"ho ten",
+    r"chu ho so", r"nguoi nop", r"ten nguoi nop", r"nguoi dung ten", r"to chuc ca nhan", r"ca nhan to chuc",
+    r"ten ca nhan", r"ho ten",
     r"ho va ten", r"ten cong dan", r"cong dan", r"cccd", r"cmnd", r"cmt", r"so giay to", r"so dinh danh",
     r"can cuoc", r"chung minh", r"so dien thoai", r"dien thoai", r"sdt", r"dt", r"dia chi", r"email",
     r"e mail", r"thu dien tu", r"chuhoso", r"sogiaytochuhoso", r"dinhdanhchs", r"sodienthoai",
@@ -359,7 +364,7 @@ _ORG_RE = re.compile(
 # "Đơn vị thống kê: Xã Tứ Kỳ": a labelled line naming a commune without the organisation words.
 _LABELLED_UNIT_RE = re.compile(rf"^{_LABEL_PREFIX}((?:xa|phuong|thi tran|dac khu) .+)$")
 # A group row's count ("UBND xã Tứ Kỳ ( 19 )", OpenCPS): never part of a unit name.
-_TRAILING_COUNT_RE = re.compile(r"\s*[(\[]\s*\d[\d.,]*\s*[)\]]\s*$")
+_TRAILING_COUNT_RE = re.compile(r"\s*[(\[]\s*\d[\d.,]*\s*(?:hồ sơ|ho so|hs)?\s*[)\]]\s*$", re.IGNORECASE)
 _COMMUNE_WORDS = ("xa", "phuong", "thi tran", "dac khu")
 _DISTRICT_WORDS = ("huyen", "quan", "thi xa", "thanh pho")
 _PERIOD_RE = re.compile(
@@ -572,13 +577,13 @@ def _candidate_rows(body: pa.Table, key: pa.Array | pa.ChunkedArray) -> np.ndarr
 
 
 # The column-numbering row of official forms, under the header: "(1) (2) ... (14)" or "1 2 ... 14".
-_NUMBER_CELL_RE = r"^\(?\d{1,3}\)?$"
+_NUMBER_CELL_RE = r"^\(?\d{1,3}(?:\.0+)?\)?$"  # "1.0": a number cell read as text
 
 
 def _is_numbering_row(filled: list[tuple[int, str]]) -> bool:
     if len(filled) < 3 or not all(re.fullmatch(_NUMBER_CELL_RE, value) for _, value in filled):
         return False
-    numbers = [int(value.strip("()")) for _, value in filled]
+    numbers = [float(value.strip("()")) for _, value in filled]
     return all(later > earlier for earlier, later in zip(numbers, numbers[1:], strict=False))
 
 

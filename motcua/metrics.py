@@ -17,6 +17,9 @@ Definitions (lead decisions; sources in ``METRIC_DOCS``):
 * Resolved outcome (Biểu 06 cols 8-10): ``Settings.early_rule`` "date" (default) = early when closed on
   an earlier calendar day than due, on time on the same day, late after; "timestamp" = late when
   closed_at > due_at, early when on an earlier day, else on time.
+* Exported time status (``dossiers.time_status``: "Sớm hạn", "Quá 2 ngày", ...) decides only where the dates
+  cannot: a resolved dossier without an end date or a due date takes early / on time / late from it; an open
+  dossier without a due date labelled "quá hạn" is overdue (``label_overdue`` in the facts).
 * Returned / withdrawn / stopped (status 7, 8): ``returned_or_withdrawn`` is always its own count.
   ``Settings.returned_policy`` "resolved_on_time" (default; vendor convention, domain_metrics §2.3) keeps
   them in every Biểu 06 column, resolved as "đúng hạn"; "excluded" removes them from every column of
