@@ -127,3 +127,18 @@ def test_body_two_cells_short_is_a_plain_error(tmp_path):
         read_file(layout.path)
     message = str(error.value)
     assert "ít ô hơn dòng tiêu đề" in message and "12 ô" in message and "10 ô" in message
+
+
+def test_official_register_form_headers_and_group_counts():
+    """The register of the official form (TT 01/2018) and group counts written as "(19 hồ sơ)"."""
+    from loaders.headers import detect_header, strip_count
+
+    rows = [["STT", "Mã hồ sơ", "Tên TTHC", "Số lượng hồ sơ", "Tên cá nhân, tổ chức", "Địa chỉ, số điện thoại",
+             "Cơ quan chủ trì giải quyết", "Ngày, tháng, năm", None, None, None, None, "Ghi chú"],
+            [None] * 7 + ["Nhận hồ sơ", "Hẹn trả kết quả", "Chuyển hồ sơ đến cơ quan giải quyết",
+                          "Nhận kết quả từ cơ quan giải quyết", "Trả kết quả cho cá nhân, tổ chức", None]]
+    match = detect_header(rows)
+    assert match.columns == {1: "dossier_code", 2: "procedure_name", 7: "received_at", 8: "due_at",
+                             10: "finished_at", 11: "returned_at"}
+    assert match.dropped_pii == ["Tên cá nhân, tổ chức", "Địa chỉ, số điện thoại"]
+    assert strip_count("UBND xã Tứ Kỳ (19 hồ sơ)") == strip_count("UBND xã Tứ Kỳ ( 19 )") == "UBND xã Tứ Kỳ"
