@@ -433,7 +433,8 @@ class Normalizer:
         (a portal push rewrites statuses 5, 6 and 8 into 9 and leaves the end dates empty)."""
         return Check(
             "status IN (9, 10) AND NOT finished_at_given AND NOT returned_at_given "
-            "AND coalesce(time_label, status_time_label) IS NULL", "status",
+            "AND coalesce(coalesce(time_label, status_time_label) NOT IN ('truoc_han', 'dung_han', 'qua_han'), true)",
+            "status",
             "'Trạng thái ''' || raw_status || ''' là đã giải quyết nhưng không có ngày kết thúc xử lý/trả kết quả "
             "và không có tình trạng hạn (sớm/đúng/quá hạn) để tính; không tự đặt ngày'", raw="status")
 

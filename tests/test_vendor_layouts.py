@@ -142,3 +142,15 @@ def test_official_register_form_headers_and_group_counts():
                              10: "finished_at", 11: "returned_at"}
     assert match.dropped_pii == ["Tên cá nhân, tổ chức", "Địa chỉ, số điện thoại"]
     assert strip_count("UBND xã Tứ Kỳ (19 hồ sơ)") == strip_count("UBND xã Tứ Kỳ ( 19 )") == "UBND xã Tứ Kỳ"
+
+
+def test_resolved_without_end_date_needs_an_outcome_label(tmp_path):
+    """Sớm/đúng/quá hạn count a resolved dossier without end date; "Còn 3 ngày" or nothing cannot."""
+    path = tmp_path / "nhan.csv"
+    path.write_text("UBND xã Tứ Kỳ\nMã hồ sơ;Ngày tiếp nhận;Trạng thái;Tiến độ\n"
+                    "A-1;02/04/2026;Đã trả kết quả;Sớm hạn\nA-2;02/04/2026;Đã trả kết quả;Còn 3 ngày\n"
+                    "A-3;02/04/2026;10;\nA-4;02/04/2026;Không được tiếp nhận;\n", encoding="utf-8")
+    result, database = _load(tmp_path, layouts.Layout(path, {}, loaded=0))
+    assert (result.rows_loaded, result.rows_rejected, result.rows_skipped) == (2, 2, 0)
+    rejected = {row for (row,) in database.query_rows("SELECT row_number FROM rejects")}
+    assert rejected == {4, 5}  # A-4 has a reception date: refused at reception, stored, never counted
