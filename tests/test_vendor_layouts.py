@@ -29,10 +29,24 @@ def _load(tmp_path, layout: layouts.Layout):
     return summary.files[0], dbmod.Database(db_path)
 
 
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """Each layout built and imported once for the module: name -> (layout, FileResult, Database)."""
+    cache: dict = {}
+
+    def load(name: str):
+        if name not in cache:
+            directory = tmp_path_factory.mktemp(name)
+            layout = layouts.BUILDERS[name](directory)
+            cache[name] = (layout, *_load(directory, layout))
+        return cache[name]
+
+    return load
+
+
 @pytest.mark.parametrize("name", sorted(layouts.BUILDERS))
-def test_layout_loads_with_hand_counted_kpis(tmp_path, name):
-    layout = layouts.BUILDERS[name](tmp_path)
-    result, database = _load(tmp_path, layout)
+def test_layout_loads_with_hand_counted_kpis(loaded, name):
+    layout, result, database = loaded(name)
     assert result.status == pipeline.STATUS_LOADED, result.message
     assert (result.rows_loaded, result.rows_rejected, result.rows_skipped) == (
         layout.loaded, layout.rejected, layout.skipped), result.reject_samples
@@ -84,8 +98,8 @@ def test_opencps_statistic_due_column_stays_a_date(tmp_path):
     assert table.skipped_rows.get("numbering") == 1
 
 
-def test_opencps_statuses_and_time_labels_stored(tmp_path):
-    _, database = _load(tmp_path, layouts.opencps_list(tmp_path))
+def test_opencps_statuses_and_time_labels_stored(loaded):
+    _, _, database = loaded("opencps_list")
     rows = dict(database.query_rows("SELECT dossier_code, status FROM dossiers"))
     assert rows["TK-OC-10"] == 8 and rows["TK-OC-11"] == 2  # refused while processing; waiting but received
     labels = dict(database.query_rows("SELECT dossier_code, time_status FROM dossiers"))
@@ -99,15 +113,15 @@ def test_opencps_statuses_and_time_labels_stored(tmp_path):
     assert flagged == 6
 
 
-def test_portal_push_resolved_without_end_date_is_rejected_with_reason(tmp_path):
-    result, database = _load(tmp_path, layouts.portal_push(tmp_path))
+def test_portal_push_resolved_without_end_date_is_rejected_with_reason(loaded):
+    _, _, database = loaded("portal_push")
     reasons = database.query_rows("SELECT row_number, reason FROM rejects")
     assert len(reasons) == 1 and "không có ngày kết thúc" in reasons[0][1] and "không tự đặt ngày" in reasons[0][1]
     assert database.query_rows("SELECT count(*) FROM dossiers WHERE dossier_code = 'TK-DB-02'") == [(0,)]
 
 
-def test_not_received_rows_are_skipped_not_rejected(tmp_path):
-    result, database = _load(tmp_path, layouts.dossier_list_html(tmp_path))
+def test_not_received_rows_are_skipped_not_rejected(loaded):
+    _, result, database = loaded("dossier_list_html")
     assert result.rows_skipped == 2
     assert "bỏ qua 2 dòng" in result.message
     reasons = [reason for (reason,) in database.query_rows("SELECT reason FROM rejects")]
