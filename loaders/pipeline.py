@@ -111,8 +111,7 @@ class ImportSummary:
             "any_loaded": self.any_loaded,
             "ok": self.ok,
             "totals": {key: sum(getattr(f, key) for f in self.files)
-                       for key in ("rows_read", "rows_loaded", "rows_rejected", "rows_new", "rows_updated",
-                                   "rows_skipped")},
+                       for key in ("rows_read", "rows_loaded", "rows_rejected", "rows_new", "rows_updated")},
             "files": [asdict(f) for f in self.files],
         }
 
