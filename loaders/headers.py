@@ -355,7 +355,8 @@ def _check_required(match: HeaderMatch, file_name: str | None) -> None:
 # ---------------------------------------------------------------------------------------------------
 # Title rows above the header: unit and period
 
-_LABEL_PREFIX = r"(?:don vi|co quan|ten don vi|don vi bao cao|don vi thong ke|co quan thuc hien) "
+_LABEL_PREFIX = (r"(?:don vi|co quan|ten don vi|don vi bao cao|don vi thong ke|co quan thuc hien|don vi thuc hien|"
+                 r"noi tiep nhan|don vi tiep nhan) ")
 _ORG_RE = re.compile(
     rf"^(?:{_LABEL_PREFIX})?"  # "Đơn vị: UBND xã ...", "Đơn vị thống kê: UBND xã ..."
     r"(?:uy ban nhan dan|ubnd|trung tam phuc vu hanh chinh cong|bo phan tiep nhan va tra ket qua|"
@@ -576,15 +577,19 @@ def _candidate_rows(body: pa.Table, key: pa.Array | pa.ChunkedArray) -> np.ndarr
     return np.flatnonzero(mask | (filled <= 1) | total_like | numbering)
 
 
-# The column-numbering row of official forms, under the header: "(1) (2) ... (14)" or "1 2 ... 14".
-_NUMBER_CELL_RE = r"^\(?\d{1,3}(?:\.0+)?\)?$"  # "1.0": a number cell read as text
+# The column-numbering row of official forms, under the header: "(1) (2) ... (14)", "1 2 ... 14" or
+# "A B 1 2 ..." (letters for the label columns).
+_NUMBER_CELL_RE = r"^\(?(?:\d{1,3}(?:\.0+)?|[A-Z])\)?$"  # "1.0": a number cell read as text
 
 
 def _is_numbering_row(filled: list[tuple[int, str]]) -> bool:
     if len(filled) < 3 or not all(re.fullmatch(_NUMBER_CELL_RE, value) for _, value in filled):
         return False
-    numbers = [float(value.strip("()")) for _, value in filled]
-    return all(later > earlier for earlier, later in zip(numbers, numbers[1:], strict=False))
+    tokens = [value.strip("()") for _, value in filled]
+    letters = [token for token in tokens if token.isalpha()]
+    numbers = [float(token) for token in tokens if not token.isalpha()]
+    return (len(numbers) >= 2 and tokens[: len(letters)] == letters
+            and all(later > earlier for earlier, later in zip(numbers, numbers[1:], strict=False)))
 
 
 def _classify_rows(body: pa.Table, positions: np.ndarray, key_column: int, header_texts: dict[int, str],
@@ -687,7 +692,7 @@ _DATE_FIELDS = frozenset({"submitted_at", "received_at", "due_at", "new_due_at",
                           "supplement_requested_at", "supplement_received_at"})
 _LABEL_MAPPERS = {
     "status": vocab.map_status, "channel": vocab.map_channel, "dvc_level": vocab.map_dvc_level,
-    "online_flag": vocab.map_flag, "digitized": vocab.map_flag, "electronic_result": vocab.map_flag,
+    "online_flag": vocab.map_online_flag, "digitized": vocab.map_flag, "electronic_result": vocab.map_flag,
     "reused": vocab.map_flag, "paid_online": vocab.map_flag, "fee": vocab.map_money, "charge": vocab.map_money,
     "legal_days": vocab.map_days, "supplement_count": vocab.map_count, "time_status": vocab.map_time_status,
 }

@@ -59,7 +59,7 @@ DATE_FORMATS = (
     "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
     "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d%H%M%S",
     # Time first (the Thanh Hóa register: "08:15, 02/04/2026").
-    "%H:%M, %d/%m/%Y", "%H:%M:%S, %d/%m/%Y", "%H:%M %d/%m/%Y",
+    "%H:%M, %d/%m/%Y", "%H:%M:%S, %d/%m/%Y", "%H:%M %d/%m/%Y", "%H:%M:%S %d/%m/%Y",
 )
 _STORED_TEXT = frozenset({"dossier_code", "procedure_code", "procedure_name", "field_code", "field_name"})
 _TZ_RE = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
@@ -77,7 +77,7 @@ MAPPED_FIELDS: dict[str, MappedField] = {
     "status": MappedField("status", "SMALLINT", vocab.map_status),
     "channel": MappedField("channel", "VARCHAR", vocab.map_channel),
     "dvc_level": MappedField("dvc_level", "VARCHAR", vocab.map_dvc_level),
-    "online_flag": MappedField("online_flag", "BOOLEAN", vocab.map_flag),
+    "online_flag": MappedField("online_flag", "BOOLEAN", vocab.map_online_flag),
     # Timeliness labels never refuse a row ("Tiến độ: 50%" is just not a label); see vocab.TIME_STATUS_ALIASES.
     "time_status": MappedField("time_label", "VARCHAR", vocab.map_time_label),
     "digitized": MappedField("has_digitized_components", "BOOLEAN", vocab.map_flag),

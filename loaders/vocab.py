@@ -36,8 +36,8 @@ _STATUS_LABELS: dict[int, tuple[str, ...]] = {
     # "Từ chối xử lý/giải quyết" (OpenCPS): refused after reception, i.e. the dossier was not resolved.
     8: ("Dừng xử lý", "Đã dừng xử lý", "Không giải quyết", "Từ chối xử lý", "Từ chối giải quyết", "unresolved"),
     9: ("Đã xử lý xong", "Chờ trả kết quả", "Hoàn thành (chưa trả)", "Đã giải quyết", "Đã có kết quả",
-        "releasing"),
-    10: ("Đã trả kết quả", "Hoàn thành", "Đã hoàn thành", "Đã trả", "done"),
+        "Đã xử lý", "releasing"),
+    10: ("Đã trả kết quả", "Hoàn thành", "Đã hoàn thành", "Đã trả", "Trả kết quả", "done"),
 }
 RECEIVED_WHEN_DATED = frozenset({fold("Chờ xử lý")})
 STATUS_ALIASES: dict[str, int] = {fold(label): code for code, labels in _STATUS_LABELS.items() for label in labels}
@@ -61,7 +61,10 @@ TIME_STATUS_ALIASES: dict[str, str] = {
     for label in labels
 }
 TIME_STATUS_KEYS = ("truoc_han", "dung_han", "trong_han", "qua_han", "tam_dung")
-_TIME_LEFT_RE = re.compile(r"^(con|qua) \d+(?: \d+)? (?:ngay(?: lam viec)?|gio|phut)$")
+_TIME_LEFT_RE = re.compile(
+    r"^(con|qua|tre|cham|som|truoc)(?: han| hen)? \d+(?: \d+)? (?:ngay(?: lam viec)?|gio|phut)$")
+_TIME_LEFT_KEYS = {"con": "trong_han", "qua": "qua_han", "tre": "qua_han", "cham": "qua_han", "som": "truoc_han",
+                   "truoc": "truoc_han"}
 
 
 def time_status_key(raw: object) -> str | None:
@@ -73,7 +76,7 @@ def time_status_key(raw: object) -> str | None:
         return TIME_STATUS_ALIASES[key]
     left = _TIME_LEFT_RE.match(key)
     if left:
-        return "trong_han" if left.group(1) == "con" else "qua_han"
+        return _TIME_LEFT_KEYS[left.group(1)]
     return None
 
 
@@ -191,6 +194,17 @@ def map_flag(raw: str | None, *, paid_online: bool = False) -> Mapped:
     if key in _FALSE or key.startswith("chua "):
         return False, None
     return None, f"Giá trị có/không '{raw}' không nhận diện được"
+
+
+def map_online_flag(raw: str | None) -> Mapped:
+    """OpenCPS "Trực tuyến" column: true/false (or có/không, x), or a channel word written in it."""
+    value, error = map_flag(raw)
+    if error is None:
+        return value, None
+    channel, channel_error = map_channel(raw)
+    if channel_error is None and not str(raw).strip().isdigit():
+        return channel == "online", None
+    return None, f"Giá trị '{raw}' ở cột trực tuyến không nhận diện được (đúng/sai, có/không)"
 
 
 # --- Tiền (VND) -----------------------------------------------------------------------------------------

@@ -64,3 +64,23 @@ def test_without_labels_nothing_changes():
     ])
     assert _counts(con, allow_cube=False) == {"resolved_total": 1, "early": 0, "on_time": 0, "late": 1,
                                              "pending_total": 1, "within_deadline": 1, "overdue": 0}
+
+
+@pytest.mark.parametrize(("raw", "key"), [
+    ("Quá hạn 2 ngày", "qua_han"), ("Trễ hạn 1 ngày", "qua_han"), ("Còn hạn 3 ngày", "trong_han"),
+    ("Sớm hạn 2 ngày", "truoc_han"),
+])
+def test_timeliness_with_a_number_after_the_word(raw, key):
+    assert vocab.time_status_key(raw) == key
+
+
+@pytest.mark.parametrize(("raw", "online"), [
+    ("true", True), ("false", False), ("x", True), ("Có", True), ("Không", False), ("Trực tuyến", True),
+    ("Trực tiếp", False), ("Qua bưu chính công ích", False),
+])
+def test_online_column_values(raw, online):
+    assert vocab.map_online_flag(raw) == (online, None)
+
+
+def test_online_column_refuses_unknown_values():
+    assert vocab.map_online_flag("2")[0] is None and vocab.map_online_flag("bồ câu")[1]

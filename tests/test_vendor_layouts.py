@@ -168,3 +168,12 @@ def test_resolved_without_end_date_needs_an_outcome_label(tmp_path):
     assert (result.rows_loaded, result.rows_rejected, result.rows_skipped) == (2, 2, 0)
     rejected = {row for (row,) in database.query_rows("SELECT row_number FROM rejects")}
     assert rejected == {4, 5}  # A-4 has a reception date: refused at reception, stored, never counted
+
+
+@pytest.mark.parametrize("numbering", [["(1)", "(2)", "(3)", "(4)"], ["A", "B", "1", "2"], ["1", "2", "3", "4"]])
+def test_numbering_row_under_the_header_is_skipped(tmp_path, numbering):
+    path = tmp_path / "so.csv"
+    path.write_text("STT;Mã hồ sơ;Ngày tiếp nhận;Trạng thái\n" + ";".join(numbering)
+                    + "\n1;HS-1;02/04/2026;Đang xử lý\n", encoding="utf-8")
+    table = read_file(path)[0]
+    assert table.skipped_rows == {"numbering": 1} and table.table.column("dossier_code").to_pylist() == ["HS-1"]
