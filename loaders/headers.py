@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loaders import vocab
+from loaders.locality import localities
 from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadError
 from loaders.sniff import may_be_non_nfc, needs_space_folding
 from motcua.text import fold, nfc
@@ -112,6 +113,24 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "thoigianthuchien", "songayxuly", "thoi han xu ly ngay",
     ),
     "has_fee": ("co phi le phi", "co phi", "phi le phi", "co le phi"),
+    "handling_department": (
+        "phong ban xu ly", "phong ban giai quyet", "bo phan giai quyet", "bo phan xu ly", "phong ban",
+        "phong chuyen mon", "phong chuyen mon xu ly", "co quan chuyen mon", "phongbanxuly", "bo phan thu ly",
+    ),
+    "handling_officer": (
+        "can bo xu ly", "nguoi xu ly", "nguoi thuc hien", "chuyen vien xu ly", "can bo thu ly", "nguoi thu ly",
+        "cong chuc xu ly", "can bo giai quyet", "nguoixuly", "canboxuly", "nguoi dang xu ly",
+    ),
+    "current_step": ("buoc hien tai", "buoc xu ly", "buoc xu ly hien tai", "cong viec hien tai", "buochientai"),
+    "reappointment_count": (
+        "so lan hen lai", "so lan xin loi", "so lan gia han", "so lan hen lai ngay tra", "xin loi hen lai",
+        "so lan xin loi hen lai", "solanhenlai", "solangiahan",
+    ),
+    "non_territorial": (
+        "khong phu thuoc dia gioi", "khong phu thuoc dia gioi hanh chinh", "ho so khong phu thuoc dia gioi",
+        "tiep nhan khong phu thuoc dia gioi hanh chinh", "phi dia gioi", "phi dia gioi hanh chinh",
+        "khongphuthuocdiagioi", "hosokhongphuthuocdiagioi",
+    ),
     "received_at" + TIME_SUFFIX: ("gio nhan", "gio tiep nhan", "gioPhutNhanHoSo", "gio nhan ho so"),
     "due_at" + TIME_SUFFIX: ("gio hen tra", "giophuthentrahoso", "gio hen tra ket qua"),
     "returned_at" + TIME_SUFFIX: ("gio tra", "gio tra ket qua"),
@@ -149,6 +168,7 @@ _PII_PATTERNS = (
     r"e mail", r"thu dien tu", r"chuhoso", r"sogiaytochuhoso", r"dinhdanhchs", r"sodienthoai",
     r"diachi\w*", r"madoituong", r"tennguoinop", r"contactname",
 )
+_ADDRESS_RE = re.compile(r"(?:^| )(?:dia chi|diachi\w*)(?: |$)")
 _PII_RE = re.compile(r"(?:^| )(?:" + "|".join(_PII_PATTERNS) + r")(?: |$)")
 
 # Columns whose Excel numbers must lose a float tail ("1.0" -> "1"): codes, flags and counts.
@@ -201,6 +221,7 @@ class HeaderMatch:
     dropped_pii: list[str] = field(default_factory=list)
     key_column: int = 0  # column of dossier_code (dossiers) or procedure_code (procedures)
     pii_columns: list[int] = field(default_factory=list)  # never read into memory beyond the header
+    address_column: int | None = None  # applicant address: only its administrative tail is read (locality)
 
     @property
     def header_row(self) -> int:
@@ -329,6 +350,8 @@ def _finish_match(scan, first, last, kind, columns, labels, width) -> HeaderMatc
         elif raw_field is None and label and (is_pii_header(label) or is_pii_header(_cell(scan[last], index))):
             match.dropped_pii.append(label)
             match.pii_columns.append(index)
+            if kind == "dossiers" and match.address_column is None and _ADDRESS_RE.search(fold(label)):
+                match.address_column = index
         elif label:
             match.ignored_columns.append(label)
     key = "dossier_code" if kind == "dossiers" else "procedure_code"
@@ -523,6 +546,9 @@ def build_body(body: pa.Table, source_rows: pa.Array | np.ndarray, match: Header
     if len(candidates):
         _classify_rows(body, candidates, match.key_column, header_texts, keep, skipped, group_at)
     table = pa.table({name: cleaned[index] for index, name in columns.items()})
+    if match.address_column is not None and match.address_column < width and "non_territorial" not in table.column_names:
+        # Only the administrative tail leaves this function; the address itself is never kept.
+        table = table.append_column("applicant_locality", localities(body.column(match.address_column)))
     table = _combine_time_columns(table)
     if group_at:
         table = table.append_column("group_label", _group_labels(group_at, body.num_rows))

@@ -39,6 +39,15 @@ RAW_FIELDS: tuple[str, ...] = (
     "charge",  # Lệ phí (VNĐ)
     "supplement_count",
     "legal_days",
+    "handling_department",  # Phòng ban xử lý / Bộ phận giải quyết (always kept)
+    "handling_officer",  # Cán bộ / Người xử lý: an official's name, kept only where the site enables it
+    "current_step",  # Bước xử lý hiện tại
+    "reappointment_count",  # Số lần hẹn lại (xin lỗi và hẹn lại ngày trả, NĐ 61/2018 Art 19(9))
+    "non_territorial",  # Hồ sơ không phụ thuộc địa giới hành chính (flag as exported)
+    # Transient, never stored: the administrative tail of the applicant's address ("xã X, tỉnh Y"), cut out
+    # of the address inside the reader (house number, street, hamlet dropped there) only to derive
+    # ``non_territorial``; the normaliser reads it and no stored column ever receives it.
+    "applicant_locality",
 )
 REQUIRED_FIELDS = ("dossier_code", "received_at")
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loaders import vocab
+from loaders.locality import CURRENT_CODE_SQL, locate
 from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadError, RawTable
 from loaders.safety import MAX_CELL_CHARS
 from motcua import units as unitsmod
@@ -43,6 +44,8 @@ FIELD_LABELS: dict[str, str] = {
     "electronic_result": "Kết quả điện tử", "reused": "Tái sử dụng dữ liệu số hóa",
     "paid_online": "Thanh toán trực tuyến", "fee": "Phí", "charge": "Lệ phí",
     "supplement_count": "Số lần bổ sung", "legal_days": "Thời hạn giải quyết", "has_fee": "Có phí",
+    "handling_department": "Phòng ban xử lý", "handling_officer": "Cán bộ xử lý", "current_step": "Bước xử lý",
+    "reappointment_count": "Số lần hẹn lại", "non_territorial": "Không phụ thuộc địa giới hành chính",
 }
 
 DATE_FIELDS = ("submitted_at", "received_at", "due_at", "new_due_at", "finished_at", "returned_at",
@@ -61,7 +64,8 @@ DATE_FORMATS = (
     # Time first (the Thanh Hóa register: "08:15, 02/04/2026").
     "%H:%M, %d/%m/%Y", "%H:%M:%S, %d/%m/%Y", "%H:%M %d/%m/%Y", "%H:%M:%S %d/%m/%Y",
 )
-_STORED_TEXT = frozenset({"dossier_code", "procedure_code", "procedure_name", "field_code", "field_name"})
+_STORED_TEXT = frozenset({"dossier_code", "procedure_code", "procedure_name", "field_code", "field_name",
+                          "handling_department", "handling_officer", "current_step"})
 _TZ_RE = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
 _SERIAL_RE = r"^\d{5}(?:\.\d+)?$"
 
@@ -88,6 +92,8 @@ MAPPED_FIELDS: dict[str, MappedField] = {
     "charge": MappedField("charge", "BIGINT", vocab.map_money),
     "supplement_count": MappedField("supplement_count", "SMALLINT", vocab.map_count),
     "legal_days": MappedField("legal_days", "DOUBLE", vocab.map_days),
+    "reappointment_count": MappedField("reappointment_count", "SMALLINT", vocab.map_count),
+    "non_territorial": MappedField("non_territorial_given", "BOOLEAN", vocab.map_flag),
 }
 PROCEDURE_MAPPED: dict[str, MappedField] = {
     "dvc_level": MAPPED_FIELDS["dvc_level"],
@@ -96,7 +102,8 @@ PROCEDURE_MAPPED: dict[str, MappedField] = {
 }
 
 
-_STORED_TEXT_FIELDS = ("dossier_code", "procedure_code", "procedure_name", "field_code", "field_name", "status_raw")
+_STORED_TEXT_FIELDS = ("dossier_code", "procedure_code", "procedure_name", "field_code", "field_name", "status_raw",
+                       "handling_department", "handling_officer", "current_step")
 
 
 @dataclass(frozen=True)
@@ -166,8 +173,9 @@ class Normalizer:
     """Normalises one RawTable on a connection (temp tables ``norm_*``)."""
 
     def __init__(self, con, raw: RawTable, *, import_id: int, fallback_unit: unitsmod.Unit | None = None,
-                 province_code: str | None = None, now: datetime | None = None):
+                 province_code: str | None = None, now: datetime | None = None, store_officer_names: bool = False):
         self.con, self.raw, self.import_id = con, raw, import_id
+        self.store_officer_names = store_officer_names
         self.fallback_unit = fallback_unit
         self.province_code = province_code or (fallback_unit.province_code if fallback_unit else None)
         self.now = now or vietnam_now()
@@ -338,6 +346,39 @@ class Normalizer:
         rows = self.con.execute("SELECT province_code FROM units WHERE code = ? AND in_catalogue", [code]).fetchall()
         return rows[0][0] if rows else None
 
+    # -- applicant locality -> non_territorial --------------------------------------------------------------
+    def _localities(self) -> tuple[str, str]:
+        """(select, join) giving each row the applicant's commune and province, resolved from the address
+        tail (never the address itself); both NULL when the file has no address or it does not resolve."""
+        if "applicant_locality" not in self.present:
+            return "CAST(NULL AS VARCHAR) AS applicant_commune, CAST(NULL AS VARCHAR) AS applicant_province", ""
+        tails = self._distinct(["applicant_locality"])
+        located = [locate(self.con, tail) for tail in tails]
+        frame = pd.DataFrame({"raw": pd.Series(tails, dtype="object"),
+                              "commune": pd.Series([c for c, _ in located], dtype="object"),
+                              "province": pd.Series([p for _, p in located], dtype="object")})
+        self._from_frame("norm_localities", frame, "CAST(raw AS VARCHAR) AS raw, CAST(commune AS VARCHAR) AS "
+                         "commune, CAST(province AS VARCHAR) AS province")
+        return ("loc.commune AS applicant_commune, loc.province AS applicant_province",
+                "LEFT JOIN norm_localities loc ON loc.raw = r.applicant_locality")
+
+    def _add_non_territorial(self) -> None:
+        """``norm_parsed.non_territorial``: the exported flag, else derived from the applicant's locality: the
+        applicant lives in another commune (compared after the 2025 reform, a legacy commune counting as
+        its successor) or, when only the province is known, in another province. Unknown stays NULL."""
+        if not {"non_territorial", "applicant_locality"} & self.present:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE norm_parsed AS "
+                             "SELECT *, CAST(NULL AS BOOLEAN) AS non_territorial FROM norm_parsed")
+            return
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE norm_parsed AS
+            SELECT p.*, coalesce(p.non_territorial_given, CASE
+                WHEN p.applicant_commune IS NOT NULL THEN p.applicant_commune <> {CURRENT_CODE_SQL}
+                WHEN p.applicant_province IS NOT NULL AND ru.province_code IS NOT NULL
+                    THEN p.applicant_province <> ru.province_code END) AS non_territorial
+            FROM norm_parsed p LEFT JOIN units ru ON ru.code = p.receiving_unit_code
+        """)
+
     # -- dossiers ----------------------------------------------------------------------------------------
     def check(self) -> None:
         """Raise ``LoadError`` when the whole table cannot be imported (called before anything is written)."""
@@ -376,6 +417,8 @@ class Normalizer:
             joins.append(f"LEFT JOIN {status_time} m_status_time ON m_status_time.raw = r.status")
         selects.append("m_status_time.value AS status_time_label" if status_time
                        else "CAST(NULL AS VARCHAR) AS status_time_label")
+        officer = "r.handling_officer" if self.store_officer_names else "CAST(NULL AS VARCHAR)"
+        locality_select, locality_join = self._localities()
         self._run(f"""
             CREATE OR REPLACE TEMP TABLE norm_parsed AS
             SELECT r.source_row, r.dossier_code, r.procedure_code, r.procedure_name, r.field_code, r.field_name,
@@ -384,8 +427,10 @@ class Normalizer:
                    {"u_resv.error" if resolving else "NULL"} AS resolving_error,
                    coalesce({recv}, {resv}, {fallback}) AS receiving_unit_code,
                    coalesce({resv}, {recv}, {fallback}) AS resolving_unit_code,
+                   r.handling_department, {officer} AS handling_officer, r.current_step,
+                   {locality_select},
                    {", ".join(selects)}, {", ".join(dates)}, {", ".join(given)}
-            FROM {self.raw_sql} r {" ".join(unit_joins)} {" ".join(joins)}
+            FROM {self.raw_sql} r {" ".join(unit_joins)} {" ".join(joins)} {locality_join}
         """)
         self._received_when_dated()
         rows_skipped = self._skip_not_received()
@@ -404,6 +449,7 @@ class Normalizer:
                   receiving or "receiving_unit", "'Thiếu tên đơn vị tiếp nhận; hãy dùng --unit để chỉ rõ đơn vị'"),
         ]
         checks += [self._overlong_check(f) for f in _STORED_TEXT_FIELDS]
+        self._add_non_territorial()
         self._collect_rejects(checks)
         self._keep_newest_per_code()
         result = self._result(rows_read)
@@ -459,6 +505,7 @@ class Normalizer:
                           "ELSE coalesce(fee, 0) + coalesce(charge, 0) END",
             "state_at": "greatest(" + ", ".join(EVENT_FIELDS) + ")",
             "import_id": str(int(self.import_id)),
+            "non_territorial": "non_territorial",
         }
         columns = [f"CAST({outputs.get(name, name)} AS {sql_type.replace(' NOT NULL', '')}) AS {name}"
                    for name, sql_type in DOSSIER_COLUMNS.items()]

@@ -33,6 +33,7 @@ from motcua import db as dbmod
 from motcua import units as unitsmod
 from motcua.fmt import fmt_datetime, fmt_int
 from motcua.schema import DOSSIER_COLUMNS
+from motcua.site import load_site
 
 STATUS_LOADED, STATUS_DUPLICATE, STATUS_FAILED = "loaded", "duplicate_file", "failed"
 REJECT_SAMPLES = 5
@@ -335,7 +336,8 @@ def import_raw_tables(con, tables: Sequence[RawTable], *, file_name: str, sha256
     try:
         normalizers = [
             Normalizer(con, table, import_id=import_id, fallback_unit=_title_unit(con, table, unit),
-                       province_code=unit.province_code if unit else None, now=now)
+                       province_code=unit.province_code if unit else None, now=now,
+                       store_officer_names=load_site().store_officer_names)
             for table in tables
         ]
         for normalizer in normalizers:

@@ -157,8 +157,10 @@ def _sheet_table(sheet: SheetGrid, match: HeaderMatch, *, file_name: str, file_f
 
 
 def _load_body(sheet: SheetGrid, match: HeaderMatch, file_name: str) -> tuple[pa.Table, np.ndarray]:
-    """Body cells with personal-data columns blanked; rows one cell short of the header realigned first."""
-    pii = frozenset(match.pii_columns)
+    """Body cells with personal-data columns blanked; rows one cell short of the header realigned first.
+
+    The address column alone stays readable to ``build_body``, which keeps only its administrative tail."""
+    pii = frozenset(match.pii_columns) - {match.address_column}
     widths = sheet.row_widths
     start = match.last_row + 1
     if widths is None or len(widths) <= start:

@@ -81,7 +81,12 @@ BREAKDOWNS = {
     "channel": "Kênh nộp",
     "dvc_level": "Mức độ DVC",
     "month": "Tháng",
+    "department": "Phòng ban xử lý",
+    "officer": "Cán bộ xử lý",
 }
+# Group labels for dossiers without the attribute (the export has no such column, or the cell is blank).
+_MISSING_LABELS = {"department": "Chưa rõ phòng ban", "officer": "Chưa rõ cán bộ"}
+_TEXT_KEYS = {"department": "handling_department", "officer": "handling_officer"}
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,9 @@ COUNTS: dict[str, str] = {
     "reused": "Hồ sơ tái sử dụng dữ liệu số hóa",
     "fee_bearing": "Hồ sơ có phí, lệ phí",
     "paid_online": "Hồ sơ thanh toán trực tuyến",
+    "non_territorial": "Hồ sơ tiếp nhận không phụ thuộc địa giới hành chính",
+    "non_territorial_known": "Hồ sơ mới có thông tin nơi cư trú của người nộp",
+    "reappointed_more_than_once": "Hồ sơ hẹn lại ngày trả quá một lần",
 }
 _LEVEL_COUNT_KEYS = {f"level_{level}": level for level in LEVEL_LABELS}
 
@@ -150,6 +158,11 @@ RATES: dict[str, Metric] = {
         Metric("online_payment_rate", "Tỷ lệ thanh toán trực tuyến", "paid_online", "fee_bearing",
                "Hồ sơ thanh toán trực tuyến / hồ sơ mới có phí, lệ phí (số tiền > 0, hoặc TTHC có phí khi "
                "không rõ số tiền)", "QĐ 766/QĐ-TTg chỉ số 3.6"),
+        Metric("non_territorial_rate", "Tỷ lệ hồ sơ không phụ thuộc địa giới hành chính", "non_territorial",
+               "non_territorial_known",
+               "Hồ sơ mới tiếp nhận của người nộp cư trú ngoài xã/phường (cột của tệp xuất, hoặc suy ra từ địa chỉ "
+               "khi nạp; địa chỉ không được lưu) / hồ sơ mới có thông tin này",
+               "NĐ 118/2025/NĐ-CP Điều 4, 11; NQ 27/NQ-CP 2025"),
     )
 }
 
@@ -353,12 +366,16 @@ def compute_kpis(db, scope: Scope, period: Period, settings: Settings = Settings
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat(), "caption": period.caption},
         "received": {"total": counts["received_total"], "carried_over": counts["carried_over"],
                      "new": counts["new"], "online": counts["online"], "direct": counts["direct"],
-                     "postal": counts["postal"]},
+                     "postal": counts["postal"],
+                     # None (JSON null) when no new dossier says where its applicant lives: unknown, not 0.
+                     "non_territorial": counts["non_territorial"] if counts["non_territorial_known"] else None,
+                     "non_territorial_known": counts["non_territorial_known"]},
         "resolved": {"total": counts["resolved_total"], "early": counts["early"], "on_time": counts["on_time"],
                      "late": counts["late"]},
         "pending": {"total": counts["pending_total"], "within_deadline": counts["within_deadline"],
                     "overdue": counts["overdue"]},
         "returned_or_withdrawn": counts["returned_or_withdrawn"],
+        "reappointed_more_than_once": counts["reappointed_more_than_once"],
         "rates": {key: rate(counts, key) for key in RATES},
         "levels": {level: _to_int(row.get(key)) for key, level in _LEVEL_COUNT_KEYS.items()},
         "settings": settings.as_dict(),
@@ -418,6 +435,11 @@ def breakdown(db, scope: Scope, period: Period, by: str, settings: Settings = Se
         frame = _grouped_counts(db, scope, period, settings, "coalesce(d.field_name, '')",
                                 "coalesce(max(d.field_name), 'Chưa rõ lĩnh vực')")
         frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+    elif by in _TEXT_KEYS:
+        column = _TEXT_KEYS[by]
+        frame = _grouped_counts(db, scope, period, settings, f"coalesce(d.{column}, '')",
+                                f"coalesce(max(d.{column}), '{_MISSING_LABELS[by]}')")
+        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
     elif by == "procedure":
         frame = _grouped_counts(db, scope, period, settings, "coalesce(d.procedure_code, '')",
                                 "coalesce(max(d.procedure_name), max(d.procedure_code), 'Chưa rõ thủ tục')")
@@ -457,7 +479,8 @@ def league_table(db, scope: Scope, period: Period, settings: Settings = Settings
 # --- dossier lists -----------------------------------------------------------------------------------
 _LIST_COLUMNS = ["dossier_code", "receiving_unit", "resolving_unit", "procedure_code", "procedure_name",
                  "field_name", "channel", "dvc_level", "received_at", "due_at", "finished_at", "status_label",
-                 "days_late"]
+                 "days_late", "handling_department", "handling_officer", "current_step", "reappointed",
+                 "reappointment_count"]
 
 
 def _list_select(extra_columns: str = "") -> str:
@@ -465,7 +488,8 @@ def _list_select(extra_columns: str = "") -> str:
 SELECT d.dossier_code, coalesce(ur.name, d.receiving_unit_code) AS receiving_unit,
        coalesce(us.name, d.resolving_unit_code) AS resolving_unit, d.procedure_code, d.procedure_name,
        d.field_name, d.channel, d.dvc_level, d.received_at, d.due_at, d.closed_at AS finished_at, d.status,
-       d.due_day, d.closed_day{extra_columns}
+       d.due_day, d.closed_day, d.handling_department, d.handling_officer, d.current_step, d.reappointed,
+       d.reappointment_count{extra_columns}
 FROM {msql.FACTS_TABLE} d
 LEFT JOIN units ur ON ur.code = d.receiving_unit_code
 LEFT JOIN units us ON us.code = d.resolving_unit_code

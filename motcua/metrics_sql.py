@@ -94,6 +94,13 @@ def count_specs(early_rule: str, digitization_scope: str, online_levels: tuple[s
         "reused": ("new", ("a_reused",)),
         "fee_bearing": ("new", ("a_fee",)),
         "paid_online": ("new", ("a_paid_online",)),
+        # Received regardless of the applicant's commune (NĐ 118/2025): over new dossiers whose flag is
+        # known (exported, or derived from the address at import); unknown is not "no".
+        "non_territorial": ("new", ("a_non_territorial",)),
+        "non_territorial_known": ("new", ("a_non_territorial_known",)),
+        # Re-appointed more than once (NĐ 61/2018 Art 19(9) allows one apology and new date): every dossier
+        # handled in the period.
+        "reappointed_more_than_once": ("all", ("a_reappointed_twice",)),
     }
     specs.update({f"level_{level}": ("new", (f"a_level_{level}",)) for level in LEVELS})
     return specs
@@ -189,6 +196,9 @@ _ATTRIBUTE_SQL = {
     "a_reused": "reused",
     "a_fee": "fee_bearing",
     "a_paid_online": "fee_bearing AND paid_online",
+    "a_non_territorial": "non_territorial",
+    "a_non_territorial_known": "non_territorial IS NOT NULL",
+    "a_reappointed_twice": "reappointment_count > 1",
 }
 ATTRIBUTES = tuple(_ATTRIBUTE_SQL)
 _ATTRIBUTE_COLUMNS = ",\n       ".join(
@@ -225,7 +235,11 @@ WITH base AS (
            coalesce(d.reused_digitized_data, false) AS reused,
            coalesce(d.paid_online, false) AS paid_online,
            coalesce(d.fee_amount > 0, p.has_fee, false) AS fee_bearing,
-           d.supplement_count
+           d.supplement_count,
+           d.handling_department, d.handling_officer, d.current_step, d.non_territorial,
+           d.reappointment_count,
+           -- Re-appointed (xin lỗi, hẹn lại): an exported new due date or a re-appointment count.
+           d.new_due_at IS NOT NULL OR coalesce(d.reappointment_count > 0, false) AS reappointed
     FROM dossiers d
     LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
     WHERE d.received_at IS NOT NULL AND (d.status IS NULL OR d.status NOT IN (1, 3))
@@ -243,6 +257,7 @@ WITH base AS (
 SELECT source, dossier_code, receiving_unit_code, resolving_unit_code, procedure_code, procedure_name,
        field_code, field_name, dvc_level, channel, status, time_status, is_returned, has_result, digitized,
        electronic_result, reused, paid_online, fee_bearing, supplement_count,
+       handling_department, handling_officer, current_step, non_territorial, reappointment_count, reappointed,
        received_at, eff_due_at AS due_at, closed_at,
        CAST(received_at AS DATE) AS received_day,
        CAST(eff_due_at AS DATE) AS due_day,

@@ -6,7 +6,7 @@ email) has no column anywhere and is dropped by the readers.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Column order of ``dossiers``; loaders produce exactly these columns.
 DOSSIER_COLUMNS: dict[str, str] = {
@@ -42,9 +42,18 @@ DOSSIER_COLUMNS: dict[str, str] = {
     "source_row": "INTEGER",  # 1-based row in the source file (spreadsheet row number)
     # Timeliness as exported (OpenCPS "Hạn xử lý", "Tiến độ", a status column saying "Quá hạn"):
     # truoc_han | dung_han | qua_han | trong_han | tam_dung, NULL when not exported. The KPI engine uses it only
-    # where the dates cannot decide (no end date, or no due date). Last column: added to older files in place.
+    # where the dates cannot decide (no end date, or no due date).
     "time_status": "VARCHAR",
+    # Added in schema version 3 (appended after time_status, so older files gain them by ALTER TABLE in place).
+    "handling_department": "VARCHAR",  # phòng ban / bộ phận xử lý (always kept)
+    "handling_officer": "VARCHAR",  # cán bộ xử lý: kept only where config/site.toml enables it (motcua.site)
+    "current_step": "VARCHAR",  # bước xử lý hiện tại, as exported
+    "reappointment_count": "SMALLINT",  # số lần hẹn lại ngày trả (NULL = not exported)
+    "non_territorial": "BOOLEAN",  # received regardless of the applicant's commune (NULL = unknown)
 }
+# Columns a file of an older schema version lacks: added in place by ``create_schema``.
+ADDED_COLUMNS = ("time_status", "handling_department", "handling_officer", "current_step", "reappointment_count",
+                 "non_territorial")
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -109,7 +118,8 @@ def create_schema(con) -> None:
     """Create every table if missing (idempotent); columns added since are appended to older files."""
     for statement in DDL:
         con.execute(statement)
-    con.execute("ALTER TABLE dossiers ADD COLUMN IF NOT EXISTS time_status VARCHAR")
+    for name in ADDED_COLUMNS:
+        con.execute(f"ALTER TABLE dossiers ADD COLUMN IF NOT EXISTS {name} {DOSSIER_COLUMNS[name]}")
     con.execute(
         "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [str(SCHEMA_VERSION)],

@@ -27,6 +27,9 @@ PROCEDURES = (
 )
 
 
+DEPARTMENTS = ("Văn phòng HĐND và UBND", "Phòng Kinh tế", "Phòng Văn hóa - Xã hội")
+
+
 def commune_codes(names=DEFAULT_COMMUNES) -> list[str]:
     """Codes of catalogue communes by exact name (first match), for realistic unit labels."""
     catalogue = units.catalogue_frame()
@@ -93,6 +96,11 @@ def make_dossiers(n: int, unit_codes: list[str], start: datetime, end: datetime,
         "import_id": import_id,
         "source_row": np.arange(1, n + 1, dtype="int32"),
         "time_status": pd.Series([None] * n, dtype="object"),
+        "handling_department": np.array(DEPARTMENTS)[rng.integers(0, len(DEPARTMENTS), n)],
+        "handling_officer": pd.Series([None] * n, dtype="object"),  # names off by default (motcua.site)
+        "current_step": pd.Series([None] * n, dtype="object"),
+        "reappointment_count": pd.Series([None] * n, dtype="object"),
+        "non_territorial": rng.random(n) < 0.04,
     })
     return frame[list(schema.DOSSIER_COLUMNS)]
 

@@ -53,7 +53,7 @@ def test_json_is_exactly_compute_kpis(db_path):
     assert payload == json.loads(json.dumps(expected))
     assert payload["received"]["total"] == 11 and payload["resolved"]["early"] == 3
     assert list(payload) == ["units", "period", "received", "resolved", "pending", "returned_or_withdrawn",
-                             "rates", "levels", "settings"]
+                             "reappointed_more_than_once", "rates", "levels", "settings"]
     assert payload["settings"] == metrics.Settings().as_dict()  # every rule in force, reproducible figures
 
 

@@ -78,7 +78,8 @@ def test_golden_default_settings(golden):
     result = metrics.compute_kpis(golden, TU_KY, Q3)
     assert result["units"] == [{"code": "10001", "name": "Xã Tứ Kỳ"}]
     assert result["period"] == {"from": "2026-07-01", "to": "2026-09-30", "caption": Q3.caption}
-    assert result["received"] == {"total": 11, "carried_over": 2, "new": 9, "online": 2, "direct": 6, "postal": 1}
+    assert result["received"] == {"total": 11, "carried_over": 2, "new": 9, "online": 2, "direct": 6, "postal": 1,
+                                  "non_territorial": None, "non_territorial_known": 0}
     assert result["resolved"] == {"total": 7, "early": 3, "on_time": 3, "late": 1}  # on time: B, G, N
     assert result["pending"] == {"total": 4, "within_deadline": 2, "overdue": 2}  # within F, I; overdue E, L
     assert result["returned_or_withdrawn"] == 1
@@ -92,6 +93,7 @@ def test_golden_default_settings(golden):
         "electronic_result_rate": 3 / 6,  # A, B, N of A, B, C, D, N, O (G has no result)
         "reuse_rate": 1 / 9,
         "online_payment_rate": 1 / 2,  # D of D, O (N has fee 0)
+        "non_territorial_rate": None,  # no export says where applicants live: unknown, not 0%
     })
 
 
@@ -112,7 +114,8 @@ def test_golden_timestamp_rule(golden):
 
 def test_golden_returned_excluded(golden):
     result = metrics.compute_kpis(golden, TU_KY, Q3, Settings(returned_policy="excluded"))
-    assert result["received"] == {"total": 10, "carried_over": 2, "new": 8, "online": 1, "direct": 6, "postal": 1}
+    assert result["received"] == {"total": 10, "carried_over": 2, "new": 8, "online": 1, "direct": 6, "postal": 1,
+                                  "non_territorial": None, "non_territorial_known": 0}
     assert result["resolved"] == {"total": 6, "early": 3, "on_time": 2, "late": 1}
     assert result["pending"] == {"total": 4, "within_deadline": 2, "overdue": 2}
     assert result["returned_or_withdrawn"] == 1  # still reported on its own

@@ -245,6 +245,8 @@ ANNEX_COLUMNS = (
     ("STT", 5), ("Mã hồ sơ", 22), ("Thủ tục hành chính", 40), ("Lĩnh vực", 20), ("Đơn vị tiếp nhận", 20),
     ("Ngày tiếp nhận", 16), ("Hạn trả", 16), ("Ngày kết thúc", 16), ("Tình trạng", 22),
     ("Số ngày quá hạn (ngày làm việc)", 14),
+    # Who holds the dossier and whether the apology/new date (NĐ 61/2018 Art 19(9)) was given.
+    ("Phòng ban xử lý", 22), ("Cán bộ xử lý", 20), ("Đã xin lỗi, hẹn lại", 12),
 )
 
 
@@ -295,6 +297,17 @@ def _annex_row(sheet: Worksheet, fmt: _Formats, row: int, number: int, record: d
     sheet.write_string(row, 8, str(record.get("bucket_label", "")), fmt.cell_text)
     days = record.get("days_late")
     _write_optional(sheet, row, 9, None if days is None or pd.isna(days) else int(days), fmt.cell_int)
+    for col, key in ((10, "handling_department"), (11, "handling_officer")):
+        sheet.write_string(row, col, _text(record.get(key)), fmt.cell_text)
+    sheet.write_string(row, 12, _reappointed_text(record), fmt.cell_center)
+
+
+def _reappointed_text(record: dict) -> str:
+    """'Có' / 'Có (2 lần)' (more than once is not allowed) / 'Không'."""
+    count = record.get("reappointment_count")
+    if count is not None and not pd.isna(count) and int(count) > 1:
+        return f"Có ({int(count)} lần)"
+    return "Có" if bool(record.get("reappointed")) else "Không"
 
 
 def workbook_bytes(data: ReportData) -> bytes:

@@ -81,6 +81,37 @@ def on_time_766_sentence(kpis: dict) -> str:
             f"(Quyết định số 766/QĐ-TTg, gồm cả hồ sơ đang giải quyết trong hạn) đạt {fmt_pct(value)}.")
 
 
+def non_territorial_sentence(kpis: dict) -> str:
+    """NĐ 118/2025: dossiers received regardless of the applicant's commune, as an inspection words it.
+
+    Empty when no new dossier says where its applicant lives (unknown is not "chưa phát sinh")."""
+    received = kpis["received"]
+    count = received.get("non_territorial")
+    if count is None:
+        return ""
+    if int(count) == 0:
+        return "Trong kỳ chưa phát sinh hồ sơ tiếp nhận không phụ thuộc địa giới hành chính."
+    known = int(received["non_territorial_known"])
+    coverage = "" if known == int(received["new"]) else " có thông tin nơi cư trú của người nộp"
+    return (f"Trong kỳ tiếp nhận {fmt_count(count)} hồ sơ không phụ thuộc địa giới hành chính (người nộp cư trú "
+            f"ngoài địa bàn), chiếm {fmt_pct(kpis['rates']['non_territorial_rate'])} số hồ sơ mới{coverage}.")
+
+
+def reappointment_sentence(data: ReportData) -> str:
+    """Overdue dossiers with and without the apology / new appointment (NĐ 61/2018 Art 19(9), once only)."""
+    annex = data.annex
+    parts = []
+    if not annex.empty and "reappointed" in annex.columns:
+        late = annex[annex["bucket"].isin(["late", "overdue"])]
+        without = int((~late["reappointed"].fillna(False).astype(bool)).sum())
+        if without:
+            parts.append(f"{fmt_count(without)} hồ sơ quá hạn chưa có văn bản xin lỗi, hẹn lại ngày trả kết quả")
+    twice = int(data.kpis.get("reappointed_more_than_once") or 0)
+    if twice:
+        parts.append(f"{fmt_count(twice)} hồ sơ hẹn lại ngày trả quá một lần (không đúng quy định)")
+    return ("Trong kỳ có " + "; ".join(parts) + ".") if parts else ""
+
+
 def returned_sentence(kpis: dict) -> str:
     count = int(kpis.get("returned_or_withdrawn", 0))
     if not count:
@@ -286,6 +317,9 @@ def _body(document, data: ReportData) -> None:
     _heading(document, "I. TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH")
     _heading(document, "1. Tiếp nhận hồ sơ")
     _paragraph(document, received_sentence(kpis))
+    non_territorial = non_territorial_sentence(kpis)
+    if non_territorial:
+        _paragraph(document, non_territorial)
     levels = levels_sentence(kpis)
     if levels:
         _paragraph(document, levels)
@@ -303,6 +337,9 @@ def _body(document, data: ReportData) -> None:
     _comparison_table(document, data)
     _heading(document, "5. Hồ sơ quá hạn")
     _paragraph(document, annex_sentence(data))
+    reappointment = reappointment_sentence(data)
+    if reappointment:
+        _paragraph(document, reappointment)
 
 
 def _comparison_table(document, data: ReportData) -> None:
