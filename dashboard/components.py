@@ -313,7 +313,26 @@ DOSSIER_COLS = (
     Col("finished_at", "Ngày kết thúc", "date"),
     Col("status_label", "Trạng thái"),
     Col("days_late", "Số ngày trễ (ngày làm việc)", "int"),
+    Col("handling_department", "Phòng ban xử lý"),
+    Col("handling_officer", "Cán bộ xử lý"),
+    Col("current_step", "Bước xử lý"),
+    Col("reappointed_label", "Đã xin lỗi, hẹn lại"),
 )
+
+
+def _who_holds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Readable re-appointment column; officials' names removed unless this user may see them."""
+    out = frame.copy()
+    if "reappointed" in out.columns:
+        counts = out["reappointment_count"] if "reappointment_count" in out.columns else None
+        out["reappointed_label"] = [
+            (f"Có ({int(n)} lần – quá 1 lần)" if n is not None and not pd.isna(n) and int(n) > 1
+             else "Có" if bool(flag) else "Không")
+            for flag, n in zip(out["reappointed"].fillna(False),
+                               counts if counts is not None else [None] * len(out), strict=True)]
+    if "handling_officer" in out.columns and not state.officer_names_visible():
+        out = out.drop(columns="handling_officer")
+    return out
 
 
 def label_codes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -346,4 +365,19 @@ def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[C
         frame = frame.head(MAX_LIST_ROWS)
     elif frame is not None and len(frame) == MAX_LIST_ROWS:
         caption += f" · tối đa {fmt.fmt_int(MAX_LIST_ROWS)} hồ sơ; hãy thu hẹp bộ lọc để xem đủ"
+    if frame is not None and not frame.empty:
+        frame = _who_holds(frame)
     table(label_codes(frame), [*DOSSIER_COLS, *extra], key, caption, file_stem=key, empty_text=empty_text)
+
+
+def non_territorial_caption(kpis: dict) -> str:
+    """'Không phụ thuộc địa giới hành chính: 3 hồ sơ (2,50% của 120 hồ sơ có thông tin)' or 'chưa có dữ liệu'."""
+    received = kpis["received"]
+    count, known = received.get("non_territorial"), int(received.get("non_territorial_known") or 0)
+    label = "Hồ sơ không phụ thuộc địa giới hành chính"
+    if count is None:
+        return f"{label}: không có dữ liệu (tệp xuất không có cột này hoặc địa chỉ người nộp)."
+    share = fmt.fmt_pct(kpis["rates"].get("non_territorial_rate"))
+    coverage = "" if known == int(received["new"]) else f" – có dữ liệu cho {fmt.fmt_int(known)}/" \
+                                                        f"{fmt.fmt_int(received['new'])} hồ sơ mới"
+    return f"{label}: {fmt.fmt_int(count)} hồ sơ, {share} hồ sơ mới{coverage}."

@@ -92,6 +92,11 @@ def allowed_unit_codes() -> tuple[str, ...] | None:
     return current_user().allowed_unit_codes(get_db())
 
 
+def officer_names_visible() -> bool:
+    """Whether this user may see officials' names (site setting + role; see ``auth.may_see_officer_names``)."""
+    return auth.may_see_officer_names(current_user())
+
+
 def is_admin() -> bool:
     """Whether the user may import data and see the import history (always in demo mode)."""
     return current_user().is_admin

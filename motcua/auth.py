@@ -438,3 +438,12 @@ def require_admin(user: User | None, action: str = "thực hiện thao tác này
     """Imports, deletes and user management are admin-only (checked in the library, not just the UI)."""
     if user is None or not user.is_admin:
         raise AccessDenied(f"Chỉ quản trị viên mới được {action}.")
+
+
+def may_see_officer_names(user: User) -> bool:
+    """Officials' names (handling officer) are shown only where the site stores them (``motcua.site``) and
+    only to signed-in users (admins, and the unit's own chair and officers: every query is already cut
+    to the user's units by ``restrict_scope``, so another unit's names never reach them)."""
+    from motcua.site import load_site
+
+    return load_site().store_officer_names and user.role in ("admin", "chair", "officer")

@@ -19,7 +19,12 @@ LEVEL_LABELS = {
     "unknown": "Chưa xác định",
 }
 UNIT_ROLES = {"receiving": "receiving_unit_code", "resolving": "resolving_unit_code"}
-_LIST_FIELDS = ("unit_codes", "field_names", "procedure_codes", "channels", "dvc_levels")
+_LIST_FIELDS = ("unit_codes", "field_names", "procedure_codes", "channels", "dvc_levels", "department_names",
+                "officer_names")
+# Key of dossiers without a handling department/officer in a breakdown, and its filter value.
+MISSING_TEXT_KEY = "\u2205"
+_TEXT_FILTERS = (("department_names", "handling_department", "phòng ban"),
+                 ("officer_names", "handling_officer", "cán bộ"))
 _NAMED_IN_CAPTION = 3  # up to this many values are named in a caption, more are counted
 
 
@@ -71,6 +76,8 @@ class Scope:
     channels: tuple[str, ...] = ()  # online | direct | postal
     dvc_levels: tuple[str, ...] = ()  # toan_trinh | mot_phan | thong_tin | unknown
     unit_role: str = "receiving"  # which unit column unit_codes filter: receiving | resolving
+    department_names: tuple[str, ...] = ()  # handling department ("∅" = none exported)
+    officer_names: tuple[str, ...] = ()  # handling officer ("∅" = none exported)
 
     def __post_init__(self) -> None:
         for name in _LIST_FIELDS:
@@ -113,6 +120,12 @@ class Scope:
             sql, params = _membership(_column(alias, "dvc_level"), self.dvc_levels)
             caption = "mức độ " + ", ".join(LEVEL_LABELS[level] for level in self.dvc_levels)
             result.append(Filter(sql, params, caption))
+        for name, column, noun in _TEXT_FILTERS:
+            values = getattr(self, name)
+            if values:
+                sql, params = _membership(f"coalesce({_column(alias, column)}, '{MISSING_TEXT_KEY}')", values)
+                shown = ["chưa rõ" if value == MISSING_TEXT_KEY else value for value in values]
+                result.append(Filter(sql, params, _named_list(shown, noun)))
         return result
 
     def where(self, alias: str = "d") -> tuple[str, list]:

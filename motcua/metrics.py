@@ -48,7 +48,7 @@ import pandas as pd
 
 from motcua import metrics_sql as msql
 from motcua.db import query_df
-from motcua.filters import Scope, unit_names
+from motcua.filters import MISSING_TEXT_KEY, Scope, unit_names
 from motcua.periods import Period, custom_period
 from motcua.settings import (  # noqa: F401  (re-exported: the metrics API names its settings)
     DIGITIZATION_SCOPES,
@@ -293,7 +293,8 @@ def _cube_answers(scope: Scope, period: Period, key_sql: str | None) -> bool:
     """The half-month cube gives exact answers for periods on 1st/15th bounds without field/procedure."""
     aligned = period.start.day in (1, 15) and (period.end + timedelta(days=1)).day in (1, 15)
     keys_ok = key_sql is None or key_sql.removeprefix("d.") in msql.CUBE_KEYS
-    return aligned and keys_ok and not scope.field_names and not scope.procedure_codes
+    return (aligned and keys_ok and not scope.field_names and not scope.procedure_codes
+            and not scope.department_names and not scope.officer_names)
 
 
 def _grouped_counts(db, scope: Scope, period: Period, settings: Settings, key_sql: str | None,
@@ -437,7 +438,7 @@ def breakdown(db, scope: Scope, period: Period, by: str, settings: Settings = Se
         frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
     elif by in _TEXT_KEYS:
         column = _TEXT_KEYS[by]
-        frame = _grouped_counts(db, scope, period, settings, f"coalesce(d.{column}, '')",
+        frame = _grouped_counts(db, scope, period, settings, f"coalesce(d.{column}, '{MISSING_TEXT_KEY}')",
                                 f"coalesce(max(d.{column}), '{_MISSING_LABELS[by]}')")
         frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
     elif by == "procedure":

@@ -11,7 +11,7 @@ from motcua import charts, fmt, metrics
 
 TITLE = "So sánh đơn vị"
 LEAGUE_RATES = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate",
-                "electronic_result_rate", "online_payment_rate")
+                "electronic_result_rate", "online_payment_rate", "non_territorial_rate")
 LEAGUE_COUNTS = ("received_total", "new", "resolved_total", "overdue")
 HEATMAP_MAX_UNITS = 30
 COMPARE_MAX = 6

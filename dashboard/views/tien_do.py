@@ -11,7 +11,8 @@ from dashboard import data, state
 from motcua import charts, metrics
 
 TITLE = "Tiến độ giải quyết"
-GROUPS = {"month": "Tháng", "field": "Lĩnh vực", "procedure": "Thủ tục"}
+GROUPS = {"month": "Tháng", "field": "Lĩnh vực", "procedure": "Thủ tục", "department": "Phòng ban xử lý",
+          "officer": "Cán bộ xử lý"}
 BUCKETS = ("received_total", "resolved_total", *charts.RESOLUTION_BUCKETS, "pending_total")
 ON_TIME_RATES = ("on_time_rate_766", "on_time_rate_resolved")
 DRILL_KEY = "progress_drill"
@@ -41,6 +42,8 @@ def _narrow(scope, period, by: str, key: str):
         return scope, months.get(str(key), period)
     if by == "field":
         return dataclasses.replace(scope, field_names=(str(key),)), period
+    if by in ("department", "officer"):
+        return dataclasses.replace(scope, **{f"{by}_names": (str(key),)}), period
     return dataclasses.replace(scope, procedure_codes=(str(key),)), period
 
 
@@ -76,9 +79,16 @@ def _drill_down(scope, period, settings) -> None:
     ui.dossier_table(frame, "progress_dossiers", caption)
 
 
+def _groups() -> list[str]:
+    """Officials' names are a grouping only for users who may see them (site setting + role)."""
+    return [key for key in GROUPS if key != "officer" or state.officer_names_visible()]
+
+
 def _breakdown_section(scope, period, settings) -> None:
-    by = st.segmented_control("Nhóm theo", list(GROUPS), format_func=GROUPS.get, key="progress_by",
+    by = st.segmented_control("Nhóm theo", _groups(), format_func=GROUPS.get, key="progress_by",
                               default="month") or "month"
+    if by not in _groups():
+        by = "month"
     frame = data.breakdown(scope, period, by, settings)
     if by != "month":
         frame = frame.sort_values("received_total", ascending=False, kind="stable").reset_index(drop=True)

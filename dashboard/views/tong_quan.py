@@ -43,6 +43,7 @@ def _cards(kpis: dict, previous: dict, previous_period) -> None:
         f"tuyến, {fmt.fmt_int(received['direct'])} trực tiếp, {fmt.fmt_int(received['postal'])} bưu chính). "
         f"Mũi tên: thay đổi so với kỳ trước ({previous_period.caption}); tỷ lệ thay đổi tính bằng điểm phần trăm."
     )
+    st.caption(ui.non_territorial_caption(kpis))
 
 
 def _trend(scope, period, settings) -> None:

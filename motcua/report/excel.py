@@ -326,7 +326,7 @@ def workbook_bytes(data: ReportData) -> bytes:
 
 
 LEAGUE_RATES = ("online_rate", "on_time_rate_resolved", "on_time_rate_766", "digitized_intake_rate",
-                "electronic_result_rate", "online_payment_rate")
+                "electronic_result_rate", "online_payment_rate", "non_territorial_rate")
 
 
 def league_workbook_bytes(league: pd.DataFrame, caption: str, period_sentence: str) -> bytes:
