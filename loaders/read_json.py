@@ -15,6 +15,7 @@ import unicodedata
 
 import pyarrow as pa
 
+from loaders.locality import locality_of
 from loaders.model import RAW_FIELDS, LoadError, RawTable
 from loaders.sniff import detect_text_encoding
 from motcua.text import nfc
@@ -47,6 +48,8 @@ DERIVED_SOURCES: dict[str, tuple[str, ...]] = {
     "tailieunop": ("reused",),
     "danhsachlephi": ("fee",),
     "danhsachhosobosung": ("supplement_count", "supplement_requested_at", "supplement_received_at", "new_due_at"),
+    "diachichuhoso": ("applicant_locality",),
+    "xaphuongchuhoso": ("applicant_locality",),
 }
 # Applicant data: never read, only listed in ``dropped_pii``.
 PII_FIELDS = frozenset({
@@ -117,6 +120,15 @@ def _dicts(items: list) -> list[dict[str, object]]:
     return [_lower_keys(item) for item in items if isinstance(item, dict)]
 
 
+def _applicant_locality(record: dict[str, object]) -> str | None:
+    """Only the administrative tail of the applicant's address (never the address): from the commune and
+    province fields when the portal gives them, else cut out of ``DiaChiChuHoSo``."""
+    commune, province = _text(record.get("xaphuongchuhoso")), _text(record.get("tinhthanhchuhoso"))
+    if commune:
+        return ", ".join(part for part in (commune, province) if part)
+    return locality_of(_text(record.get("diachichuhoso")))
+
+
 def _derived(record: dict[str, object]) -> dict[str, str | None]:
     """Values computed from nested lists / code tables; they only fill cells the plain fields left empty."""
     values: dict[str, str | None] = {
@@ -134,6 +146,7 @@ def _derived(record: dict[str, object]) -> dict[str, str | None]:
                      for item in _dicts(files))
         values["reused"] = "1" if reused else "0"
     values["fee"] = _fee_total(record.get("danhsachlephi"))
+    values["applicant_locality"] = _applicant_locality(record)
     supplements = record.get("danhsachhosobosung")
     if isinstance(supplements, list):
         values["supplement_count"] = str(len(supplements))

@@ -504,9 +504,11 @@ def test_dvcqg_json_wrapper_maps_fields_and_drops_pii(make_json):
         "supplement_requested_at": "20250701110000", "supplement_received_at": "20250701113000",
         "status": "10", "digitized": "1", "electronic_result": "1", "reused": "1", "paid_online": "1",
         "fee": "13000", "supplement_count": "2", "source_row": 1,
+        "applicant_locality": None,  # "Thôn Như Lâm" names no commune: nothing of the address is kept
     }]
     assert table.dropped_pii == ["ChuHoSo", "DiaChiChuHoSo", "DinhDanhCHS", "SoDienThoai", "SoGiayToChuHoSo"]
-    assert not any(value in all_text(table) for value in ("Nguyễn Văn An", "001099012345", "0912345678"))
+    assert not any(value in all_text(table) for value in ("Nguyễn Văn An", "001099012345", "0912345678",
+                                                          "Như Lâm"))
 
 
 def test_dvcqg_json_bare_list_wrong_types_and_non_objects(make_json):
