@@ -23,6 +23,11 @@ _ADMIN_PREFIX = re.compile(
     r"^(?:xa|phuong|thi tran|dac khu|huyen|quan|thi xa|thanh pho|tinh|tp|tx|tt|h|q|p|x)(?: |$)"
 )
 
+# Parts below a commune (hamlet, village, street, house): never part of a locality.
+_LOCAL_PREFIX = re.compile(
+    r"^(?:thon|xom|ap|ban|to|khu|so|duong|ngo|ngach|pho|kiet|hem|lang|khom|cum|doi|toa|can ho|chung cu)(?: |$)"
+)
+
 
 def locality_of(address: str | None) -> str | None:
     """'Thôn 3, xã Tứ Kỳ, huyện Tứ Kỳ, tỉnh Hải Dương' -> 'xã Tứ Kỳ, huyện Tứ Kỳ, tỉnh Hải Dương'.
@@ -34,7 +39,7 @@ def locality_of(address: str | None) -> str | None:
     parts = [part.strip() for part in re.split(r"[,;\-–]", nfc(address)) if part.strip()]
     admin = [bool(_ADMIN_PREFIX.match(fold(part).replace(".", " ").strip())) for part in parts]
     if parts and not admin[-1] and (len(parts) == 1 or admin[-2] or not any(admin)) \
-            and not any(ch.isdigit() for ch in parts[-1]):
+            and not any(ch.isdigit() for ch in parts[-1]) and not _LOCAL_PREFIX.match(fold(parts[-1])):
         # "…, huyện Thanh Hà, Hải Dương", "Thôn 1, Hà Nội": the last part is the province, often written
         # without "tỉnh"; a part with digits is a house number or street, never kept.
         admin[-1] = True

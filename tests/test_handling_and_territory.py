@@ -231,3 +231,8 @@ def test_officer_grouping_only_when_enabled_and_only_own_names(tmp_path, monkeyp
     at.session_state["progress_by"] = "department"
     at.run()
     assert "Phòng Kinh tế" in " ".join(str(frame.value.to_dict()) for frame in at.dataframe)
+
+
+@pytest.mark.parametrize("address", ["Thôn Như Lâm", "Ngõ Hoa Sữa", "Ấp Bình Thuận", "Khu phố Mới"])
+def test_a_bare_hamlet_or_street_is_never_a_locality(address):
+    assert locality_of(address) is None
