@@ -38,7 +38,7 @@ def test_phuong_ky_2023_figures(loaded_db):
     assert result.exit_code == 0, result.output
     kpis = json.loads(result.output)
     assert kpis["received"] == {"total": 907, "carried_over": 0, "new": 907, "online": 892, "direct": 15,
-                                "postal": 0}
+                                "postal": 0, "non_territorial": None, "non_territorial_known": 0}
     assert kpis["resolved"] == {"total": 907, "early": 907, "on_time": 0, "late": 0}
     assert kpis["pending"] == {"total": 0, "within_deadline": 0, "overdue": 0}
     assert kpis["rates"]["online_rate"] == pytest.approx(892 / 907)
