@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 _SPACE_RE = re.compile(r"[\s\u00a0\u200b\ufeff]+")
-_FOLD_SEP_RE = re.compile(r"[\s/\\_\-–—.,;:()\[\]'\"`*]+")
+_FOLD_SEP_RE = re.compile(r"[\s/\\_\-–—.,;:()\[\]'\"`*‘’]+")
 
 
 def nfc(value: object) -> str:
