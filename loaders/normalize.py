@@ -315,9 +315,11 @@ class Normalizer:
         codes, errors = self._resolve_names(names, self.province_code)
         if self.province_code is None and any(errors):
             # One export comes from one province's system: when every name that did resolve lies in a single
-            # province, use it to settle the ambiguous ones ("Xã Tân Kỳ" exists in three provinces).
-            provinces = {self._province_of(code) for code in codes if code}
-            if len(provinces) == 1 and None not in provinces:
+            # province, use it to settle the ambiguous ones ("Xã Tân Kỳ" exists in three provinces). A name
+            # that resolves nowhere (an abolished commune's typo, a damaged byte) is rejected alone and does
+            # not stop the others (it used to register a unit without province and block this step).
+            provinces = {self._province_of(code) for code in codes if code} - {None}
+            if len(provinces) == 1:
                 retry = [i for i, error in enumerate(errors) if error]
                 retried = self._resolve_names([names[i] for i in retry], provinces.pop())
                 for i, code, error in zip(retry, *retried, strict=True):
@@ -335,7 +337,7 @@ class Normalizer:
                 errors.append(None)
                 continue
             try:
-                codes.append(unitsmod.resolve_or_register(self.con, name, province_code).code)
+                codes.append(unitsmod.resolve_unit(self.con, name, province=province_code, suggest=False).code)
                 errors.append(None)
             except unitsmod.UnitError as exc:
                 codes.append(None)
@@ -343,7 +345,7 @@ class Normalizer:
         return codes, errors
 
     def _province_of(self, code: str) -> str | None:
-        rows = self.con.execute("SELECT province_code FROM units WHERE code = ? AND in_catalogue", [code]).fetchall()
+        rows = self.con.execute("SELECT province_code FROM units WHERE code = ?", [code]).fetchall()
         return rows[0][0] if rows else None
 
     # -- applicant locality -> non_territorial --------------------------------------------------------------

@@ -305,12 +305,15 @@ def _insert_import_row(con, result: FileResult, *, source, period, user) -> None
 
 
 def _title_unit(con, table: RawTable, unit_option: unitsmod.Unit | None) -> unitsmod.Unit | None:
-    """The unit written in the file title (province hint: --unit's), else --unit."""
-    if not table.title_unit or table.kind != "dossiers":
+    """The unit written in the file title (province hint: --unit's), else --unit.
+
+    A title naming a province, city or district ('Thành phố Hải Phòng') is never a commune: ignored.
+    """
+    if not table.title_unit or table.kind != "dossiers" or unitsmod.names_a_region(table.title_unit):
         return unit_option
     province = unit_option.province_code if unit_option else None
     try:
-        return unitsmod.resolve_or_register(con, table.title_unit, province)
+        return unitsmod.resolve_unit(con, table.title_unit, province=province)
     except unitsmod.UnitError as exc:
         if unit_option:
             return unit_option

@@ -68,6 +68,23 @@ DDL = [
         successor_code VARCHAR,            -- new unit after the 2025 reorganisation, when known
         fold_name VARCHAR NOT NULL         -- folded name without the type prefix, for matching
     )""",
+    # Pre-1/7/2025 units (codes L-…, also in ``units``): where they were and until when. Filled from
+    # motcua/data by ``motcua.units.seed_units``.
+    """CREATE TABLE IF NOT EXISTS unit_history (
+        code VARCHAR PRIMARY KEY,
+        district_name VARCHAR,             -- old district ('Huyện Thanh Hà')
+        old_province_name VARCHAR,         -- old province ('Tỉnh Hải Dương')
+        gso_code VARCHAR,                  -- old GSO code (may equal a NEW code of another unit: never joined on)
+        valid_to DATE,                     -- first day it no longer existed (NULL: earlier round, date unknown)
+        accents_verified BOOLEAN NOT NULL  -- False: name rebuilt from a folded key (earlier-round alias)
+    )""",
+    # Many-to-many history: a merged unit has one successor, a split one several (one is the default).
+    """CREATE TABLE IF NOT EXISTS unit_lineage (
+        from_code VARCHAR NOT NULL,
+        to_code VARCHAR NOT NULL,
+        effective DATE,                    -- NULL: before 1/7/2025, date not in the source
+        is_default BOOLEAN NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS procedures (
         procedure_code VARCHAR PRIMARY KEY,
         procedure_name VARCHAR,

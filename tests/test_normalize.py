@@ -158,8 +158,9 @@ def test_duplicate_codes_in_file_keep_newest_then_last(con):
 
 
 def test_unit_columns_resolve_once_and_default_resolving_unit(con):
+    # After 1/7/2025: "Xã Tân Tiến" is a current commune of several provinces, none in Hà Nội.
     result, ok, rejects = normalize(con, {
-        "received_at": ["01/03/2025"] * 4,
+        "received_at": ["01/09/2025"] * 4,
         "receiving_unit": ["Phường Hoàn Kiếm", "UBND phường Hoàn Kiếm", None, "Xã Tân Tiến"],
     }, unit=None)
     hoan_kiem = resolve_unit(con, "Phường Hoàn Kiếm").code
@@ -179,10 +180,14 @@ def test_group_label_is_the_resolving_unit(con):
     assert ba_dinh != hoan_kiem
 
 
-def test_unknown_unit_name_registers_a_legacy_unit(con):
-    _, ok, rejects = normalize(con, {"received_at": ["01/03/2025"], "receiving_unit": ["Xã Phượng Kỳ Cũ"]}, unit=None)
-    assert rejects.empty
-    assert ok.iloc[0]["receiving_unit_code"] == "L-xa-phuong-ky-cu"
+def test_unknown_unit_name_is_rejected_alone(con):
+    # Before: an unknown (here damaged) name was registered as a new legacy unit.
+    _, ok, rejects = normalize(con, {"received_at": ["01/03/2025"] * 2,
+                                     "receiving_unit": ["Xã Ph\ufffdợng Kỳ", "Xã Phượng Kỳ"]}, unit=None)
+    assert list(rejects["row_number"]) == [2]
+    assert "Không tìm thấy đơn vị 'Xã Ph\ufffdợng Kỳ'" in rejects.iloc[0]["reason"]
+    assert list(ok["receiving_unit_code"]) == ["L-xa-phuong-ky"]
+    assert con.execute("SELECT count(*) FROM units WHERE code LIKE 'L-xa-phuong-ky-cu%'").fetchone()[0] == 0
 
 
 def test_no_unit_anywhere_is_a_load_error(con):

@@ -63,7 +63,7 @@ def test_import_then_reimport_changes_nothing(first_export, db_path):
 
     imports = dbmod.Database(db_path).query_rows(
         "SELECT import_id, file_name, format, status, rows_read, rows_loaded, imported_by, unit_code FROM imports")
-    ba_dinh = dbmod.Database(db_path).query_rows("SELECT code FROM units WHERE name = 'Phường Ba Đình'")[0][0]
+    ba_dinh = dbmod.Database(db_path).query_rows("SELECT code FROM units WHERE name = 'Phường Ba Đình' AND in_catalogue")[0][0]
     assert imports == [(1, "quy1.csv", "csv", "loaded", 3, 3, "cán bộ A", ba_dinh)]
 
 
