@@ -42,7 +42,7 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
                 fail(str(exc))
             click.echo(json.dumps(unit.__dict__, ensure_ascii=False) if as_json else unit.label)
             return
-        province_code = unitsmod.resolve_unit(cur, province).province_code if province else None
+        province_code = unitsmod.resolve_province(cur, province) if province else None
         frame = unitsmod.list_units(cur, used_only=not show_all, province=province_code)
     finally:
         cur.close()
@@ -51,9 +51,8 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
         return
     from motcua.fmt import fmt_int
 
-    for row in frame.itertuples():
-        flag = "" if row.in_catalogue else "  [ngoài danh mục 2025]"
-        click.echo(f"{row.code:<22} {row.name:<32} {row.province_name or '':<26} {fmt_int(row.dossiers):>9} hồ sơ{flag}")
+    for row in frame.itertuples():  # legacy units: old district/province and successor, never 'nan'
+        click.echo(f"{row.code:<22} {row.label:<60} {fmt_int(row.dossiers):>9} hồ sơ")
     click.echo(f"Tổng: {fmt_int(len(frame))} đơn vị")
 
 

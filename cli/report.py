@@ -9,6 +9,7 @@ import click
 
 from cli.common import EXIT_BAD_INPUT, EXIT_EMPTY, db_option, fail, resolve_unit, settings_options
 from motcua import db as dbmod
+from motcua import units as unitsmod
 from motcua.filters import Scope
 from motcua.periods import parse_period
 
@@ -19,10 +20,14 @@ def _province_scope(database: dbmod.Database, text: str | None) -> Scope:
     """All communes of a province (``--province``), or every unit."""
     if not text:
         return Scope()
-    province = resolve_unit(database, text)
-    codes = database.query_rows("SELECT code FROM units WHERE province_code = ? AND level = 'commune' "
-                                "ORDER BY code", [province.province_code or province.code])
-    return Scope(unit_codes=tuple(code for (code,) in codes))
+    cur = database.cursor()
+    try:
+        # An empty list must never reach Scope(): there it would mean every unit.
+        return Scope(unit_codes=tuple(unitsmod.commune_codes(cur, unitsmod.resolve_province(cur, text))))
+    except unitsmod.UnitError as exc:
+        fail(str(exc))
+    finally:
+        cur.close()
 
 
 @click.command("report")

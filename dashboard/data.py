@@ -42,8 +42,7 @@ def _unit_options(version: str) -> dict[str, str]:
         frame = units.list_units(cur, used_only=True)
     finally:
         cur.close()
-    return {row.code: f"{row.name} – {row.province_name}" if row.province_name else row.name
-            for row in frame.itertuples()}
+    return dict(zip(frame["code"], frame["label"], strict=True))  # legacy: old district/province, successor
 
 
 def unit_options() -> dict[str, str]:

@@ -92,14 +92,17 @@ class Unit:
     def label(self) -> str:
         """'Xã Tứ Kỳ, Thành phố Hải Phòng (mã 11074)'; a legacy unit names its old district/province and
         successor: 'Xã Thanh Xá (cũ), huyện Thanh Hà, tỉnh Hải Dương — nay thuộc Xã Thanh Hà (mã L-…)'."""
+        if self.level == "commune" and self.in_catalogue and self.province_name:
+            return f"{self.name}, {self.province_name} (mã {self.code})"
         return f"{self.display_name} (mã {self.code})"
 
     @property
     def display_name(self) -> str:
+        """Picker/list label: 'Xã Tứ Kỳ – Thành phố Hải Phòng', or the legacy label."""
         if self.level != "commune":
             return self.name
         if self.in_catalogue:
-            return f"{self.name}, {self.province_name}" if self.province_name else self.name
+            return f"{self.name} – {self.province_name}" if self.province_name else self.name
         return legacy_label(self.name, self.district_name, self.old_province_name or self.province_name,
                             self.successor_name)
 
@@ -503,6 +506,28 @@ def resolve_unit(con, text: str, *, province: str | None = None, suggest: bool =
         close = index.suggestions(text)
         hint = " Có phải: " + "; ".join(u.label for u in close) + "?" if close else ""
     raise UnitError(f"Không tìm thấy đơn vị '{text}'.{hint}")
+
+
+def resolve_province(con, text: str) -> str:
+    """Current province code for a province given by code or name, current or old ('Tỉnh Hải Dương' -> '31'),
+    or a commune (its province); else ``UnitError``."""
+    code = unit_index(con).province_code(text)
+    if code:
+        return code
+    unit = resolve_unit(con, text)
+    if unit.province_code:
+        return unit.province_code
+    raise UnitError(f"Không tìm thấy tỉnh/thành phố '{text}'.")
+
+
+def commune_codes(con, province_code: str, *, current_only: bool = False) -> list[str]:
+    """The communes of a province (legacy units too unless ``current_only``); never empty: ``UnitError``."""
+    rows = con.execute("SELECT code FROM units WHERE province_code = ? AND level = 'commune' "
+                       f"{'AND in_catalogue' if current_only else ''} ORDER BY code", [province_code]).fetchall()
+    if not rows:
+        raise UnitError(f"Tỉnh/thành phố mã {province_code} không có xã/phường nào trong danh mục; "
+                        "danh sách đơn vị trống không có nghĩa là mọi đơn vị.")
+    return [code for (code,) in rows]
 
 
 def legacy_code(name: str) -> str:
