@@ -48,7 +48,7 @@ import pandas as pd
 
 from motcua import metrics_sql as msql
 from motcua.db import query_df
-from motcua.filters import MISSING_TEXT_KEY, Scope, unit_names
+from motcua.filters import MISSING_TEXT_KEY, Scope, current_unit_codes, unit_names
 from motcua.periods import Period, custom_period
 from motcua.settings import (  # noqa: F401  (re-exported: the metrics API names its settings)
     DIGITIZATION_SCOPES,
@@ -304,6 +304,7 @@ def _grouped_counts(db, scope: Scope, period: Period, settings: Settings, key_sq
     One statement groups the active dossiers by (key, period state, returned) and sums the precomputed
     0/1 attribute columns; each count is then the sum over the state rows its spec selects.
     """
+    scope = scope.with_settings(settings)
     specs = _specs(settings)
     columns = sorted({column for _state, attributes in specs.values() for column in attributes})
     where_sql, where_params = scope.where("d")
@@ -427,8 +428,12 @@ def breakdown(db, scope: Scope, period: Period, by: str, settings: Settings = Se
     if by == "month":
         return _monthly(db, scope, period, settings)
     if by == "unit":
+        scope = scope.with_settings(settings)
         frame = _grouped_counts(db, scope, period, settings, f"d.{scope.unit_column}")
-        codes = list(dict.fromkeys([*scope.unit_codes, *frame["key"].tolist()]))
+        # Under the current boundaries only current communes get a row (a province scope lists legacy ones
+        # too; their dossiers are in their successors' rows).
+        listed = current_unit_codes(db, scope.unit_codes) if scope.boundaries == "current" else scope.unit_codes
+        codes = list(dict.fromkeys([*listed, *frame["key"].tolist()]))
         names = unit_names(db, codes)
         frame = _reindex(frame, {code: names.get(code, code) for code in codes})
         frame = frame.sort_values("label", kind="stable")
@@ -529,6 +534,7 @@ def dossier_list(db, scope: Scope, period: Period, bucket: str, settings: Settin
     if bucket not in COUNTS:
         raise ValueError(f"Không có nhóm hồ sơ '{bucket}'; chỉ dùng: {', '.join([*COUNTS, 'at_risk'])}.")
     state, attributes = _specs(settings)[bucket]
+    scope = scope.with_settings(settings)
     counted = msql.counted_sql(settings.returned_policy)
     condition = msql.condition_sql(state, attributes, counted)
     late_sql = msql.condition_sql("resolved", _specs(settings)["late"][1], counted)
@@ -549,6 +555,7 @@ def dossier_list(db, scope: Scope, period: Period, bucket: str, settings: Settin
 
 def at_risk(db, scope: Scope, as_of: date, settings: Settings = Settings()) -> pd.DataFrame:
     """Open dossiers at ``as_of`` that are overdue or due within ``settings.at_risk_days`` working days."""
+    scope = scope.with_settings(settings)
     where_sql, where_params = scope.where("d")
     # Calendar-day horizon wide enough for any holiday block; the exact working-day cut is made below.
     horizon = as_of + timedelta(days=settings.at_risk_days * 2 + 16)
@@ -574,8 +581,9 @@ def at_risk(db, scope: Scope, as_of: date, settings: Settings = Settings()) -> p
 
 
 # --- catalogue, levels, processing time ----------------------------------------------------------------
-def unused_procedures(db, scope: Scope, period: Period) -> pd.DataFrame:
+def unused_procedures(db, scope: Scope, period: Period, settings: Settings = Settings()) -> pd.DataFrame:
     """Catalogue procedures (danh mục TTHC) with no dossier received in the period within the scope."""
+    scope = scope.with_settings(settings)
     where_sql, where_params = scope.where("d")
     catalogue = [("p.field_name", scope.field_names), ("p.procedure_code", scope.procedure_codes),
                  ("p.dvc_level", scope.dvc_levels)]
@@ -595,8 +603,9 @@ def unused_procedures(db, scope: Scope, period: Period) -> pd.DataFrame:
     return frame
 
 
-def level_breakdown(db, scope: Scope, period: Period) -> pd.DataFrame:
+def level_breakdown(db, scope: Scope, period: Period, settings: Settings = Settings()) -> pd.DataFrame:
     """level, level_label, dossiers (new in the period), procedures (distinct procedures with new dossiers)."""
+    scope = scope.with_settings(settings)
     where_sql, where_params = scope.where("d")
     template = (f"SELECT d.dvc_level AS level, count(*) AS dossiers, count(DISTINCT d.procedure_code) AS procedures "
                 f"FROM {msql.FACTS_TABLE} d WHERE d.received_day BETWEEN :s AND :e AND ({where_sql}) GROUP BY 1")
@@ -629,6 +638,7 @@ def processing_time(db, scope: Scope, period: Period, by: str = "procedure",
     if by not in _PROCESSING_KEYS:
         raise ValueError(f"Không tính thời gian giải quyết theo '{by}'; chỉ dùng: {', '.join(_PROCESSING_KEYS)}.")
     key_sql, label_sql = _PROCESSING_KEYS[by]
+    scope = scope.with_settings(settings)
     if by == "unit":
         key_sql, label_sql = f"d.{scope.unit_column}", "NULL"
     counted = "NOT d.is_returned AND " if settings.returned_policy == "excluded" else ""
@@ -684,12 +694,13 @@ _QUALITY_CHECKS = (
 )
 
 
-def data_quality(db, scope: Scope) -> pd.DataFrame:
+def data_quality(db, scope: Scope, settings: Settings = Settings()) -> pd.DataFrame:
     """check, label, count, examples (a few dossier codes) for every data check."""
-    where_sql, where_params = scope.where("d")
+    scope = scope.with_settings(settings)
     parts, params = [], []
     for check, label, table, condition in _QUALITY_CHECKS:
         source = msql.FACTS_TABLE if table == "facts" else "dossiers"
+        where_sql, where_params = scope.where("d", on_facts=table == "facts")
         parts.append(
             f"SELECT ? AS check, ? AS label, count(*) AS count, "
             f"array_to_string(list(d.dossier_code ORDER BY d.dossier_code)[1:{_EXAMPLES}], ', ') AS examples "
@@ -703,8 +714,9 @@ def data_quality(db, scope: Scope) -> pd.DataFrame:
     return frame.sort_values("check", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-def data_range(db, scope: Scope) -> tuple[date | None, date | None]:
+def data_range(db, scope: Scope, settings: Settings = Settings()) -> tuple[date | None, date | None]:
     """First and last receipt day of the counted dossiers in the scope."""
+    scope = scope.with_settings(settings)
     where_sql, where_params = scope.where("d")
     frame = _query(db, f"SELECT min(d.received_day) AS first, max(d.received_day) AS last "
                        f"FROM {msql.FACTS_TABLE} d WHERE {where_sql}", where_params)

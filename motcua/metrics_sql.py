@@ -152,7 +152,8 @@ CUBE_ACTIVE = "d.rb < :eb AND (d.cb IS NULL OR d.cb >= :sb)"
 CUBE_CARRIED = "d.rb < :sb"
 CUBE_RESOLVED = "coalesce(d.cb < :eb, false)"
 CUBE_DUE_OK = "(d.db IS NULL OR d.db >= :eb)"
-CUBE_KEYS = ("receiving_unit_code", "resolving_unit_code", "channel", "dvc_level")
+CUBE_KEYS = ("receiving_unit_code", "resolving_unit_code", "receiving_current_code", "resolving_current_code",
+             "channel", "dvc_level")
 
 
 def half_month(day_sql: str) -> str:
@@ -173,7 +174,7 @@ def cube_select(attributes: tuple[str, ...]) -> str:
     due_bucket = f"CASE WHEN label_overdue THEN CAST(-1 AS SMALLINT) ELSE {half_month('due_day + 1')} END"
     return (f"SELECT {keys}, is_returned, {half_month('received_day')} AS rb, {half_month('closed_day')} AS cb, "
             f"{due_bucket} AS db, CAST(count(*) AS INTEGER) AS n{sums}\n"
-            f"FROM {FACTS_TABLE}\nGROUP BY ALL\nORDER BY receiving_unit_code, rb")
+            f"FROM {FACTS_TABLE}\nGROUP BY ALL\nORDER BY resolving_current_code, rb")
 
 
 _ATTRIBUTE_SQL = {
@@ -204,6 +205,13 @@ ATTRIBUTES = tuple(_ATTRIBUTE_SQL)
 _ATTRIBUTE_COLUMNS = ",\n       ".join(
     f"CAST(coalesce({sql}, false) AS UTINYINT) AS {name}" for name, sql in _ATTRIBUTE_SQL.items())
 
+
+# The unit each dossier counts for under the current boundaries (``boundaries = current``): a legacy unit's
+# dossiers go to its current successor (units.successor_code), a current unit keeps its own.
+CURRENT_UNIT_COLUMNS = ("coalesce(ur.successor_code, d.receiving_unit_code) AS receiving_current_code, "
+                        "coalesce(us.successor_code, d.resolving_unit_code) AS resolving_current_code")
+CURRENT_UNIT_JOINS = ("LEFT JOIN units ur ON ur.code = d.receiving_unit_code "
+                      "LEFT JOIN units us ON us.code = d.resolving_unit_code")
 
 # Derived facts table. `due_fill` is a registered frame (received_at, legal_days, due_at) with due dates
 # computed in Python from the procedure's legal time limit in working days (motcua.workdays).
@@ -239,9 +247,11 @@ WITH base AS (
            d.handling_department, d.handling_officer, d.current_step, d.non_territorial,
            d.reappointment_count,
            -- Re-appointed (xin lỗi, hẹn lại): an exported new due date or a re-appointment count.
-           d.new_due_at IS NOT NULL OR coalesce(d.reappointment_count > 0, false) AS reappointed
+           d.new_due_at IS NOT NULL OR coalesce(d.reappointment_count > 0, false) AS reappointed,
+           {CURRENT_UNIT_COLUMNS}
     FROM dossiers d
     LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
+    {CURRENT_UNIT_JOINS}
     WHERE d.received_at IS NOT NULL AND (d.status IS NULL OR d.status NOT IN (1, 3))
 ), dated AS (
     SELECT b.*, coalesce(b.given_due_at, f.due_at) AS eff_due_at, b.given_due_at IS NULL AS due_computed,
@@ -254,7 +264,8 @@ WITH base AS (
     LEFT JOIN due_fill f ON b.given_due_at IS NULL AND f.received_at = b.received_at
                         AND f.legal_days = b.legal_days
 ), facts AS (
-SELECT source, dossier_code, receiving_unit_code, resolving_unit_code, procedure_code, procedure_name,
+SELECT source, dossier_code, receiving_unit_code, resolving_unit_code, receiving_current_code,
+       resolving_current_code, procedure_code, procedure_name,
        field_code, field_name, dvc_level, channel, status, time_status, is_returned, has_result, digitized,
        electronic_result, reused, paid_online, fee_bearing, supplement_count,
        handling_department, handling_officer, current_step, non_territorial, reappointment_count, reappointed,
@@ -281,7 +292,7 @@ FROM dated
 SELECT *,
        {_ATTRIBUTE_COLUMNS}
 FROM facts
-ORDER BY receiving_unit_code, received_day
+ORDER BY resolving_current_code, received_day
 """
 
 # Distinct (received_at, legal_days) pairs whose due date must be computed from legal_days.

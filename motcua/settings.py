@@ -37,6 +37,14 @@ DIGITIZATION_SCOPES = {
     "all_new": "Mọi hồ sơ mới tiếp nhận",
     "direct_postal_only": "Chỉ hồ sơ nộp trực tiếp/bưu chính (hồ sơ trực tuyến được miễn, TT 03/2025 Điều 5)",
 }
+BOUNDARIES = {
+    "current": "Địa giới hiện hành: xã/phường mới gồm cả hồ sơ của các xã cũ trước 1/7/2025 (chuỗi từ kỳ trước liên tục)",
+    "recorded": "Địa giới khi ghi nhận: mỗi hồ sơ thuộc đơn vị ghi trong tệp xuất (xã cũ giữ số liệu riêng)",
+}
+ATTRIBUTIONS = {
+    "resolving": "Đơn vị trực tiếp giải quyết (Biểu 06; thiếu thông tin thì lấy đơn vị tiếp nhận)",
+    "receiving": "Đơn vị tiếp nhận hồ sơ",
+}
 _ALIASES = {"returned_policy": {"separate": "excluded"}}
 
 
@@ -138,6 +146,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "TT 03/2025/TT-VPCP Điều 5 (hồ sơ trực tuyến được miễn số hóa khi tiếp nhận)", choices=DIGITIZATION_SCOPES,
         url_param="digitization", help="Mẫu số của tỷ lệ số hóa khi tiếp nhận.",
     ),
+    SettingSpec(
+        "boundaries", "Địa giới đơn vị", "current", "choice",
+        "NQ 202/2025/QH15 và các nghị quyết sắp xếp ĐVHC cấp xã (hiệu lực 1/7/2025); chưa có hướng dẫn so sánh số liệu",
+        choices=BOUNDARIES, changes_facts=False,
+        help="current: xã/phường hiện hành gồm cả xã cũ; recorded: theo đơn vị ghi trong tệp xuất.",
+    ),
+    SettingSpec(
+        "attribution", "Hồ sơ tính cho đơn vị", "resolving", "choice",
+        "Biểu 06/VPCP/KSTT: 'tại cơ quan, đơn vị trực tiếp giải quyết TTHC'; NĐ 118/2025/NĐ-CP (sửa bởi NĐ "
+        "309/2026/NĐ-CP): nộp hồ sơ không phụ thuộc địa giới", choices=ATTRIBUTIONS, changes_facts=False,
+        help="resolving: đơn vị giải quyết (mặc định của Biểu 06); receiving: đơn vị tiếp nhận.",
+    ),
 )
 SPECS: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
 
@@ -152,6 +172,8 @@ class Settings:
     at_risk_days: int = SPECS["at_risk_days"].default
     online_procedure_levels: tuple[str, ...] = SPECS["online_procedure_levels"].default
     digitization_scope: str = SPECS["digitization_scope"].default
+    boundaries: str = SPECS["boundaries"].default
+    attribution: str = SPECS["attribution"].default
 
     def __post_init__(self) -> None:
         for spec in SETTINGS:

@@ -53,7 +53,7 @@ def con():
 
 
 def _codes(con, scope: Scope) -> list[str]:
-    sql, params = scope.where("d")
+    sql, params = scope.where("d", on_facts=False)
     rows = con.execute(f"SELECT dossier_code FROM dossiers d WHERE {sql} ORDER BY dossier_code", params)
     return [r[0] for r in rows.fetchall()]
 

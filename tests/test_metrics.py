@@ -148,8 +148,11 @@ def test_breakdown_frame_shape_and_validation():
 def test_resolving_unit_role_counts_the_resolving_unit():
     con = make_db([{"receiving_unit_code": "10001", "resolving_unit_code": "10002", "received_at": "2026-07-02"}])
     q3 = parse_period("2026Q3")
-    assert metrics.kpi_counts(con, Scope(unit_codes=("10002",)), q3)["new"] == 0
-    assert metrics.kpi_counts(con, Scope(unit_codes=("10002",), unit_role="resolving"), q3)["new"] == 1
+    receiving = Settings(attribution="receiving")
+    assert metrics.kpi_counts(con, Scope(unit_codes=("10002",)), q3, receiving)["new"] == 0
+    assert metrics.kpi_counts(con, Scope(unit_codes=("10002",), unit_role="resolving"), q3, receiving)["new"] == 1
+    # Default (issue 10): a dossier counts for its resolving unit, as Biểu 06 does.
+    assert metrics.kpi_counts(con, Scope(unit_codes=("10002",)), q3)["new"] == 1
     frame = metrics.breakdown(con, Scope(unit_role="resolving"), q3, "unit")
     assert frame["key"].tolist() == ["10002"]
 
