@@ -419,7 +419,9 @@ def restrict_unit_codes(requested: Iterable[str] | None, user: User, db) -> tupl
     if allowed is None:
         return wanted or None
     kept = tuple(c for c in wanted if c in set(allowed))
-    return kept or allowed
+    # The default view names current units only: under the current boundaries they include their
+    # predecessors' dossiers; a predecessor (code L-…) stays allowed when asked for explicitly.
+    return kept or tuple(c for c in allowed if not c.startswith("L-")) or allowed
 
 
 def can_see_unit(user: User, db, unit_code: str) -> bool:
