@@ -84,8 +84,10 @@ def _echo_summary(summary: ImportSummary) -> None:
               help="Đơn vị (tên hoặc mã xã/phường) dùng khi tệp không có cột đơn vị và tiêu đề không ghi đơn vị.")
 @click.option("--user", default=None, help="Tên người nạp, ghi vào nhật ký nạp.")
 @click.option("--json", "as_json", is_flag=True, help="Chỉ in kết quả dạng JSON.")
+@click.option("--replace", is_flag=True,
+              help="Nạp lại tệp đã nạp (ví dụ với --unit đã sửa): các dòng của lần nạp trước được thay thế.")
 @click.help_option("-h", "--help", help="Hiện hướng dẫn này rồi thoát.")
-def load_command(files, db_path, unit, user, as_json) -> None:
+def load_command(files, db_path, unit, user, as_json, replace) -> None:
     """Nạp các tệp xuất hồ sơ TTHC (Excel, HTML .xls, CSV, JSON DVCQG) vào cơ sở dữ liệu.
 
     Cả lần nạp được ghi một lần: hoặc tất cả các tệp được ghi, hoặc không có gì thay đổi. Tệp đã nạp
@@ -94,7 +96,8 @@ def load_command(files, db_path, unit, user, as_json) -> None:
     """
     bar = _ProgressBar(quiet=as_json)
     try:
-        summary = import_files(list(files), db_path=db_path, unit=unit, user=user, progress=bar)
+        summary = import_files(list(files), db_path=db_path, unit=unit, user=user, progress=bar,
+                               replace=replace)
     except unitsmod.UnitError as exc:
         raise click.UsageError(f"--unit: {exc}") from exc
     finally:

@@ -25,7 +25,7 @@ from loaders.locality import CURRENT_CODE_SQL, locate
 from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadError, RawTable
 from loaders.safety import MAX_CELL_CHARS
 from motcua import units as unitsmod
-from motcua.schema import DOSSIER_COLUMNS
+from motcua.schema import DOSSIER_COLUMNS, NATIONAL_CODE_RE
 from motcua.text import fold, nfc
 
 MIN_DATE = datetime(2000, 1, 1)
@@ -512,14 +512,17 @@ class Normalizer:
         columns = [f"CAST({outputs.get(name, name)} AS {sql_type.replace(' NOT NULL', '')}) AS {name}"
                    for name, sql_type in DOSSIER_COLUMNS.items()]
         self._define_ok_view(columns)
-        duplicated = "SELECT dossier_code FROM norm_ok GROUP BY dossier_code HAVING count(*) > 1"
+        # A local receipt number is one dossier only within its receiving unit (loaders.pipeline.same_dossier).
+        identity = (f"dossier_code, CASE WHEN regexp_full_match(dossier_code, '{NATIONAL_CODE_RE}') THEN '' "
+                    "ELSE receiving_unit_code END")
+        duplicated = f"SELECT {identity} FROM norm_ok GROUP BY ALL HAVING count(*) > 1"
         if not self.con.execute(f"SELECT count(*) FROM ({duplicated})").fetchall()[0][0]:
             return
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE norm_dups AS
             SELECT source_row, dossier_code, row_number() OVER w AS rank_in_file, first_value(source_row) OVER w AS kept_row
-            FROM norm_ok WHERE dossier_code IN ({duplicated})
-            WINDOW w AS (PARTITION BY dossier_code ORDER BY state_at DESC, source_row DESC)
+            FROM norm_ok WHERE ({identity}) IN ({duplicated})
+            WINDOW w AS (PARTITION BY {identity} ORDER BY state_at DESC, source_row DESC)
         """)
         self.con.execute(f"""
             INSERT INTO norm_rejects SELECT source_row, {_literal(self.labels['dossier_code'])}, dossier_code,

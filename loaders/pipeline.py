@@ -32,15 +32,22 @@ from loaders.normalize import Normalizer, vietnam_now
 from motcua import db as dbmod
 from motcua import units as unitsmod
 from motcua.fmt import fmt_datetime, fmt_int
-from motcua.schema import DOSSIER_COLUMNS
+from motcua.schema import DOSSIER_COLUMNS, NATIONAL_CODE_RE
 from motcua.site import load_site
 
 STATUS_LOADED, STATUS_DUPLICATE, STATUS_FAILED = "loaded", "duplicate_file", "failed"
 REJECT_SAMPLES = 5
 
+def same_dossier(stored: str, incoming: str) -> str:
+    """SQL: the stored row ``stored`` is the incoming dossier ``incoming``."""
+    return (f"{stored}.source = {incoming}.source AND {stored}.dossier_code = {incoming}.dossier_code AND "
+            f"(regexp_full_match({incoming}.dossier_code, '{NATIONAL_CODE_RE}') "
+            f"OR {stored}.receiving_unit_code = {incoming}.receiving_unit_code)")
+
+
 _UPDATABLE = [c for c in DOSSIER_COLUMNS if c not in ("source", "dossier_code")]
 _UPSERT_DOSSIERS = (
-    "MERGE INTO dossiers USING norm_ok n ON dossiers.source = n.source AND dossiers.dossier_code = n.dossier_code "
+    f"MERGE INTO dossiers USING norm_write n ON {same_dossier('dossiers', 'n')} "
     "WHEN MATCHED AND n.state_at >= dossiers.state_at THEN UPDATE SET "
     + ", ".join(f"{c} = n.{c}" for c in _UPDATABLE)
     + " WHEN NOT MATCHED THEN INSERT"
@@ -163,6 +170,16 @@ def _loaded_before(con, sha256: str) -> tuple | None:
     return rows[0] if rows else None
 
 
+def _remove_earlier_load(con, sha256: str) -> None:
+    """``--replace``: drop the dossiers written by the earlier loads of this file; their imports rows stay
+    (status ``replaced``) as the history of what was loaded."""
+    ids = [r[0] for r in con.execute("SELECT import_id FROM imports WHERE sha256 = ? AND status = 'loaded'",
+                                     [sha256]).fetchall()]
+    con.execute("DELETE FROM dossiers WHERE import_id IN (SELECT unnest(?))", [ids])
+    con.execute("UPDATE imports SET status = 'replaced', message = message || ' (đã nạp lại bằng --replace)' "
+                "WHERE import_id IN (SELECT unnest(?))", [ids])
+
+
 def _duplicate(name: str, sha256: str, previous: tuple) -> FileResult:
     import_id, imported_at = previous
     return FileResult(name, _format_from_name(name), STATUS_DUPLICATE, sha256=sha256, import_id=import_id,
@@ -183,8 +200,11 @@ def _published_duplicates(db_path: Path, hashes: Iterable[str]) -> dict[str, tup
 
 
 def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None = None, unit: str | None = None,
-                 user: str | None = None, progress: Progress | None = None) -> ImportSummary:
+                 user: str | None = None, progress: Progress | None = None, replace: bool = False) -> ImportSummary:
     """Import export files into the database in one atomic run.
+
+    ``replace``: a file loaded before is imported again (e.g. with a corrected ``unit``) instead of being
+    skipped; the rows its earlier loads wrote are removed first (rows a later file updated stay).
 
     Raises ``motcua.units.UnitError`` (Vietnamese message) before writing anything when ``unit`` is given
     but cannot be resolved.
@@ -194,8 +214,8 @@ def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None
         return ImportSummary([], str(target))
     specs = [_split_spec(p) for p in paths]
     hashes = [_try_sha256(path) for path, _ in specs]
-    published = _published_duplicates(target, hashes)
-    if all(sha in published for sha in hashes):
+    published = {} if replace else _published_duplicates(target, hashes)
+    if hashes and all(sha in published for sha in hashes):
         # Nothing new: do not even rewrite the file (its version, and the dashboard caches, stay the same).
         skipped = [_duplicate(name, sha, published[sha]) for (_, name), sha in zip(specs, hashes, strict=True)]
         return ImportSummary(skipped, str(target))
@@ -208,6 +228,9 @@ def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None
         for index, ((_, name), sha) in enumerate(zip(specs, hashes, strict=True)):
             notify = _notifier(progress, index, len(specs), name)
             previous = _loaded_before(con, sha) if sha else None
+            if previous and replace and sha not in hashes[:index]:
+                _remove_earlier_load(con, sha)
+                previous = None
             if sha is None:
                 message = str(LoadError("không mở được tệp (không tồn tại hoặc không có quyền đọc).", file_name=name))
                 results.append(_record_failure(con, name, "", _format_from_name(name), message, user))
@@ -373,6 +396,31 @@ def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dic
     result.rows_loaded += counts.rows_ok
     result.rows_rejected += counts.rows_rejected
     result.rows_skipped += counts.rows_skipped
+    if is_catalogue:
+        _record_rejects(con, result, reject_prefix)
+        con.execute(_UPSERT_CATALOGUE)
+        result.rows_new += counts.rows_ok
+        return
+    collisions = _reject_collisions(con)
+    result.rows_loaded -= collisions
+    result.rows_rejected += collisions
+    _record_rejects(con, result, reject_prefix)
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM dossiers LIMIT 1)").fetchall()[0][0]:
+        # First load into an empty table: every row is new, no comparison join needed.
+        new, updated, older = counts.rows_ok, 0, 0
+    else:
+        new, updated, older = _compare_with_stored(con)
+    # A plain INSERT is faster than MERGE when no stored row shares a code (first load of an export).
+    con.execute(_UPSERT_DOSSIERS if updated or older else "INSERT INTO dossiers SELECT * FROM norm_write")
+    con.execute(_UPSERT_SEEN_PROCEDURES)
+    result.rows_new += new
+    result.rows_updated += updated
+    result.rows_older += older
+    for code, count in con.execute("SELECT receiving_unit_code, count(*) FROM norm_write GROUP BY 1").fetchall():
+        unit_codes[code] = unit_codes.get(code, 0) + count
+
+
+def _record_rejects(con, result: FileResult, reject_prefix: str) -> None:
     con.execute("INSERT INTO rejects SELECT ?, ?, row_number, column_name, raw_value, ? || reason FROM norm_rejects "
                 "ORDER BY row_number, column_name", [result.import_id, result.file_name, reject_prefix])
     if len(result.reject_samples) < REJECT_SAMPLES:
@@ -380,32 +428,46 @@ def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dic
                            "ORDER BY row_number, column_name LIMIT ?", [reject_prefix, REJECT_SAMPLES]).fetchall()
         result.reject_samples += [dict(zip(("row_number", "column_name", "raw_value", "reason"), r, strict=True))
                                   for r in rows][: REJECT_SAMPLES - len(result.reject_samples)]
-    if is_catalogue:
-        con.execute(_UPSERT_CATALOGUE)
-        result.rows_new += counts.rows_ok
-        return
+
+
+def _reject_collisions(con) -> int:
+    """A national-format code already stored for ANOTHER receiving unit is a real collision: the incoming
+    row is rejected with a reason (never an update moving the dossier). Defines ``norm_write`` (the rows
+    to write) and returns the number of rows rejected."""
     if not con.execute("SELECT count(*) FROM (SELECT 1 FROM dossiers LIMIT 1)").fetchall()[0][0]:
-        # First load into an empty table: every row is new, no comparison join needed.
-        new, updated, older = counts.rows_ok, 0, 0
-    else:
-        new, updated, older = _compare_with_stored(con)
-    # A plain INSERT is faster than MERGE when no stored row shares a code (first load of an export).
-    con.execute(_UPSERT_DOSSIERS if updated or older else "INSERT INTO dossiers SELECT * FROM norm_ok")
-    con.execute(_UPSERT_SEEN_PROCEDURES)
-    result.rows_new += new
-    result.rows_updated += updated
-    result.rows_older += older
-    for code, count in con.execute("SELECT receiving_unit_code, count(*) FROM norm_ok GROUP BY 1").fetchall():
-        unit_codes[code] = unit_codes.get(code, 0) + count
+        con.execute("CREATE OR REPLACE TEMP VIEW norm_write AS SELECT * FROM norm_ok")
+        return 0
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE norm_collisions AS
+        SELECT n.source_row, n.dossier_code, any_value(d.receiving_unit_code) AS stored_unit,
+               any_value(d.import_id) AS stored_import
+        FROM norm_ok n JOIN dossiers d ON d.source = n.source AND d.dossier_code = n.dossier_code
+        WHERE regexp_full_match(n.dossier_code, '{NATIONAL_CODE_RE}') AND d.receiving_unit_code <> n.receiving_unit_code
+        GROUP BY ALL
+    """)
+    collisions = con.execute("SELECT count(*) FROM norm_collisions").fetchall()[0][0]
+    if not collisions:
+        con.execute("CREATE OR REPLACE TEMP VIEW norm_write AS SELECT * FROM norm_ok")
+        return 0
+    con.execute("""
+        INSERT INTO norm_rejects
+        SELECT c.source_row, 'Mã hồ sơ', c.dossier_code,
+               'Mã hồ sơ đã có ở đơn vị ' || coalesce(u.name, c.stored_unit) || ' (lần nạp #' || c.stored_import
+               || '); mã định danh quốc gia chỉ thuộc một đơn vị, không ghi đè'
+        FROM norm_collisions c LEFT JOIN units u ON u.code = c.stored_unit
+    """)
+    con.execute("CREATE OR REPLACE TEMP VIEW norm_write AS SELECT * FROM norm_ok "
+                "WHERE source_row NOT IN (SELECT source_row FROM norm_collisions)")
+    return collisions
 
 
 def _compare_with_stored(con) -> tuple[int, int, int]:
-    """(new, updated, older) counts of ``norm_ok`` against the stored rows."""
-    return con.execute("""
+    """(new, updated, older) counts of ``norm_write`` against the stored rows."""
+    return con.execute(f"""
         SELECT count(*) FILTER (WHERE d.dossier_code IS NULL),
                count(*) FILTER (WHERE n.state_at >= d.state_at),
                count(*) FILTER (WHERE n.state_at < d.state_at)
-        FROM norm_ok n LEFT JOIN dossiers d ON d.source = n.source AND d.dossier_code = n.dossier_code
+        FROM norm_write n LEFT JOIN dossiers d ON {same_dossier('d', 'n')}
     """).fetchall()[0]
 
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 3
 
+# Dossier identity: a national-format code (TT 01/2018/TT-VPCP Art 19: 000.00.12.H56-250701-0001) names one
+# dossier by itself; any other code (a local receipt number '0001/BN') only within its receiving unit.
+NATIONAL_CODE_RE = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}-[0-9]{6}-[0-9]{4,5}$"
+
 # Column order of ``dossiers``; loaders produce exactly these columns.
 DOSSIER_COLUMNS: dict[str, str] = {
     "source": "VARCHAR NOT NULL",  # 'local' for one-stop-shop exports, 'dvcqg' for portal sync JSON
@@ -108,7 +112,7 @@ DDL = [
         rows_read INTEGER NOT NULL,
         rows_loaded INTEGER NOT NULL,
         rows_rejected INTEGER NOT NULL,
-        status VARCHAR NOT NULL,           -- loaded | duplicate_file | failed
+        status VARCHAR NOT NULL,           -- loaded | duplicate_file | failed | replaced (by load --replace)
         message VARCHAR,
         imported_at TIMESTAMP NOT NULL,
         imported_by VARCHAR

@@ -24,7 +24,8 @@ from motcua.units import UnitError
 LOG = logging.getLogger(__name__)
 TITLE = "Dữ liệu"
 UPLOAD_TYPES = ["xlsx", "xls", "xml", "html", "htm", "csv", "json"]
-RESULT_LABELS = {"loaded": "Đã nạp", "duplicate_file": "Đã nạp trước đó (bỏ qua)", "failed": "Lỗi"}
+RESULT_LABELS = {"loaded": "Đã nạp", "duplicate_file": "Đã nạp trước đó (bỏ qua)", "failed": "Lỗi",
+                 "replaced": "Đã được nạp lại (--replace)"}
 RESULT_COLS = (
     ui.Col("file_name", "Tệp"), ui.Col("status_label", "Kết quả"), ui.Col("rows_read", "Số dòng đọc", "int"),
     ui.Col("rows_loaded", "Số dòng nạp", "int"), ui.Col("rows_new", "Hồ sơ mới", "int"),
