@@ -419,9 +419,19 @@ def restrict_unit_codes(requested: Iterable[str] | None, user: User, db) -> tupl
     if allowed is None:
         return wanted or None
     kept = tuple(c for c in wanted if c in set(allowed))
-    # The default view names current units only: under the current boundaries they include their
-    # predecessors' dossiers; a predecessor (code L-…) stays allowed when asked for explicitly.
-    return kept or tuple(c for c in allowed if not c.startswith("L-")) or allowed
+    return kept or _default_view(allowed, db)
+
+
+def _default_view(allowed: tuple[str, ...], db) -> tuple[str, ...]:
+    """The allowed units without the legacy ones whose successor is allowed too: under the current
+    boundaries the successor includes their dossiers, and a chair's view stays one commune. They remain
+    allowed when asked for explicitly (their own recorded data)."""
+    from motcua.db import query_df
+
+    frame = query_df(db, "SELECT code FROM units WHERE code IN (SELECT unnest(?)) AND NOT in_catalogue "
+                         "AND successor_code IN (SELECT unnest(?))", [list(allowed), list(allowed)])
+    covered = set(frame["code"])
+    return tuple(c for c in allowed if c not in covered) or allowed
 
 
 def can_see_unit(user: User, db, unit_code: str) -> bool:

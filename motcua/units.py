@@ -18,10 +18,11 @@ Resolution ("UBND phường Đức Thuận", "P. Đức Thuận", "duc thuan", "
    or old district ("Thanh Xá, Thanh Hà", "Xã Thanh Xá, tỉnh Hải Dương");
 4. a name written with diacritics that matches some unit exactly drops the units that only match once
    folded ("Thành Đông" is not "Thạnh Đông");
-5. current communes win over legacy ones of the same name (legacy: add "(cũ)", an old district, or the
+5. the site province (``config/site.toml``: ``province = "…"``, or the province of the file being loaded)
+   narrows names to that province;
+6. current communes win over legacy ones of the same name (legacy: add "(cũ)", an old district, or the
    code). Exports made after the reform relabel old dossiers with the new names, so a dossier's date does
    not decide (and under the current boundaries both readings count for the same commune);
-6. the site province (``config/site.toml``: ``province = "…"``) narrows names to that province;
 7. one unit remains, or ``UnitError`` lists every candidate with its old district/province and successor.
 """
 
@@ -48,7 +49,7 @@ DATA_DIR = Path(__file__).parent / "data"
 SUCCESSORS_PATH = Path("config/unit_successors.toml")
 SITE_PATH = Path("config/site.toml")
 # Version of the committed unit data; ``seed_units`` reloads the units when a database has another one.
-UNITS_DATA_VERSION = "2025.10+vau1.0.4+r1"
+UNITS_DATA_VERSION = "2025.10+vau1.0.4+r2"
 
 # Organisation words in front of a unit name (folded).
 _ORG_PREFIXES = (
@@ -297,9 +298,10 @@ def province_renames() -> dict[str, str]:
 
 def seed_units(con) -> int:
     """Load the catalogue and the unit history once per data version; returns the number of units."""
-    row = con.execute("SELECT value FROM meta WHERE key = 'units_data_version'").fetchone()
-    if row and row[0] == UNITS_DATA_VERSION:
-        return con.execute("SELECT count(*) FROM units WHERE in_catalogue").fetchone()[0]
+    # fetchall, never fetchone: an unfinished result blocks the connection (DuckDB 2).
+    rows = con.execute("SELECT value FROM meta WHERE key = 'units_data_version'").fetchall()
+    if rows and rows[0][0] == UNITS_DATA_VERSION:
+        return con.execute("SELECT count(*) FROM units WHERE in_catalogue").fetchall()[0][0]
     legacy, history, links = _history_frames()
     frame = pd.concat([catalogue_frame(), legacy], ignore_index=True)  # noqa: F841 (read by DuckDB)
     updates = ", ".join(f"{c} = excluded.{c}" for c in UNIT_COLUMNS if c != "code")
@@ -310,7 +312,7 @@ def seed_units(con) -> int:
     con.execute("INSERT INTO unit_lineage SELECT * FROM links")
     con.execute("INSERT INTO meta VALUES ('units_data_version', ?) ON CONFLICT (key) DO UPDATE SET "
                 "value = excluded.value", [UNITS_DATA_VERSION])
-    return con.execute("SELECT count(*) FROM units WHERE in_catalogue").fetchone()[0]
+    return con.execute("SELECT count(*) FROM units WHERE in_catalogue").fetchall()[0][0]
 
 
 # -- the resolver ---------------------------------------------------------------------------------------
@@ -381,9 +383,9 @@ class UnitIndex:
             found = self._qualified(found, qualifier)
         if legacy_only:
             found = [e for e in found if not e.current]
-        found = _prefer_current(found)
-        if site_province:
+        if site_province:  # before the current/legacy preference: a legacy unit of the province wins
             found = [e for e in found if e.unit.province_code == site_province] or found
+        found = _prefer_current(found)
         return [e.unit for e in found]
 
     def _by_name(self, text: str) -> list[_Entry]:
@@ -417,14 +419,13 @@ class UnitIndex:
 
 
 def _prefer_exact_accents(found: list[_Entry], text: str) -> list[_Entry]:
-    """A name written with diacritics keeps the units spelt exactly so (and those whose spelling is unknown)."""
+    """A name written with diacritics keeps the units spelt exactly so, when there are any (units whose
+    spelling is only known folded, earlier-round aliases, then drop out too)."""
     written = {w.lower() for _, w in _readings(text)}
     if all(w.isascii() for w in written):
         return found
     exact = [e for e in found if e.accents_verified and e.written in written]
-    if not exact:
-        return found
-    return exact + [e for e in found if not e.accents_verified]
+    return exact or found
 
 
 def _prefer_communes(found: list[_Entry]) -> list[_Entry]:
@@ -448,14 +449,14 @@ def unit_index(con) -> UnitIndex:
     # Rows are only added (fixtures, old databases) or reloaded with a new data version.
     fingerprint = tuple(con.execute(
         "SELECT (SELECT count(*) FROM units), (SELECT max(value) FROM meta WHERE key = 'units_data_version')"
-    ).fetchone())
+    ).fetchall()[0])
     with _INDEX_LOCK:
         cached = _INDEX_CACHE.get(fingerprint)
     if cached is not None:
         return cached
     has_history = bool(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'unit_history' AND database_name = "
-        "current_database()").fetchone()[0])
+        "current_database()").fetchall()[0][0])
     history = ("h.district_name, h.old_province_name, h.accents_verified, h.valid_to" if has_history
                else "NULL, NULL, NULL, NULL")
     join = "LEFT JOIN unit_history h USING (code)" if has_history else ""

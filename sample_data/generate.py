@@ -10,6 +10,7 @@ deliberate monthly re-export that overlaps a quarterly file (older state; the lo
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import json
 import unicodedata
@@ -38,6 +39,7 @@ MANIFEST_PATH = ROOT / "manifest.json"
 HP_TITLE = "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG"
 TU_KY_TITLE = "ỦY BAN NHÂN DÂN HUYỆN TỨ KỲ"
 HD_TITLE = "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI DƯƠNG"
+THANH_MIEN_TITLE = "ỦY BAN NHÂN DÂN HUYỆN THANH MIỆN"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class Commune:
     parent_title: str  # first title row of its exports
     monthly: float  # mean dossiers per month
     legacy: bool  # True: a pre-1/7/2025 commune (not in the 2025 catalogue)
+    # Drawn from their own random stream (``build_split_life``) so the other communes' data stay as they were:
+    # split communes whose exports number dossiers with local receipt numbers.
+    receipt_numbers: bool = False
+    district: str = ""  # written after the name in unit columns ("Xã Thanh Tùng - huyện Thanh Miện")
 
     @property
     def agency(self) -> str:
@@ -69,6 +75,10 @@ COMMUNES: tuple[Commune, ...] = (
     Commune("Phường Hải Dương", HP_TITLE, 40, False),
     Commune("Phường Lê Thanh Nghị", HP_TITLE, 36, False),
     Commune("Phường Thành Đông", HP_TITLE, 32, False),
+    # Split on 1/7/2025 between Xã Nguyễn Lương Bằng (default successor) and Xã Thượng Hồng; both number
+    # their dossiers "BN-2024-0001" …, so the same receipt number exists in two units (never one dossier).
+    Commune("Xã Thanh Tùng", THANH_MIEN_TITLE, 14, True, receipt_numbers=True, district="huyện Thanh Miện"),
+    Commune("Xã Đoàn Tùng", THANH_MIEN_TITLE, 12, True, receipt_numbers=True, district="huyện Thanh Miện"),
 )
 _BY_NAME = {c.name: i for i, c in enumerate(COMMUNES)}
 
@@ -109,9 +119,11 @@ def _monthly_counts(rng: np.random.Generator, commune: Commune) -> list[tuple[da
             for m in months]
 
 
-def _receptions(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _receptions(rng: np.random.Generator, receipt_numbers: bool = False) -> tuple[np.ndarray, np.ndarray]:
     unit_idx, days = [], []
     for index, commune in enumerate(COMMUNES):
+        if commune.receipt_numbers != receipt_numbers:
+            continue
         for month_start, count in _monthly_counts(rng, commune):
             month_end = (pd.Timestamp(month_start) + pd.offsets.MonthEnd(0)).date()
             workdays = synth.working_days(month_start, month_end)
@@ -136,6 +148,22 @@ def build_life(seed: int = SEED) -> pd.DataFrame:
                           proc_idx=_procedures(rng, received_day))
     life = life.sort_values(["received_at", "unit_idx"], kind="stable").reset_index(drop=True)
     life["code"] = synth.assign_codes(life, [c.agency for c in COMMUNES])
+    life["pii_seed"] = rng.integers(0, 2**31, len(life))
+    split = build_split_life(seed)
+    return pd.concat([life, split], ignore_index=True).sort_values(
+        ["received_at", "unit_idx"], kind="stable").reset_index(drop=True)
+
+
+def build_split_life(seed: int = SEED) -> pd.DataFrame:
+    """The split communes (own random stream): local receipt numbers 'BN-<year>-<nnnn>' per unit and year."""
+    rng = np.random.default_rng(seed + 1)
+    unit_idx, received_day = _receptions(rng, receipt_numbers=True)
+    life = synth.simulate(rng, unit_idx, received_day, trend=(START, END), outcomes=DEMO_OUTCOMES,
+                          proc_idx=_procedures(rng, received_day))
+    life = life.sort_values(["received_at", "unit_idx"], kind="stable").reset_index(drop=True)
+    year = life["received_at"].dt.year
+    seq = life.groupby([life["unit_idx"], year], sort=False).cumcount() + 1
+    life["code"] = [f"BN-{y}-{n:04d}" for y, n in zip(year, seq, strict=True)]
     life["pii_seed"] = rng.integers(0, 2**31, len(life))
     return life
 
@@ -195,11 +223,15 @@ class Row:
         return name, address, phone
 
 
+def _unit_text(commune: Commune) -> str:
+    return f"{commune.name} - {commune.district}" if commune.district else commune.name
+
+
 def to_rows(state: pd.DataFrame) -> list[Row]:
     rows = []
     for rec in state.itertuples(index=False):
         rows.append(Row(
-            rec.code, COMMUNES[rec.unit_idx].name, PROCEDURES[rec.proc_idx], int(rec.channel), int(rec.status),
+            rec.code, _unit_text(COMMUNES[rec.unit_idx]), PROCEDURES[rec.proc_idx], int(rec.channel), int(rec.status),
             _ts(rec.submitted_at), _ts(rec.received_at), _ts(rec.due_at), _ts(rec.new_due_at),
             _ts(rec.supplement_requested_at), _ts(rec.supplement_received_at), _ts(rec.finished_at),
             _ts(rec.returned_at), bool(rec.digitized), bool(rec.e_result), bool(rec.reused),
@@ -610,6 +642,8 @@ def export_plan() -> list[ExportFile]:
                                lambda p, r, t=titles, per=(a, b): write_spreadsheetml(p, r, t, per)))
         plan.append(ExportFile(f"{label}_phuong-cam-thuong.csv", "csv-cp1258", "local", ("Phường Cẩm Thượng",),
                                (a, b), write_legacy_csv))
+        plan.append(ExportFile(f"{label}_xa-thanh-tung_xa-doan-tung.csv", "csv", "local",
+                               ("Xã Thanh Tùng", "Xã Đoàn Tùng"), (a, b), write_units_csv))
     for a, b, label in _periods(REFORM, END, "Q"):
         unit = "Xã Tứ Kỳ"
         plan.append(ExportFile(f"{label}_xa-tu-ky.xlsx", "xlsx", "local", (unit,), (a, b),
@@ -667,12 +701,19 @@ def _rows_for(export: ExportFile, life: pd.DataFrame, cache: dict) -> tuple[list
 
 
 def _unit_code(name: str) -> str:
-    from motcua.units import catalogue_frame, legacy_code, split_type
+    """The code the loader gives a commune of the demo province (current, or legacy through its old province)."""
+    from motcua import units
 
-    frame = catalogue_frame()
-    hit = frame[(frame.province_code == synth.PROVINCE_CODE) & (frame.fold_name == split_type(name)[1])
-                & (frame.level == "commune")]
-    return hit["code"].iloc[0] if len(hit) else legacy_code(name)
+    return units.resolve_unit(_units_db(), f"{name}, {synth.PROVINCE_NAME}", suggest=False).code
+
+
+@functools.lru_cache(maxsize=1)
+def _units_db():
+    from motcua import db, units
+
+    con = db.connect_memory()
+    units.seed_units(con)
+    return con
 
 
 def _expected(final: pd.DataFrame) -> dict:
@@ -720,7 +761,7 @@ def generate(out_dir: Path = ROOT, seed: int = SEED) -> dict:
         rows, bad = _rows_for(export, life, cache)
         written = export.write(exports / export.name, rows)
         bad_codes = {b["dossier_code"] for b in bad}
-        good = [r.code for r in rows if r.code not in bad_codes]
+        good = [(r.code, r.unit) for r in rows if r.code not in bad_codes]  # receipt numbers: per unit
         codes.update(good)
         rejects += bad
         files.append({"file": export.name, "format": export.fmt, "source": export.source,

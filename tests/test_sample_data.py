@@ -25,13 +25,16 @@ CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4,5}$")
 
 # Literal expectations: a silent change in the generator or the loader must fail here, not only drift
 # together with manifest.json.
-EXPECTED_DOSSIERS = 7418
+EXPECTED_DOSSIERS = 8196
 EXPECTED_REJECTS = 5
-EXPECTED_IMPORTS = 33
+EXPECTED_IMPORTS = 36
 EXPECTED_PER_UNIT = {
     "10510": 499, "10525": 630, "10532": 576, "11074": 578, "11140": 437, "11242": 363,
-    "L-phuong-binh-han": 969, "L-phuong-cam-thuong": 904, "L-xa-ha-ky": 633, "L-xa-ha-thanh": 494,
-    "L-xa-phuong-ky": 835, "L-xa-quang-phuc": 500,
+    "L-phuong-binh-han": 969, "L-phuong-cam-thuong": 904, "L-xa-ha-ky": 633, "L-xa-ha-thanh-tu-ky": 494,
+    "L-xa-phuong-ky": 835, "L-xa-quang-phuc-tu-ky": 500,
+    # Issue 10: a split commune (Thanh Tùng -> Nguyễn Lương Bằng / Thượng Hồng) and its neighbour, both
+    # numbering dossiers with local receipt numbers that collide across the two units.
+    "L-xa-thanh-tung-thanh-mien": 461, "L-xa-doan-tung": 317,
 }
 
 
@@ -97,7 +100,7 @@ def test_demo_truth_is_realistic():
     assert min(expected["withdrawn"], expected["stopped"], expected["refused"], expected["supplemented"]) > 0
     legacy = {u for u, v in expected["per_unit"].items() if v["code"].startswith("L-")}
     assert legacy == {"Xã Phượng Kỳ", "Xã Hà Kỳ", "Xã Quang Phục", "Xã Hà Thanh", "Phường Bình Hàn",
-                      "Phường Cẩm Thượng"}
+                      "Phường Cẩm Thượng", "Xã Thanh Tùng", "Xã Đoàn Tùng"}
     quarters_of = {u: {r["quarter"] for r in expected["per_unit_quarter"] if r["unit"] == u}
                    for u in expected["per_unit"]}
     assert all(max(quarters_of[u]) <= "2025Q2" for u in legacy)
@@ -246,7 +249,7 @@ def test_loaded_quarterly_reception_matches_generator_truth(loaded_db):
                count(*), count(*) FILTER (WHERE channel = 'online')
         FROM dossiers GROUP BY 1, 2""")
     assert {(code, quarter): (n, online) for code, quarter, n, online in rows} == expected
-    assert len(expected) == 6 * 10 + 6 * 5  # old communes 2023Q1-2025Q2, new ones 2025Q3-2026Q3
+    assert len(expected) == 8 * 10 + 6 * 5  # old communes 2023Q1-2025Q2, new ones 2025Q3-2026Q3
 
 
 def test_overlapping_reexport_keeps_the_newer_state(loaded_db, life):
@@ -311,3 +314,39 @@ def test_phuong_ky_reference_file(tmp_path):
     reference = MANIFEST["reference"]
     assert (reference["dossiers"], reference["online"], reference["direct"], reference["early"]) == (907, 892,
                                                                                                     15, 907)
+
+
+def test_split_commune_and_receipt_number_collision(loaded_db):
+    """The same receipt number in two units is two dossiers; under the current boundaries the split
+    commune's history counts for its default successor (Xã Nguyễn Lương Bằng, 11242)."""
+    from motcua import metrics
+    from motcua.filters import Scope
+    from motcua.periods import parse_period
+    from motcua.settings import Settings
+
+    shared = loaded_db.query_rows("""
+        SELECT count(*) FROM (SELECT dossier_code FROM dossiers WHERE dossier_code LIKE 'BN-%'
+                              GROUP BY dossier_code HAVING count(DISTINCT receiving_unit_code) = 2)""")[0][0]
+    assert shared > 100
+    year = parse_period("2024")
+    current = metrics.kpi_counts(loaded_db, Scope(unit_codes=("11242",)), year)["new"]
+    recorded = metrics.kpi_counts(loaded_db, Scope(unit_codes=("11242",)), year,
+                                  Settings(boundaries="recorded"))["new"]
+    assert recorded == 0 and current == len(loaded_db.query_rows(
+        "SELECT 1 FROM dossiers WHERE receiving_unit_code IN ('L-xa-thanh-tung-thanh-mien', 'L-xa-doan-tung') "
+        "AND year(received_at) = 2024"))
+
+
+def test_lac_phuong_monthly_series_is_continuous_2023_2026(loaded_db):
+    """Done-when of issue 10: a chair of Xã Lạc Phượng sees one continuous monthly series 2023–2026."""
+    from motcua import metrics
+    from motcua.filters import Scope
+    from motcua.periods import parse_period
+
+    frames = [metrics.breakdown(loaded_db, Scope(unit_codes=("11140",)), parse_period(str(year)), "month")
+              for year in (2023, 2024, 2025, 2026)]
+    months = pd.concat(frames, ignore_index=True)
+    months = months[months["key"] <= "2026M09"]
+    assert len(months) == 45 and (months["received_total"] > 0).all()
+    # The carried-over chain holds across 1/7/2025: each month starts with what the previous one left.
+    assert (months["carried_over"].iloc[1:].to_numpy() == months["pending_total"].iloc[:-1].to_numpy()).all()

@@ -40,7 +40,7 @@ def test_tested_mappings(con, legacy, successor):
 def test_catalogue_sizes_and_many_to_many_lineage(con):
     counts = dict(con.execute("SELECT in_catalogue, count(*) FROM units WHERE level = 'commune' GROUP BY 1").fetchall())
     assert counts[True] == 3321
-    assert con.execute("SELECT count(*) FROM unit_history WHERE valid_to = DATE '2025-07-01'").fetchone()[0] >= 10_000
+    assert con.execute("SELECT count(*) FROM unit_history WHERE valid_to = DATE '2025-07-01'").fetchall()[0][0] >= 10_000
     # Thanh Tùng was split: both successors are kept, one is the default, with the effective date.
     rows = con.execute("SELECT to_code, is_default, effective FROM unit_lineage "
                        "WHERE from_code = 'L-xa-thanh-tung-thanh-mien' ORDER BY to_code").fetchall()
@@ -48,7 +48,7 @@ def test_catalogue_sizes_and_many_to_many_lineage(con):
     assert {str(r[2]) for r in rows} == {"2025-07-01"}
     # Every legacy unit has a current province and successor (no unit falls out of province scopes).
     assert con.execute("SELECT count(*) FROM units WHERE NOT in_catalogue AND "
-                       "(province_code IS NULL OR successor_code IS NULL)").fetchone()[0] == 0
+                       "(province_code IS NULL OR successor_code IS NULL)").fetchall()[0][0] == 0
 
 
 def test_old_codes_colliding_with_new_ones_are_not_joined(con):
