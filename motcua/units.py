@@ -138,8 +138,13 @@ def split_type(name: str) -> tuple[str | None, str]:
     return readings[0][0], fold(readings[0][1])
 
 
+_ORG_FIRST_WORDS = tuple({p.split(" ")[0] for p in _ORG_PREFIXES})
+
+
 def _strip_org(text: str) -> str:
     """Drop 'UBND', 'Ủy ban nhân dân' … from the front (compared folded, kept with diacritics)."""
+    if fold(text.split(" ", 1)[0]) not in _ORG_FIRST_WORDS:
+        return text  # the common case, without folding every prefix
     changed = True
     while changed:
         changed = False
@@ -169,6 +174,14 @@ def _readings(text: str) -> list[tuple[str | None, str]]:
     return [(None, text)]
 
 
+def _without_type(name: str, division_type: str | None) -> str:
+    """'Xã Tứ Kỳ', 'xã' -> 'Tứ Kỳ' (cheap path for catalogue names, whose type is known)."""
+    if division_type and name.lower().startswith(division_type + " "):
+        return name[len(division_type) + 1 :]
+    return _readings(name)[0][1]
+
+
+@lru_cache(maxsize=4096)
 def _province_key(text: str) -> str:
     key = fold(text)
     for prefix in _PROVINCE_PREFIXES:
@@ -185,6 +198,7 @@ def _strip_province_type(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=4096)
 def _place_key(text: str) -> str:
     """Folded qualifier without its type word ('tỉnh Hải Dương' -> 'hai duong', 'huyện Thanh Hà' -> 'thanh ha')."""
     key = fold(text)
@@ -266,7 +280,8 @@ def _history_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     lineage = _read_csv("unit_lineage.csv")
     successor = current_successors(lineage, successor_overrides())
     units = pd.DataFrame([(u["code"], u["name"], u["division_type"], u["province_code"], names[u["province_code"]],
-                           "commune", False, successor.get(u["code"]), split_type(u["name"])[1]) for u in legacy],
+                           "commune", False, successor.get(u["code"]), fold(_without_type(u["name"], u["division_type"])))
+                          for u in legacy],
                          columns=UNIT_COLUMNS)
     history = pd.DataFrame({
         "code": [u["code"] for u in legacy],
@@ -355,7 +370,7 @@ class UnitIndex:
                         level, bool(in_catalogue), district_name, old_province_name, successor_code,
                         names.get(successor_code))
             keys = {_province_key(p) for p in (unit.province_name, old_province_name) if p} | origins.get(code, set())
-            written = _readings(name)[0][1].lower() if level == "commune" else _strip_province_type(name).lower()
+            written = (_without_type(name, division_type) if level == "commune" else _strip_province_type(name)).lower()
             entry = _Entry(unit, written, frozenset(keys), _place_key(district_name) if district_name else None,
                            verified is not False, valid_to)
             index.entries[code] = entry
