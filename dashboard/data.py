@@ -171,6 +171,16 @@ def unused_procedures(scope: Scope, period: Period) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _reconciliation(keys: tuple, _scope: Scope, _period: Period, _settings: metrics.Settings) -> dict[str, int]:
+    return metrics.attribution_reconciliation(get_db(), _scope, _period, _settings)
+
+
+def attribution_reconciliation(scope: Scope, period: Period, settings: metrics.Settings) -> dict[str, int]:
+    scope = restrict(scope)
+    return _reconciliation(_keys(scope, period, settings), scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _quality(version: str, scope_key: tuple, _scope: Scope) -> pd.DataFrame:
     return metrics.data_quality(get_db(), _scope)
 

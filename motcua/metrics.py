@@ -38,6 +38,7 @@ procedure filter, the dossier-level facts otherwise (both give identical answers
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -714,6 +715,24 @@ def data_quality(db, scope: Scope, settings: Settings = Settings()) -> pd.DataFr
     return frame.sort_values("check", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
+def attribution_reconciliation(db, scope: Scope, period: Period, settings: Settings = Settings()) -> dict[str, int]:
+    """New dossiers of the period seen from both attributions (issue 10, NĐ 118/2025: file anywhere):
+    received and resolved in the scope, received here but resolved elsewhere, resolved here but received
+    elsewhere. Unit sets follow the ``boundaries`` setting; with no unit restriction everything is "here"."""
+    received = dataclasses.replace(scope, unit_role="receiving").with_settings(settings)
+    resolved = dataclasses.replace(scope, unit_role="resolving").with_settings(settings)
+    recv_sql, recv_params = received.where("d")
+    resv_sql, resv_params = resolved.where("d")
+    template = (f"SELECT count(*) FILTER (WHERE ({recv_sql}) AND ({resv_sql})) AS both_here, "
+                f"count(*) FILTER (WHERE ({recv_sql}) AND NOT ({resv_sql})) AS resolved_elsewhere, "
+                f"count(*) FILTER (WHERE ({resv_sql}) AND NOT ({recv_sql})) AS received_elsewhere "
+                f"FROM {msql.FACTS_TABLE} d WHERE d.received_day BETWEEN :s AND :e")
+    positional = [*recv_params, *resv_params, *recv_params, *resv_params, *resv_params, *recv_params]
+    sql, params = msql.bind(template, _period_params(period), positional)
+    row = _query(db, sql, params).iloc[0]
+    return {key: _to_int(row[key]) for key in ("both_here", "resolved_elsewhere", "received_elsewhere")}
+
+
 def data_range(db, scope: Scope, settings: Settings = Settings()) -> tuple[date | None, date | None]:
     """First and last receipt day of the counted dossiers in the scope."""
     scope = scope.with_settings(settings)
@@ -726,7 +745,7 @@ def data_range(db, scope: Scope, settings: Settings = Settings()) -> tuple[date 
 
 
 __all__ = [
-    "BREAKDOWNS", "CHANNEL_LABELS", "COUNTS", "DIGITIZATION_SCOPES", "EARLY_RULES", "LEVEL_LABELS", "METRIC_DOCS",
+    "BREAKDOWNS", "CHANNEL_LABELS", "attribution_reconciliation", "COUNTS", "DIGITIZATION_SCOPES", "EARLY_RULES", "LEVEL_LABELS", "METRIC_DOCS",
     "Metric", "RATES", "RETURNED_POLICIES", "STATUS_LABELS", "Settings", "at_risk", "breakdown", "compute_kpis",
     "data_quality", "data_range", "dossier_list", "kpi_counts", "league_table", "level_breakdown",
     "processing_time", "rate", "total_row", "unused_procedures",

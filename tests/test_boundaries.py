@@ -111,3 +111,12 @@ def test_monthly_series_of_the_new_commune_spans_the_reform(db_path):
     pending = dict(zip(months["key"], months["pending_total"], strict=True))
     carried = dict(zip(months["key"], months["carried_over"], strict=True))
     assert carried["2025M07"] == pending["2025M06"] == 2
+
+
+def test_reconciliation_of_receiving_and_resolving(db_path):
+    database = dbmod.Database(db_path)
+    q3 = parse_period("2025Q3")
+    assert metrics.attribution_reconciliation(database, Scope(unit_codes=(TU_KY,)), q3) == {
+        "both_here": 0, "resolved_elsewhere": 1, "received_elsewhere": 0}
+    assert metrics.attribution_reconciliation(database, Scope(unit_codes=(LAC_PHUONG,)), q3) == {
+        "both_here": 1, "resolved_elsewhere": 0, "received_elsewhere": 1}

@@ -126,6 +126,21 @@ def _quality() -> None:
              file_stem="chat-luong-du-lieu", empty_text="Không phát hiện vấn đề dữ liệu.")
 
 
+def _reconciliation() -> None:
+    """Which unit a dossier counts for (setting 'Hồ sơ tính cho đơn vị'): both views side by side."""
+    st.subheader("Đối chiếu nơi tiếp nhận và nơi giải quyết")
+    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
+    counts = data.attribution_reconciliation(scope, period, settings)
+    frame = pd.DataFrame([
+        {"label": "Tiếp nhận và giải quyết tại đơn vị đã chọn", "count": counts["both_here"]},
+        {"label": "Tiếp nhận tại đây, đơn vị khác giải quyết", "count": counts["resolved_elsewhere"]},
+        {"label": "Đơn vị khác tiếp nhận, giải quyết tại đây", "count": counts["received_elsewhere"]},
+    ])
+    ui.table(frame, [ui.Col("label", "Hồ sơ mới tiếp nhận trong kỳ"), ui.Col("count", "Số hồ sơ", "int")],
+             "data_reconciliation", f"{state.scope_caption(scope)} · {period.caption}",
+             file_stem="doi-chieu-noi-tiep-nhan-giai-quyet")
+
+
 def _definitions() -> None:
     st.subheader("Định nghĩa chỉ tiêu và căn cứ pháp lý")
     ui.table(pd.DataFrame(metrics.METRIC_DOCS), DOC_COLS, "data_definitions",
@@ -149,4 +164,5 @@ def render() -> None:
     else:
         st.caption("Lịch sử nạp và các dòng bị loại chỉ dành cho quản trị viên.")
     ui.safe_section(_quality, "kiểm tra dữ liệu")
+    ui.safe_section(_reconciliation, "đối chiếu nơi tiếp nhận và nơi giải quyết")
     _definitions()
