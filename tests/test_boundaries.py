@@ -120,3 +120,18 @@ def test_reconciliation_of_receiving_and_resolving(db_path):
         "both_here": 0, "resolved_elsewhere": 1, "received_elsewhere": 0}
     assert metrics.attribution_reconciliation(database, Scope(unit_codes=(LAC_PHUONG,)), q3) == {
         "both_here": 1, "resolved_elsewhere": 0, "received_elsewhere": 1}
+
+
+def test_units_command_prints_legacy_units_without_nan(db_path):
+    listing = runner_invoke(["units", "--db", str(db_path)]).output
+    assert "Xã Thanh Xá (cũ), huyện Thanh Hà, tỉnh Hải Dương — nay thuộc Xã Thanh Hà" in listing
+    assert "Xã Phượng Kỳ (cũ), huyện Tứ Kỳ, tỉnh Hải Dương — nay thuộc Xã Lạc Phượng" in listing
+    assert " nan" not in listing
+    found = runner_invoke(["units", "--db", str(db_path), "--find", "Phượng Kỳ"])  # was read as "Phường Kỳ"
+    assert found.exit_code == 0 and "L-xa-phuong-ky" in found.output
+
+
+def test_report_province_scope_is_never_empty_nor_all(db_path, tmp_path):
+    result = CliRunner().invoke(main, ["report", "--db", str(db_path), "--all-units", "--province", "Tỉnh Không Có",
+                                       "--period", "2025Q3", "--out", str(tmp_path), "--no-charts"])
+    assert result.exit_code == 2 and "Không tìm thấy" in result.output

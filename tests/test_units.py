@@ -210,3 +210,18 @@ def test_load_with_a_qualified_legacy_unit(tmp_path):
     path = _csv(tmp_path / "thanh-xa-2023.csv", [("TX-1", "", "03/04/2023", "Đang xử lý")])
     result = pipeline.import_files([path], db_path=tmp_path / "db.duckdb", unit="Thanh Xá, Hải Dương").files[0]
     assert (result.status, result.rows_loaded, result.unit_code) == ("loaded", 1, "L-xa-thanh-xa-thanh-ha")
+
+
+def test_region_title_row_never_becomes_a_commune(tmp_path):
+    from conftest import write_xlsx
+
+    path = write_xlsx(tmp_path / "hp.xlsx", {"DS": [
+        ["ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG"],
+        ["DANH SÁCH HỒ SƠ"],
+        ["Mã hồ sơ", "Đơn vị tiếp nhận", "Ngày tiếp nhận", "Trạng thái"],
+        ["HP-1", "Xã Tứ Kỳ", "03/09/2025", "Đang xử lý"],
+    ]})
+    result = pipeline.import_files([path], db_path=tmp_path / "db.duckdb").files[0]
+    assert (result.status, result.rows_loaded) == ("loaded", 1)
+    database = dbmod.Database(tmp_path / "db.duckdb")
+    assert database.query_rows("SELECT count(*) FROM units WHERE level = 'commune' AND name ILIKE '%thành phố%'") == [(0,)]
