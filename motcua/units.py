@@ -524,6 +524,17 @@ def resolve_unit(con, text: str, *, province: str | None = None, suggest: bool =
     raise UnitError(f"Không tìm thấy đơn vị '{text}'.{hint}")
 
 
+def resolve_address(con, text: str, *, province: str | None = None) -> Unit:
+    """The commune named in an address ('Thôn 3, xã Thanh Xá, huyện Thanh Hà, tỉnh Hải Dương'): the first part
+    written with a commune type is the name, the parts after it qualify it (old/new district, province)."""
+    parts = [p.strip() for p in re.split(r"[,;]| - ", nfc(text)) if p.strip()]
+    for i, part in enumerate(parts):
+        division, _name = _readings(part)[0]
+        if division is not None and not names_a_region(part):
+            return resolve_unit(con, ", ".join(parts[i:]), province=province, suggest=False)
+    raise UnitError(f"Địa chỉ '{text}' không ghi rõ xã/phường/thị trấn/đặc khu.")
+
+
 def resolve_province(con, text: str) -> str:
     """Current province code for a province given by code or name, current or old ('Tỉnh Hải Dương' -> '31'),
     or a commune (its province); else ``UnitError``."""

@@ -225,3 +225,17 @@ def test_region_title_row_never_becomes_a_commune(tmp_path):
     assert (result.status, result.rows_loaded) == ("loaded", 1)
     database = dbmod.Database(tmp_path / "db.duckdb")
     assert database.query_rows("SELECT count(*) FROM units WHERE level = 'commune' AND name ILIKE '%thành phố%'") == [(0,)]
+
+
+@pytest.mark.parametrize("address, code", [
+    ("Thôn 3, xã Thanh Xá, huyện Thanh Hà, tỉnh Hải Dương", "L-xa-thanh-xa-thanh-ha"),
+    ("Số 5 đường Trần Phú, phường Hải Dương, thành phố Hải Phòng", "10525"),
+    ("Thôn Đông, xã Phượng Kỳ, huyện Tứ Kỳ", "L-xa-phuong-ky"),
+])
+def test_resolve_address(con, address, code):
+    assert unitsmod.resolve_address(con, address).code == code
+
+
+def test_address_without_commune_is_an_error(con):
+    with pytest.raises(UnitError, match="không ghi rõ"):
+        unitsmod.resolve_address(con, "Thôn 3, huyện Thanh Hà, tỉnh Hải Dương")
