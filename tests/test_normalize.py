@@ -158,17 +158,17 @@ def test_duplicate_codes_in_file_keep_newest_then_last(con):
 
 
 def test_unit_columns_resolve_once_and_default_resolving_unit(con):
-    # After 1/7/2025: "Xã Tân Tiến" is a current commune of several provinces, none in Hà Nội.
     result, ok, rejects = normalize(con, {
         "received_at": ["01/09/2025"] * 4,
-        "receiving_unit": ["Phường Hoàn Kiếm", "UBND phường Hoàn Kiếm", None, "Xã Tân Tiến"],
+        "receiving_unit": ["Phường Hoàn Kiếm", "UBND phường Hoàn Kiếm", None, "Xã Thanh Xá"],
     }, unit=None)
     hoan_kiem = resolve_unit(con, "Phường Hoàn Kiếm").code
     assert list(ok["receiving_unit_code"]) == [hoan_kiem, hoan_kiem]
     assert list(ok["resolving_unit_code"]) == [hoan_kiem, hoan_kiem]
     reasons = dict(zip(rejects["row_number"], rejects["reason"], strict=True))
     assert "hãy dùng --unit" in reasons[4]  # empty unit cell and no fallback
-    assert "không rõ ràng" in reasons[5] and "Đồng Nai" in reasons[5]  # ambiguous: candidates listed
+    # Ambiguous (two pre-2025 communes, neither in Hà Nội): candidates listed with old district/province.
+    assert "không rõ ràng" in reasons[5] and "tỉnh Phú Thọ" in reasons[5] and "tỉnh Hải Dương" in reasons[5]
 
 
 def test_group_label_is_the_resolving_unit(con):
