@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 import vietnam_provinces
 
-from motcua.text import fold, nfc, slug
+from motcua.text import fold, nfc
 
 REFORM_DATE = date(2025, 7, 1)
 DATA_DIR = Path(__file__).parent / "data"
@@ -67,7 +67,6 @@ _FOLDED_TYPES = {"dac khu": "đặc khu", "thi tran": "thị trấn", "phuong": 
 _PROVINCE_PREFIXES = ("thanh pho", "tinh", "tp")
 _NOT_COMMUNE_PREFIXES = ("tinh", "thanh pho", "tp", "huyen", "quan", "thi xa", "tx")
 _QUALIFIER_PREFIXES = ("thanh pho", "tinh", "tp", "huyen", "quan", "thi xa", "tx")
-_PROVINCE_TYPES = ("tỉnh", "thành phố trung ương")
 _LEGACY_MARKERS = re.compile(r"\s*\(?\bcũ\)?\s*$", re.IGNORECASE)
 
 
@@ -555,11 +554,6 @@ def commune_codes(con, province_code: str, *, current_only: bool = False) -> lis
         raise UnitError(f"Tỉnh/thành phố mã {province_code} không có xã/phường nào trong danh mục; "
                         "danh sách đơn vị trống không có nghĩa là mọi đơn vị.")
     return [code for (code,) in rows]
-
-
-def legacy_code(name: str) -> str:
-    """Code of a legacy unit named ``name`` when its name is unique ('Xã Phượng Kỳ' -> 'L-xa-phuong-ky')."""
-    return "L-" + slug(nfc(name))
 
 
 def unit_labels(con, codes) -> dict[str, str]:
