@@ -44,7 +44,7 @@ def test_national_code_of_another_unit_is_a_reject_never_an_update(tmp_path):
     db_path = tmp_path / "db.duckdb"
     code = "000.00.31.H26-250902-0001"
     first = _csv(tmp_path / "a.csv", [(code, "Xã Tứ Kỳ", "02/09/2025", "Đang xử lý")])
-    second = _csv(tmp_path / "b.csv", [(code, "Xã Lạc Phượng", "02/09/2025", "Đã trả kết quả"),
+    second = _csv(tmp_path / "b.csv", [(code, "Xã Lạc Phượng", "02/09/2025", "Đang xử lý"),
                                        ("000.00.31.H26-250902-0002", "Xã Lạc Phượng", "02/09/2025", "Đang xử lý")])
     pipeline.import_files([first], db_path=db_path)
     result = pipeline.import_files([second], db_path=db_path).files[0]
@@ -52,7 +52,7 @@ def test_national_code_of_another_unit_is_a_reject_never_an_update(tmp_path):
     assert "đã có ở đơn vị Xã Tứ Kỳ" in result.reject_samples[0]["reason"]
     assert (code, "11074") in _rows(db_path)
     # The same national code from the same unit is still an update.
-    newer = _csv(tmp_path / "c.csv", [(code, "Xã Tứ Kỳ", "02/09/2025", "Đã trả kết quả")])
+    newer = _csv(tmp_path / "c.csv", [(code, "Xã Tứ Kỳ", "02/09/2025 10:00", "Đang xử lý")])
     assert pipeline.import_files([newer], db_path=db_path).files[0].rows_updated == 1
 
 
