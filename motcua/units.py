@@ -47,7 +47,6 @@ from motcua.text import fold, nfc
 REFORM_DATE = date(2025, 7, 1)
 DATA_DIR = Path(__file__).parent / "data"
 SUCCESSORS_PATH = Path("config/unit_successors.toml")
-SITE_PATH = Path("config/site.toml")
 # Version of the committed unit data; ``seed_units`` reloads the units when a database has another one.
 UNITS_DATA_VERSION = "2025.10+vau1.0.4+r2"
 
@@ -485,17 +484,16 @@ def unit_index(con) -> UnitIndex:
 
 
 def site_province(con, path: Path | None = None) -> str | None:
-    """The province of this installation (``config/site.toml``: ``province = "Hải Phòng"``), or None."""
-    path = path or SITE_PATH
-    if not path.exists():
-        return None
-    with open(path, "rb") as handle:
-        name = tomllib.load(handle).get("province")
+    """The province of this installation (``config/site.toml``: ``province = "Hải Phòng"``, read by
+    ``motcua.site``), as a current province code; None when not set."""
+    from motcua.site import load_site
+
+    name = load_site(path).province
     if not name:
         return None
     code = unit_index(con).province_code(str(name))
     if code is None:
-        raise UnitError(f"{path}: không tìm thấy tỉnh/thành phố '{name}'.")
+        raise UnitError(f"Cấu hình site: không tìm thấy tỉnh/thành phố '{name}'.")
     return code
 
 
