@@ -143,7 +143,8 @@ def test_locality_keeps_only_the_administrative_tail(address, expected):
 
 @pytest.mark.parametrize("tail, commune, province", [
     ("xã Tứ Kỳ, TP Hải Phòng", "11074", "31"),
-    ("Phường Bến Nghé, Quận 1, TP Hồ Chí Minh", None, "79"),  # an old ward: province known only
+    # An old ward: the unit history (issue 10) knows it and its successor, Phường Sài Gòn.
+    ("Phường Bến Nghé, Quận 1, TP Hồ Chí Minh", "26740", "79"),
     ("tỉnh Nghệ An", None, "40"),
     ("xã Tứ Kỳ, tỉnh Quảng Ninh", None, "22"),  # same name in another province is never a guess
     ("Nguyễn Văn A", None, None),
