@@ -9,7 +9,6 @@ stores a yes/no flag only.
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import pyarrow as pa
@@ -72,45 +71,25 @@ _COMMUNE_PREFIX = re.compile(r"^(?:xa|phuong|thi tran|dac khu|p|x|tt)(?: |$)")
 _PROVINCE_PREFIX = re.compile(r"^(?:tinh|thanh pho|tp)(?: |$)")
 
 
-def _current(con, unit: unitsmod.Unit) -> str:
-    """A legacy commune stands for its successor (when known)."""
-    if unit.in_catalogue:
-        return unit.code
-    rows = con.execute("SELECT successor_code FROM units WHERE code = ?", [unit.code]).fetchall()
-    return rows[0][0] if rows and rows[0][0] else unit.code
-
-
-def _one(units: list[unitsmod.Unit], level: str) -> unitsmod.Unit | None:
-    found = [unit for unit in units if unit.level == level]
-    return found[0] if len(found) == 1 else None
-
-
 def locate(con, tail: str | None) -> tuple[str | None, str | None]:
-    """(current commune code, province code) named by an address tail; None where it does not resolve.
-
-    Only the commune part and the province part are used ("xã Thanh Xá, huyện Thanh Hà, tỉnh Hải Dương"
-    -> the commune 'Thanh Xá' of Hải Dương); an ambiguous or unknown name gives None, never a guess.
+    """(current commune code, current province code) named by an address tail; None where it does not
+    resolve. The unit resolver reads old and new names: an address that still names an abolished commune
+    ("xã Quang Phục, huyện Tứ Kỳ, tỉnh Hải Dương") stands for its successor (Xã Tứ Kỳ). An ambiguous or
+    unknown name gives None, never a guess.
     """
     if not tail:
         return None, None
     parts = [part.strip() for part in tail.split(",") if part.strip()]
     keys = [fold(part).replace(".", " ").strip() for part in parts]
-    commune = next((part for part, key in zip(parts, keys, strict=True) if _COMMUNE_PREFIX.match(key)), None)
     province_text = parts[-1] if len(parts) > 1 or _PROVINCE_PREFIX.match(keys[-1]) else None
-    province_code = _province_code(con, province_text) if province_text else None
-    if commune is None:
+    province_code = unitsmod.unit_index(con).province_code(province_text) if province_text else None
+    if not any(_COMMUNE_PREFIX.match(key) for key in keys):
         return None, province_code
-    query = f"{commune}, {province_text}" if province_text else commune
-    with contextlib.suppress(unitsmod.UnitError):
-        unit = _one(unitsmod.find_units(con, query), "commune")
-        # A commune outside the named (current) province is another commune of the same name: unknown.
-        if unit is not None and (province_code is None or unit.province_code == province_code):
-            return _current(con, unit), unit.province_code or province_code
-    return None, province_code
-
-
-def _province_code(con, text: str) -> str | None:
-    """Code of a current province named with or without 'tỉnh'/'thành phố'/'TP'; None when unknown."""
-    key = _PROVINCE_PREFIX.sub("", fold(text).replace(".", " ").strip()).strip()
-    rows = con.execute("SELECT code FROM units WHERE level = 'province' AND fold_name = ?", [key]).fetchall()
-    return rows[0][0] if len(rows) == 1 else None
+    try:
+        unit = unitsmod.resolve_address(con, tail)
+    except unitsmod.UnitError:
+        return None, province_code
+    if unit.level != "commune" or (province_code and unit.province_code != province_code):
+        return None, province_code  # a same-named commune of another province is not a match
+    current = unit.code if unit.in_catalogue else unit.successor_code
+    return current, unit.province_code or province_code

@@ -23,6 +23,8 @@ ADDRESSES = {
     "in_commune": "Thôn Đông, xã Tứ Kỳ, TP Hải Phòng",
     "other_commune": "Số 12 ngõ Hoa Sữa, phường Hải Dương, thành phố Hải Phòng",
     "other_province": "Xóm 3, tỉnh Nghệ An",
+    "old_same_commune": "Thôn Đông, xã Quang Phục, huyện Tứ Kỳ, tỉnh Hải Dương",  # abolished, now Xã Tứ Kỳ
+    "old_other_commune": "xã Thanh Xá, huyện Thanh Hà, tỉnh Hải Dương",  # now Xã Thanh Hà
     "street_only": "Số 5 ngõ 7 đường Hoàng Quốc Việt",
 }
 # (code, address key, received, due, finished, status, department, officer, re-appointments)
@@ -35,6 +37,8 @@ ROWS = [
      "Phòng Kinh tế", "Lê Văn Cường", "2"),
     ("H-004", "street_only", "07/07/2026 08:00", "30/09/2026", "", "Đang xử lý", "Phòng Kinh tế", "", ""),
     ("H-005", "in_commune", "08/07/2026 08:00", "09/07/2026", "", "Đang xử lý", "", "Lê Văn Cường", ""),
+    ("H-006", "old_same_commune", "09/07/2026 08:00", "30/09/2026", "", "Đang xử lý", "Phòng Kinh tế", "", ""),
+    ("H-007", "old_other_commune", "09/07/2026 09:00", "30/09/2026", "", "Đang xử lý", "Phòng Kinh tế", "", ""),
 ]
 NAMES = ("Trần Thị Bình", "Lê Văn Cường")
 APPLICANT = "Nguyễn Văn Ất"
@@ -101,11 +105,12 @@ def test_officer_names_absent_unless_enabled(loaded):
 def test_non_territorial_flag_derived_from_the_address(loaded):
     database, _path = loaded(store_names=False)
     flags = dict(database.query_rows("SELECT dossier_code, non_territorial FROM dossiers"))
-    assert flags == {"H-001": False, "H-002": True, "H-003": True, "H-004": None, "H-005": False}
+    assert flags == {"H-001": False, "H-002": True, "H-003": True, "H-004": None, "H-005": False,
+                     "H-006": False, "H-007": True}
     kpis = metrics.compute_kpis(database, Scope(), parse_period("2026Q3"))
-    assert kpis["received"]["non_territorial"] == 2 and kpis["received"]["non_territorial_known"] == 4
-    assert kpis["rates"]["non_territorial_rate"] == pytest.approx(2 / 4)
-    assert "2 hồ sơ không phụ thuộc địa giới hành chính" in non_territorial_sentence(kpis)
+    assert kpis["received"]["non_territorial"] == 3 and kpis["received"]["non_territorial_known"] == 6
+    assert kpis["rates"]["non_territorial_rate"] == pytest.approx(3 / 6)
+    assert "3 hồ sơ không phụ thuộc địa giới hành chính" in non_territorial_sentence(kpis)
 
 
 def test_exported_flag_column_wins_and_unknown_is_null(tmp_path):
@@ -146,6 +151,9 @@ def test_locality_keeps_only_the_administrative_tail(address, expected):
     # An old ward: the unit history (issue 10) knows it and its successor, Phường Sài Gòn.
     ("Phường Bến Nghé, Quận 1, TP Hồ Chí Minh", "26740", "79"),
     ("tỉnh Nghệ An", None, "40"),
+    # Old addresses naming communes abolished on 1/7/2025 stand for their successors.
+    ("xã Quang Phục, huyện Tứ Kỳ, tỉnh Hải Dương", "11074", "31"),
+    ("xã Thanh Xá, huyện Thanh Hà, tỉnh Hải Dương", "10813", "31"),
     ("xã Tứ Kỳ, tỉnh Quảng Ninh", None, "22"),  # same name in another province is never a guess
     ("Nguyễn Văn A", None, None),
 ])
