@@ -40,6 +40,15 @@ def _rebuild(db_path) -> None:
     click.echo(f"Đã dựng lại bảng tổng hợp chỉ tiêu trong '{path}'.", err=True)
 
 
+def _non_territorial_line(received: dict) -> str:
+    label = "Hồ sơ không phụ thuộc địa giới hành chính"
+    if received.get("non_territorial") is None:
+        return f"{label}: không có dữ liệu"
+    return (f"{label}: {fmt.fmt_int(received['non_territorial'])} "
+            f"(có dữ liệu cho {fmt.fmt_int(received['non_territorial_known'])}/{fmt.fmt_int(received['new'])} "
+            "hồ sơ mới)")
+
+
 def _summary(result: dict) -> list[str]:
     """Readable Vietnamese lines; numbers through motcua.fmt only."""
     names = ", ".join(unit["name"] for unit in result["units"]) or "Tất cả đơn vị"
@@ -56,6 +65,7 @@ def _summary(result: dict) -> list[str]:
         f"Đang giải quyết: {n(pending['total'])} (trong hạn {n(pending['within_deadline'])}, "
         f"quá hạn {n(pending['overdue'])})",
         f"Trả lại, rút, dừng xử lý: {n(result['returned_or_withdrawn'])}",
+        _non_territorial_line(received),
     ]
     lines += [f"{metric.label}: {fmt.fmt_pct(rates[key])}" for key, metric in metrics.RATES.items()]
     levels = "; ".join(f"{metrics.LEVEL_LABELS[level]} {n(count)}" for level, count in result["levels"].items())

@@ -214,13 +214,37 @@ class Row:
         return self.status_label if self.status_label is not None else STATUS_LABELS[self.status]
 
     def pii(self) -> tuple[str, str, str]:
-        """Fake applicant name, address and phone number (deterministic per dossier)."""
+        """Fake applicant name, address and phone number (deterministic per dossier).
+
+        About one applicant in twelve lives in another commune (some in another province): those dossiers are
+        received regardless of boundaries (NĐ 118/2025), derived at import from the address."""
         seed = self.pii_seed
         name = (f"{_SURNAMES[seed % 10]} {_MIDDLE[seed // 10 % 8]} {_GIVEN[seed // 80 % 13]}")
-        kind, place = self.unit.split(" ", 1)
-        address = f"Thôn {seed // 1040 % 9 + 1}, {kind.lower()} {place}, thành phố Hải Phòng"
+        kind, place = self.unit.split(" - ")[0].split(" ", 1)
+        home = f"{kind.lower()} {place}, thành phố Hải Phòng"
+        if seed % 23 == 0:
+            home = "xã Yên Phong, tỉnh Bắc Ninh"
+        elif seed % 13 == 0:
+            home = "phường Lê Chân, thành phố Hải Phòng" if place != "Lê Chân" else "xã An Lão, thành phố Hải Phòng"
+        address = f"Thôn {seed // 1040 % 9 + 1}, {home}"
         phone = f"09{seed % 100000000:08d}"
         return name, address, phone
+
+    @property
+    def department(self) -> str:
+        """Handling department by field (the commune's offices after the 2025 reform)."""
+        return _DEPARTMENTS.get(self.procedure.field_code, "Văn phòng HĐND và UBND")
+
+    @property
+    def officer(self) -> str:
+        """A handling official (fake name), exported where the one-stop system lists who holds the dossier."""
+        return _OFFICERS[self.pii_seed % len(_OFFICERS)]
+
+
+_DEPARTMENTS = {"DD": "Phòng Kinh tế", "XD": "Phòng Kinh tế", "HKD": "Phòng Kinh tế",
+                "BTXH": "Phòng Văn hóa - Xã hội", "NCC": "Phòng Văn hóa - Xã hội", "VHCS": "Phòng Văn hóa - Xã hội",
+                "TG": "Phòng Văn hóa - Xã hội"}
+_OFFICERS = ("Vũ Thị Hạnh", "Đỗ Minh Quân", "Ngô Thu Trang")
 
 
 def _unit_text(commune: Commune) -> str:
@@ -278,12 +302,14 @@ class XlsxLayout:
     pii: bool = False
     old_style: bool = False
     group_by_unit: bool = True
+    handlers: bool = False  # "Phòng ban xử lý" and "Cán bộ xử lý" columns
 
 
 _XLSX_SIMPLE = ("STT", "Mã hồ sơ", "Lĩnh vực", "Mã TTHC", "Tên thủ tục hành chính", "Mức độ", "Kênh thực hiện")
 _XLSX_PII = ("Chủ hồ sơ", "Địa chỉ", "Số điện thoại")
 _XLSX_DATES = ("Tiếp nhận", "Hẹn trả", "Hẹn trả mới", "Có kết quả", "Trả kết quả")
 _XLSX_TAIL = ("Tái sử dụng dữ liệu", "Thanh toán trực tuyến", "Phí (VNĐ)", "Số lần bổ sung")
+_XLSX_HANDLERS = ("Phòng ban xử lý", "Cán bộ xử lý")
 
 
 def write_title_xlsx(path: Path, rows: list[Row], layout: XlsxLayout) -> int:
@@ -301,7 +327,7 @@ def write_title_xlsx(path: Path, rows: list[Row], layout: XlsxLayout) -> int:
     cell = book.add_format({"border": 1})
     group = book.add_format({"bold": True, "italic": True, "border": 1})
     head = [*_XLSX_SIMPLE, *(_XLSX_PII if layout.pii else ()), "Trạng thái"]
-    width = len(head) + len(_XLSX_DATES) + 2 + len(_XLSX_TAIL)
+    width = len(head) + len(_XLSX_DATES) + 2 + len(_XLSX_TAIL) + (len(_XLSX_HANDLERS) if layout.handlers else 0)
     row_no = 0
     for title in layout.titles:
         sheet.merge_range(row_no, 0, row_no, 6, title, bold)
@@ -319,7 +345,7 @@ def write_title_xlsx(path: Path, rows: list[Row], layout: XlsxLayout) -> int:
     sheet.merge_range(top, col, top, col + 1, "Số hóa", center)
     sheet.write(top + 1, col, "Thành phần", center)
     sheet.write(top + 1, col + 1, "Kết quả", center)
-    for k, name in enumerate(_XLSX_TAIL, start=col + 2):
+    for k, name in enumerate(_XLSX_TAIL + (_XLSX_HANDLERS if layout.handlers else ()), start=col + 2):
         sheet.merge_range(top, k, top + 1, k, name, center)
     row_no = top + 2
     groups = sorted({r.unit for r in rows}, key=lambda u: _BY_NAME.get(u, 99)) if layout.group_by_unit else [None]
@@ -359,6 +385,10 @@ def _write_xlsx_row(sheet, row_no: int, stt: int, r: Row, layout: XlsxLayout, ce
     col += len(dates)
     sheet.write_row(row_no, col, [_yes(r.digitized), _yes(r.e_result), _yes(r.reused), _yes(r.paid_online),
                                   r.fee, r.supplement_count], cell)
+    if layout.handlers:
+        # Only some dossiers name an official (the current holder is blank once returned).
+        officer = r.officer if r.returned_at is None or r.pii_seed % 2 else ""
+        sheet.write_row(row_no, col + 6, [r.department, officer], cell)
 
 
 # ------------------------------------------------------------------------------------- HTML as .xls
@@ -647,7 +677,7 @@ def export_plan() -> list[ExportFile]:
     for a, b, label in _periods(REFORM, END, "Q"):
         unit = "Xã Tứ Kỳ"
         plan.append(ExportFile(f"{label}_xa-tu-ky.xlsx", "xlsx", "local", (unit,), (a, b),
-                               _title_xlsx([HP_TITLE, _org_title(unit)], (a, b), pii=True)))
+                               _title_xlsx([HP_TITLE, _org_title(unit)], (a, b), pii=True, handlers=True)))
         plan.append(ExportFile(f"{label}_xa-lac-phuong_xa-nguyen-luong-bang.csv", "csv", "local",
                                ("Xã Lạc Phượng", "Xã Nguyễn Lương Bằng"), (a, b), write_units_csv))
     for a, b, label in _halves(REFORM, END):

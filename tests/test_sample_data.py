@@ -350,3 +350,20 @@ def test_lac_phuong_monthly_series_is_continuous_2023_2026(loaded_db):
     assert len(months) == 45 and (months["received_total"] > 0).all()
     # The carried-over chain holds across 1/7/2025: each month starts with what the previous one left.
     assert (months["carried_over"].iloc[1:].to_numpy() == months["pending_total"].iloc[:-1].to_numpy()).all()
+
+
+def test_sample_data_names_departments_and_non_territorial_dossiers(loaded_db):
+    """Issue 17: the demo has handling departments, officers in the export (not stored by default) and
+    applicants from other communes/provinces (flag derived from the address, which is never stored)."""
+    database = loaded_db
+    departments = {name for (name,) in database.query_rows(
+        "SELECT DISTINCT handling_department FROM dossiers WHERE handling_department IS NOT NULL")}
+    assert {"Phòng Kinh tế", "Phòng Văn hóa - Xã hội", "Văn phòng HĐND và UBND"} <= departments
+    assert database.query_rows("SELECT count(handling_officer) FROM dossiers")[0][0] == 0  # site default: off
+    flagged, known = database.query_rows(
+        "SELECT count(*) FILTER (WHERE non_territorial), count(non_territorial) FROM dossiers")[0]
+    assert 0 < flagged < known
+    for table, column in database.query_rows("SELECT table_name, column_name FROM duckdb_columns() "
+                                             "WHERE data_type = 'VARCHAR' AND schema_name = 'main' "
+                                             "AND NOT internal"):
+        assert not database.query_rows(f'SELECT count(*) FROM "{table}" WHERE "{column}" LIKE \'Thôn %\'')[0][0]
