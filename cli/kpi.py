@@ -9,7 +9,7 @@ import click
 
 from cli.common import db_option, fail, resolve_units, settings_options
 from motcua import db as dbmod
-from motcua import fmt, metrics
+from motcua import fmt, index_estimate, metrics
 from motcua.filters import Scope
 from motcua.periods import custom_period, parse_period
 
@@ -70,6 +70,11 @@ def _summary(result: dict) -> list[str]:
     lines += [f"{metric.label}: {fmt.fmt_pct(rates[key])}" for key, metric in metrics.RATES.items()]
     levels = "; ".join(f"{metrics.LEVEL_LABELS[level]} {n(count)}" for level, count in result["levels"].items())
     lines.append(f"Hồ sơ mới theo mức độ DVC: {levels}")
+    estimate = result.get("index_estimate")
+    if estimate and estimate["total"] is not None:
+        rank = f", {estimate['rank']['text']}" if estimate.get("rank") else ""
+        lines.append(f"Chỉ số phục vụ ({estimate['label']}): {fmt.fmt_num(estimate['total'])}/"
+                     f"{fmt.fmt_num(estimate['total_max_known'])} điểm tính được{rank}")
     return lines
 
 
@@ -98,7 +103,9 @@ def kpi_command(db_path, unit_names, period_text, date_from, date_to, as_json, r
     database = dbmod.Database(db_path)
     try:
         codes = resolve_units(database, unit_names)
-        result = metrics.compute_kpis(database, Scope(unit_codes=codes), period, settings)
+        scope = Scope(unit_codes=codes)
+        result = metrics.compute_kpis(database, scope, period, settings)
+        result["index_estimate"] = index_estimate.estimate_block(database, scope, period, settings)
     except dbmod.DatabaseUnavailable as exc:
         fail(str(exc))
     if as_json:

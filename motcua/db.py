@@ -71,10 +71,12 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def write_transaction(path: str | os.PathLike | None = None, *,
+                      refresh: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection on a private copy; publish it atomically on success.
 
-    On any exception (or a killed process) the published file is untouched.
+    On any exception (or a killed process) the published file is untouched. ``refresh=False`` skips the
+    rebuild of the derived KPI tables, for writes that touch neither dossiers nor procedures.
     """
     target = resolve_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -90,9 +92,10 @@ def write_transaction(path: str | os.PathLike | None = None) -> Iterator[duckdb.
             schema.create_schema(con)
             con.execute("BEGIN TRANSACTION")
             yield con
-            from motcua import aggregates  # local import: aggregates depends on the schema only
+            if refresh:
+                from motcua import aggregates  # local import: aggregates depends on the schema only
 
-            aggregates.refresh(con)
+                aggregates.refresh(con)
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
             con.close()

@@ -129,6 +129,20 @@ DDL = [
     # in-file duplicates are rejected, every load is a MERGE on the key) instead of a PRIMARY KEY: its ART
     # index cost 0.1 s per 100k inserted rows and memory on every import, and no query looks rows up by
     # key. Files created before schema version 2 still carry the key; MERGE works on both.
+    # Service-index components an admin enters per unit and period (motcua.index_estimate): the ones that
+    # need data the exports do not carry (công khai, hài lòng, PAKN, ...).
+    """CREATE TABLE IF NOT EXISTS index_inputs (
+        unit_code VARCHAR NOT NULL,
+        period_from DATE NOT NULL,
+        period_to DATE NOT NULL,
+        formula_version VARCHAR NOT NULL,  -- portal_2026 | qd766_2022 (never mixed)
+        component VARCHAR NOT NULL,        -- motcua.index_estimate.ENTERED_KEYS
+        points DOUBLE NOT NULL,
+        note VARCHAR,
+        entered_by VARCHAR,
+        entered_at TIMESTAMP NOT NULL,     -- Vietnam time
+        PRIMARY KEY (unit_code, period_from, period_to, formula_version, component)
+    )""",
     "CREATE TABLE IF NOT EXISTS dossiers ("
     + ", ".join(f"{name} {sql_type}" for name, sql_type in DOSSIER_COLUMNS.items())
     + ")",

@@ -50,10 +50,16 @@ def test_json_is_exactly_compute_kpis(db_path):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     expected = metrics.compute_kpis(dbmod.Database(db_path), Scope(unit_codes=("10001",)), parse_period("2026Q3"))
+    estimate = payload.pop("index_estimate")
     assert payload == json.loads(json.dumps(expected))
     assert payload["received"]["total"] == 11 and payload["resolved"]["early"] == 3
     assert list(payload) == ["units", "period", "received", "resolved", "pending", "returned_or_withdrawn",
                              "reappointed_more_than_once", "rates", "levels", "settings"]
+    # Tiến độ of the service-index estimate = 20 × the QĐ 766 on-time rate, exactly.
+    on_time = next(c for c in estimate["components"] if c["key"] == "td_on_time")
+    assert on_time["points"] == 20 * expected["rates"]["on_time_rate_766"]
+    assert estimate["label"] == "ước tính" and estimate["version"] == "portal_2026"
+    assert estimate["rank"]["text"].startswith("hạng ")
     assert payload["settings"] == metrics.Settings().as_dict()  # every rule in force, reproducible figures
 
 
