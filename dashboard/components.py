@@ -63,9 +63,10 @@ def _text_column(series: pd.Series) -> pd.Series:
 
 
 def display_frame(frame: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
-    """Frame shown to users: numbers as Vietnamese text (1.277 / 88,25%) via motcua.fmt.
+    """Frame shown to users, renamed to the shown headers, with the data kept numeric.
 
-    Date columns stay datetimes (fast for long dossier lists); ``column_config`` shows them dd/mm/yyyy.
+    Numbers stay numbers so a click on a column header sorts numerically; ``styled`` gives them the
+    Vietnamese display (1.277 / 88,25%) via motcua.fmt, and ``column_config`` shows dates dd/mm/yyyy.
     """
     present = [c for c in cols if c.key in frame.columns]
     shown = {}
@@ -76,8 +77,15 @@ def display_frame(frame: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
         elif col.kind == "text":
             shown[col.header] = _text_column(series).to_numpy()
         else:
-            shown[col.header] = [_format_value(v, col.kind) for v in series.tolist()]
+            shown[col.header] = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
     return pd.DataFrame(shown, index=range(len(frame)))
+
+
+def styled(shown: pd.DataFrame, cols: Sequence[Col]):
+    """A pandas Styler showing the numeric columns in Vietnamese formats; the data (and sorting) stays numeric."""
+    formats = {c.header: (lambda v, kind=c.kind: _format_value(v, kind)) for c in cols
+               if c.kind in ("int", "pct", "num") and c.header in shown.columns}
+    return shown.style.format(formats, na_rep=fmt.NA) if formats else shown
 
 
 def column_config(cols: Sequence[Col]) -> dict:
@@ -117,7 +125,7 @@ def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, f
         empty_state(empty_text)
         return []
     st.caption(caption)
-    shown = display_frame(frame, cols)
+    shown = styled(display_frame(frame, cols), cols)
     event = st.dataframe(
         shown, hide_index=True, width="stretch", height=height, key=key, column_config=column_config(cols),
         placeholder=MISSING_CELL,
@@ -242,36 +250,68 @@ def count_card(label: str, value, previous=None, help_text: str | None = None, *
 
 @dataclass(frozen=True)
 class KpiPage:
-    """What every KPI page starts from: the (access-restricted) scope, period, settings and its KPIs."""
+    """What every KPI page starts from: the (access-restricted) scope, period, settings and its KPIs.
+
+    ``compare_period`` is the previous period, or for a period the data does not cover to its end (a
+    partial period) the same span of the previous period, so a half-done quarter never looks like a collapse.
+    """
 
     scope: object
     period: object
     settings: object
     kpis: dict
+    compare_period: object = None
+    partial: bool = False
 
 
-def open_page(title: str, intro: str) -> tuple | None:
-    """Sidebar, header and the view caption; (scope, period, settings) or None (reason shown) without a
-    database. The scope is already restricted to the signed-in user's units (URL parameters included)."""
+DATA_UNTIL_PREFIX = "Số liệu đến ngày"
+
+
+def freshness(scope, period) -> tuple[object, bool]:
+    """Show "Số liệu đến ngày dd/mm/yyyy" (and flag a partial period); returns (compare period, partial)."""
+    from motcua import index_estimate
+
+    until = data.data_until(scope)
+    if until is None:
+        return period.previous(), False
+    st.caption(f"{DATA_UNTIL_PREFIX} {fmt.fmt_date(until)}")
+    if until >= period.end or until < period.start:
+        return period.previous(), False
+    compare = index_estimate.same_span_previous(period, until)
+    st.warning(f"Kỳ chưa đủ số liệu: dữ liệu mới đến ngày {fmt.fmt_date(until)}, trước ngày cuối kỳ "
+               f"{fmt.fmt_date(period.end)}. Các thay đổi được so với cùng khoảng thời gian của kỳ trước "
+               f"({compare.label}).", icon=":material/hourglass_top:")
+    return compare, True
+
+
+def _open(title: str, intro: str) -> tuple | None:
     pickers.render_sidebar()
     if not page_header(title, intro):
         return None
     scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
     st.markdown(f"**{state.view_caption()}**")
-    return scope, period, settings
+    return (scope, period, settings, *freshness(scope, period))
+
+
+def open_page(title: str, intro: str) -> tuple | None:
+    """Sidebar, header, the view caption and "Số liệu đến ngày"; (scope, period, settings) or None (reason
+    shown) without a database. The scope is already restricted to the signed-in user's units (URL
+    parameters included)."""
+    opened = _open(title, intro)
+    return None if opened is None else opened[:3]
 
 
 def open_kpi_page(title: str, intro: str) -> KpiPage | None:
     """``open_page`` plus the period's KPIs; None (the reason shown) without a database or dossiers."""
-    opened = open_page(title, intro)
+    opened = _open(title, intro)
     if opened is None:
         return None
-    scope, period, settings = opened
+    scope, period, settings, compare, partial = opened
     kpis = data.kpis(scope, period, settings)
     if kpis["received"]["total"] == 0:
         empty_state()
         return None
-    return KpiPage(scope, period, settings, kpis)
+    return KpiPage(scope, period, settings, kpis, compare, partial)
 
 
 def page_header(title: str, intro: str | None = None) -> bool:
@@ -353,7 +393,8 @@ MAX_LIST_ROWS = 5000
 
 
 def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[Col] = (),
-                  empty_text: str = "Không có hồ sơ nào trong nhóm này.") -> None:
+                  empty_text: str = "Không có hồ sơ nào trong nhóm này.", *, file_stem: str | None = None,
+                  cols: Sequence[Col] | None = None) -> None:
     """The dossiers behind a number: codes, procedure, dates, days late. Never personal data.
 
     Long lists are cut to the first MAX_LIST_ROWS rows (in the order metrics returns them); the table and
@@ -367,7 +408,8 @@ def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[C
         caption += f" · tối đa {fmt.fmt_int(MAX_LIST_ROWS)} hồ sơ; hãy thu hẹp bộ lọc để xem đủ"
     if frame is not None and not frame.empty:
         frame = _who_holds(frame)
-    table(label_codes(frame), [*DOSSIER_COLS, *extra], key, caption, file_stem=key, empty_text=empty_text)
+    table(label_codes(frame), cols or [*DOSSIER_COLS, *extra], key, caption, file_stem=file_stem or key,
+          empty_text=empty_text)
 
 
 def non_territorial_caption(kpis: dict) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.state import current_user, get_db, restrict
-from motcua import auth, metrics, units
+from motcua import auth, index_estimate, metrics, units
 from motcua.filters import Scope
 from motcua.filters import unit_names as _unit_names
 from motcua.periods import Period
@@ -188,6 +188,59 @@ def _quality(version: str, scope_key: tuple, _scope: Scope) -> pd.DataFrame:
 def data_quality(scope: Scope) -> pd.DataFrame:
     scope = restrict(scope)
     return _quality(get_db().version(), scope.key(), scope)
+
+
+# ---------------------------------------------------------------- service-index estimate
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _index_league(keys: tuple, _scope: Scope, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    return index_estimate.league(get_db(), _scope.unit_codes or _all_units(), _period, _settings)
+
+
+def _all_units() -> tuple[str, ...]:
+    return tuple(unit_options())
+
+
+def index_league(scope: Scope, period: Period, settings: metrics.Settings) -> pd.DataFrame:
+    """Estimate, comparable score and rank of every unit of the (restricted) scope."""
+    scope = restrict(scope)
+    return _index_league(_keys(scope, period, settings), scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _index_block(keys: tuple, _scope: Scope, _period: Period, _settings: metrics.Settings) -> dict:
+    return index_estimate.estimate_block(get_db(), _scope, _period, _settings)
+
+
+def index_block(scope: Scope, period: Period, settings: metrics.Settings) -> dict:
+    """The estimate of one scope; its rank compares the unit with the communes of its province (only the
+    rank and the count are shown, never another unit's numbers)."""
+    scope = restrict(scope)
+    return _index_block(_keys(scope, period, settings), scope, period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _index_trend(keys: tuple, unit_code: str, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    return index_estimate.trend(get_db(), unit_code, _period, _settings)
+
+
+def index_trend(scope: Scope, period: Period, settings: metrics.Settings) -> pd.DataFrame | None:
+    """12-month trend of score and rank of a single-unit scope (None for several units)."""
+    scope = restrict(scope)
+    if len(scope.unit_codes) != 1:
+        return None
+    return _index_trend(_keys(scope, period, settings), scope.unit_codes[0], period, settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _data_until(version: str, scope_key: tuple, _scope: Scope) -> date | None:
+    return index_estimate.data_until(get_db(), _scope)
+
+
+def data_until(scope: Scope) -> date | None:
+    """Last day with data in the scope ("Số liệu đến ngày")."""
+    scope = restrict(scope)
+    return _data_until(get_db().version(), scope.key(), scope)
 
 
 # ---------------------------------------------------------------- import history (not KPIs)

@@ -62,6 +62,9 @@ def _unit_picker() -> None:
         units, allowed = {}, None
     if allowed is not None:  # only the units this user may see are offered
         units = {c: n for c, n in units.items() if c in allowed}
+    requested = state.take_requested_units()  # e.g. a click on a unit in So sánh đơn vị
+    if requested is not None:
+        st.session_state[state.K_UNITS] = requested
     chosen = [c for c in st.session_state.get(state.K_UNITS, []) if c in units]
     if chosen != st.session_state.get(state.K_UNITS, []):
         st.session_state[state.K_UNITS] = chosen

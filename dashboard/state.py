@@ -221,6 +221,18 @@ def mark_sidebar_drawn() -> None:
     st.session_state[_SIDEBAR_FLAG] = True
 
 
+_REQUESTED_UNITS = "_requested_units"
+
+
+def request_units(codes: list[str]) -> None:
+    """Select these units on the next run (a widget's value cannot change after it was drawn)."""
+    st.session_state[_REQUESTED_UNITS] = list(codes)
+
+
+def take_requested_units() -> list[str] | None:
+    return st.session_state.pop(_REQUESTED_UNITS, None)
+
+
 def settings_key(settings: metrics.Settings) -> tuple:
     return dataclasses.astuple(settings)
 

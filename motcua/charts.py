@@ -86,8 +86,10 @@ def _layout(fig: go.Figure, title: str, caption: str, *, percent_axis: str | Non
         title={"text": title, "subtitle": {"text": caption}, "x": 0, "xanchor": "left"},
         separators=PLOTLY_SEPARATORS,
         height=height,
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "title": {"text": ""},
+        margin={"l": 10, "r": 10, "t": 110, "b": 10},
+        # Legend above the plot area: long category labels (fields, procedures) under the x axis never
+        # collide with it, whatever their length.
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": {"text": ""},
                 "traceorder": "normal"},
         hoverlabel={"namelength": -1},
     )
@@ -170,10 +172,11 @@ def rates_by_month(frame: pd.DataFrame, rate_keys: Sequence[str], caption: str,
 
 
 def rates_by_unit(frame: pd.DataFrame, rate_key: str, caption: str, title: str | None = None,
-                  total: float | None = None) -> go.Figure:
+                  total: float | None = None, target: float | None = None) -> go.Figure:
     """Horizontal bars of one rate per unit (``league_table`` / ``breakdown(by="unit")``), best on top.
 
-    ``total`` (the scope total computed by ``metrics.total_row``) is drawn as a dashed reference line.
+    ``total`` (the scope total computed by ``metrics.total_row``) is drawn as a dashed reference line,
+    ``target`` (config/targets.toml) as a dotted one.
     """
     title = title or f"{label_of(rate_key)} theo đơn vị"
     if frame.empty or rate_key not in frame.columns or frame[rate_key].notna().sum() == 0:
@@ -188,6 +191,9 @@ def rates_by_unit(frame: pd.DataFrame, rate_key: str, caption: str, title: str |
     if total is not None and not pd.isna(total):
         fig.add_vline(x=total, line_dash="dash", line_width=1, line_color="#8c8c8c",
                       annotation_text=f"Chung: {total * 100:.2f}%".replace(".", ","))
+    if target is not None and not pd.isna(target):
+        fig.add_vline(x=float(target), line_dash="dot", line_width=2, line_color="#d73027",
+                      annotation_text=f"Mục tiêu {target * 100:.0f}%", annotation_position="bottom right")
     fig.update_xaxes(range=[0, 1.05])
     return _layout(fig, title, caption, percent_axis="x", height=max(300, 90 + 28 * len(data)))
 
@@ -206,9 +212,7 @@ def level_mix(frame: pd.DataFrame, caption: str, title: str = "Cơ cấu mức �
         )
     fig.update_layout(barmode="stack", barnorm="percent")
     fig.update_xaxes(ticksuffix="%", range=[0, 101])
-    _layout(fig, title, caption, height=320)
-    fig.update_layout(legend={"y": -0.18})  # below the percent ticks of this short chart
-    return fig
+    return _layout(fig, title, caption, height=340)
 
 
 def digitization_rates(kpis: Mapping, caption: str, title: str = "Số hóa và thanh toán trực tuyến",
@@ -220,16 +224,15 @@ def digitization_rates(kpis: Mapping, caption: str, title: str = "Số hóa và 
         return _empty(title, caption)
     values = [float(rates[k]) for k in keys]
     fig = go.Figure(go.Bar(
-        x=[label_of(k) for k in keys], y=values, marker_color=BUCKET_COLORS["online"],
+        x=[label_of(k) for k in keys], y=values, marker_color=BUCKET_COLORS["online"], name="Tỷ lệ đạt được",
         text=[f"{v * 100:.2f}%".replace(".", ",") for v in values], textposition="auto",
         hovertemplate="%{x}: %{y:.2%}<extra></extra>",
     ))
-    if targets:
-        for key in keys:
-            if key in targets:
-                fig.add_scatter(x=[label_of(key)], y=[targets[key]], mode="markers", showlegend=False,
-                                marker={"symbol": "line-ew-open", "size": 40, "color": "#d73027"},
-                                hovertemplate="Mục tiêu: %{y:.0%}<extra></extra>")
+    goals = [key for key in keys if targets and key in targets]
+    if goals:  # one named legend entry for all target marks (an unnamed trace shows as "trace 0")
+        fig.add_scatter(x=[label_of(k) for k in goals], y=[float(targets[k]) for k in goals], mode="markers",
+                        name="Mục tiêu", marker={"symbol": "line-ew-open", "size": 40, "color": "#d73027"},
+                        hovertemplate="Mục tiêu: %{y:.0%}<extra></extra>")
     fig.update_yaxes(range=[0, 1.05])
     return _layout(fig, title, caption, percent_axis="y")
 
@@ -268,8 +271,11 @@ def small_multiples(frame: pd.DataFrame, value_key: str, caption: str, title: st
         return _empty(title, caption)
     unit_labels = list(dict.fromkeys(frame["unit"].astype(str)))
     rows = -(-len(unit_labels) // columns)
+    # Fixed pixel gaps: the month labels of one row need ~70 px above the next row's subplot titles.
+    plot_height = SMALL_MULTIPLE_ROW_PX * rows + SMALL_MULTIPLE_GAP_PX * (rows - 1)
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=unit_labels, shared_yaxes=True,
-                        vertical_spacing=min(0.3 / max(rows - 1, 1), 0.12), horizontal_spacing=0.06)
+                        vertical_spacing=SMALL_MULTIPLE_GAP_PX / plot_height if rows > 1 else 0.0,
+                        horizontal_spacing=0.06)
     months = list(dict.fromkeys(frame["month"].astype(str)))
     is_rate = value_key.endswith("_rate") or value_key.startswith("on_time_rate")
     for index, unit in enumerate(unit_labels):
@@ -281,6 +287,67 @@ def small_multiples(frame: pd.DataFrame, value_key: str, caption: str, title: st
     if is_rate:
         fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
     fig.update_annotations(font={"size": 12}, yshift=4)  # subplot titles
-    _layout(fig, title, caption, height=max(300, 130 + 200 * rows))
-    fig.update_layout(margin={"t": 110})  # room for the subtitle above the first row of subplot titles
+    fig.update_xaxes(tickangle=-45, tickfont={"size": 10})
+    _layout(fig, title, caption, height=max(300, plot_height + 140))
+    fig.update_layout(margin={"t": 110, "b": 30})  # room for the subtitle above the first row of subplot titles
     return fig
+
+
+SMALL_MULTIPLE_ROW_PX = 170
+SMALL_MULTIPLE_GAP_PX = 90
+
+
+def scores_by_unit(frame: pd.DataFrame, value_key: str, caption: str, title: str) -> go.Figure:
+    """Horizontal bars of a score in points per unit (service-index estimate), best on top."""
+    if frame.empty or value_key not in frame.columns or frame[value_key].notna().sum() == 0:
+        return _empty(title, caption)
+    data = frame[["key", "label", value_key]].dropna(subset=[value_key]).sort_values(value_key, ascending=True)
+    fig = go.Figure(go.Bar(
+        x=data[value_key].astype("float64"), y=data["label"].astype(str), orientation="h",
+        marker_color=BUCKET_COLORS["online"], customdata=data[["key"]].to_numpy(),
+        text=[f"{v:.2f}".replace(".", ",") for v in data[value_key]], textposition="auto",
+        hovertemplate="%{y}: %{x:.2f} điểm<extra></extra>",
+    ))
+    fig.update_xaxes(title={"text": "Điểm (ước tính)"}, rangemode="tozero")
+    return _layout(fig, title, caption, height=max(300, 120 + 28 * len(data)))
+
+
+def index_radar(frame: pd.DataFrame, caption: str, title: str = "Các nhóm chỉ số phục vụ (ước tính)") -> go.Figure:
+    """Radar of the service-index groups per unit, as a share of each group's maximum.
+
+    ``frame``: one row per unit with ``label`` and ``group_<key>`` points (``index_estimate.league``);
+    groups without a value for any unit are left out (never drawn as 0).
+    """
+    from motcua.index_estimate import GROUPS
+
+    groups = [key for key in GROUPS if f"group_{key}" in frame.columns and frame[f"group_{key}"].notna().any()]
+    if frame.empty or not groups:
+        return _empty(title, caption)
+    names = [GROUPS[key][0] for key in groups]
+    fig = go.Figure()
+    for row in frame.itertuples(index=False):
+        values = [getattr(row, f"group_{key}") / GROUPS[key][1] for key in groups]
+        fig.add_scatterpolar(r=[*values, values[0]], theta=[*names, names[0]], name=str(row.label), fill="toself",
+                             opacity=0.6, hovertemplate="%{theta}: %{r:.0%}<extra>" + str(row.label) + "</extra>")
+    fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".0%"}})
+    return _layout(fig, title, caption, height=460)
+
+
+def score_rank_trend(frame: pd.DataFrame, caption: str,
+                     title: str = "Chỉ số phục vụ (ước tính) và xếp hạng theo tháng") -> go.Figure:
+    """Score (bars, left axis) and rank (line, right axis, 1 on top) per month; months without data stay gaps."""
+    if frame.empty or frame["score"].notna().sum() == 0:
+        return _empty(title, caption)
+    x = _x_labels(frame)
+    fig = go.Figure()
+    fig.add_bar(x=x, y=frame["score"].astype("float64"), name="Điểm (ước tính)", marker_color=BUCKET_COLORS["online"],
+                hovertemplate="%{x}: %{y:.2f} điểm<extra></extra>")
+    ranks = pd.to_numeric(frame["rank"], errors="coerce").astype("float64")
+    fig.add_scatter(x=x, y=ranks, name="Hạng", yaxis="y2", mode="lines+markers", connectgaps=False,
+                    line={"color": "#d73027"}, hovertemplate="%{x}: hạng %{y:.0f}<extra></extra>")
+    top = max(2.0, float(pd.to_numeric(frame["units"], errors="coerce").max() or 1))
+    fig.update_layout(yaxis={"title": {"text": "Điểm"}, "rangemode": "tozero"},
+                      yaxis2={"title": {"text": "Hạng"}, "overlaying": "y", "side": "right", "range": [top + 0.5, 0.5],
+                              "dtick": 1 if top <= 12 else None, "showgrid": False})
+    fig.update_xaxes(type="category")
+    return _layout(fig, title, caption)

@@ -26,15 +26,14 @@ import io
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from motcua import fmt, metrics
+from motcua import fmt, metrics, vntime
 from motcua import metrics_sql as msql
 from motcua.filters import Scope
 from motcua.periods import Period, custom_period, parse_period, period_containing
@@ -47,7 +46,6 @@ DEFAULT_VERSION = "portal_2026"
 ESTIMATE_LABEL = "ước tính"
 _DEFAULT_SETTINGS = metrics.Settings()
 _FIT_SOURCE = "công thức khớp ngược: ChippedTopaz/qd766 docs/SCORING_ANALYSIS_M0.md"
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 GROUPS: dict[str, tuple[str, float]] = {
     "cong_khai": ("Công khai, minh bạch", 18.0),
@@ -244,7 +242,7 @@ def save_inputs(db_path, rows: Iterable[InputRow], entered_by: str | None = None
         check_version(row.version)
         if (reason := check_input(row.component, row.points)) is not None:
             raise ValueError(f"Dòng {number}: {reason}.")
-    now = datetime.now(VN_TZ).replace(tzinfo=None)
+    now = vntime.now()
     frame = pd.DataFrame([{"unit_code": r.unit_code, "period_from": r.period.start, "period_to": r.period.end,
                            "formula_version": r.version, "component": r.component, "points": float(r.points),
                            "note": r.note, "entered_by": entered_by, "entered_at": now} for r in rows],

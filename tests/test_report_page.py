@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from motcua import metrics
 from motcua.db import Database
 from motcua.filters import Scope
-from motcua.fmt import fmt_count, fmt_int, fmt_pct
+from motcua.fmt import fmt_count, fmt_pct
 from motcua.periods import parse_period
 
 pytestmark = pytest.mark.apptest
@@ -44,8 +44,8 @@ def test_page_previews_the_report_and_offers_the_downloads(monkeypatch, db_path)
     assert labels == ["Tải Excel – Biểu 06 và phụ lục", "Tải Word – dự thảo báo cáo"]  # one unit: no zip
     bieu06 = at.dataframe[0].value
     assert bieu06.iloc[-1]["Lĩnh vực"] == "Tổng cộng"
-    assert bieu06.iloc[-1]["Nhận: tổng số"] == fmt_int(kpis["received"]["total"])
-    assert bieu06.iloc[-1]["Đang GQ: quá hạn"] == fmt_int(kpis["pending"]["overdue"])
+    assert bieu06.iloc[-1]["Nhận: tổng số"] == kpis["received"]["total"]
+    assert bieu06.iloc[-1]["Đang GQ: quá hạn"] == kpis["pending"]["overdue"]
 
 
 def test_all_units_view_offers_the_batch_zip(monkeypatch, db_path):

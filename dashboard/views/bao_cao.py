@@ -100,7 +100,7 @@ def _bieu06_preview(data: ReportData) -> pd.DataFrame:
     for header, (_label, keys) in zip(headers, BIEU06_COLUMNS, strict=True):
         frame[header] = [bieu06_value(r, keys) for r in rows]
     cols = [ui.Col("Lĩnh vực", "Lĩnh vực")] + [ui.Col(h, h, "int") for h in headers]
-    return ui.display_frame(frame, cols)
+    return ui.styled(ui.display_frame(frame, cols), cols)
 
 
 def _downloads(data: ReportData, scope: Scope, period: Period, settings: metrics.Settings) -> None:

@@ -159,6 +159,7 @@ def render() -> None:
         st.info(str(exc))
         _definitions()
         return
+    ui.freshness(state.current_scope(), state.current_period())
     if state.is_admin():  # raw values of rejected rows can hold other communes' data
         ui.safe_section(lambda: _history(version), "lịch sử nạp")
     else:

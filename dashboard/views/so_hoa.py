@@ -57,6 +57,6 @@ def render() -> None:
     if view is None:
         return
     scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
-    _cards(kpis, data.kpis(scope, period.previous(), settings))
+    _cards(kpis, data.kpis(scope, view.compare_period, settings))
     ui.safe_section(lambda: _chart(kpis), "biểu đồ số hóa")
     ui.safe_section(lambda: _gaps(scope, period, settings), "danh sách thủ tục còn thiếu")

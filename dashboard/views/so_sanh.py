@@ -1,13 +1,20 @@
-"""So sánh đơn vị: league table with ranks, scope total (sum num / sum den), heatmap, small multiples."""
+"""So sánh đơn vị: league table with ranks, scope total (sum num / sum den), heatmap, small multiples.
+
+The table is sorted by the metric chosen in "Chỉ tiêu để so sánh" (the service-index estimate included);
+every rank column names its metric. One click on a table row or a bar opens that unit's Tổng quan.
+"""
 
 from __future__ import annotations
+
+import contextlib
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import components as ui
 from dashboard import data, state
-from motcua import charts, fmt, metrics
+from dashboard.views import tong_quan
+from motcua import charts, fmt, index_estimate, metrics
 
 TITLE = "So sánh đơn vị"
 LEAGUE_RATES = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate",
@@ -15,27 +22,114 @@ LEAGUE_RATES = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "dig
 LEAGUE_COUNTS = ("received_total", "new", "resolved_total", "overdue")
 HEATMAP_MAX_UNITS = 30
 COMPARE_MAX = 6
+SCORE = "index_score"  # the service-index estimate, offered next to the rates
+SCORE_LABEL = "Chỉ số phục vụ (ước tính, phần so sánh được)"
+TOTAL_LABEL = "Tổng cộng (toàn phạm vi)"
+# Short names for the rank headers: "Hạng – trực tuyến" (one rank column per metric, never just "Hạng").
+RANK_NAMES = {
+    "online_rate": "trực tuyến",
+    "on_time_rate_766": "đúng hạn QĐ 766",
+    "on_time_rate_resolved": "đúng hạn (đã GQ)",
+    "digitized_intake_rate": "số hóa",
+    "electronic_result_rate": "kết quả điện tử",
+    "online_payment_rate": "thanh toán trực tuyến",
+    SCORE: "chỉ số phục vụ",
+}
+METRIC_CHOICES = (SCORE, *LEAGUE_RATES)
 
 
-def _league_cols() -> list[ui.Col]:
-    cols = [ui.Col("label", "Đơn vị"), *[ui.Col(k, metrics.COUNTS[k], "int") for k in LEAGUE_COUNTS]]
-    for key in LEAGUE_RATES:
-        cols += [ui.Col(key, metrics.RATES[key].label, "pct"), ui.Col(f"rank_{key}", "Hạng", "int")]
+def metric_label(key: str) -> str:
+    return SCORE_LABEL if key == SCORE else metrics.RATES[key].label
+
+
+def rank_col(key: str) -> ui.Col:
+    return ui.Col(f"rank_{key}", f"Hạng – {RANK_NAMES[key]}", "int")
+
+
+def _league_cols(metric_key: str) -> list[ui.Col]:
+    """Unit, chosen metric and its rank first, then counts, then every other rate with its own rank."""
+    chosen = [ui.Col(metric_key, metric_label(metric_key), "num" if metric_key == SCORE else "pct"),
+              rank_col(metric_key)]
+    cols = [ui.Col("label", "Đơn vị"), *chosen, *[ui.Col(k, metrics.COUNTS[k], "int") for k in LEAGUE_COUNTS]]
+    for key in METRIC_CHOICES:
+        if key != metric_key:
+            cols += [ui.Col(key, metric_label(key), "num" if key == SCORE else "pct"), rank_col(key)]
     return cols
 
 
-def _league(league: pd.DataFrame, total: dict) -> None:
-    caption = state.view_caption("xếp hạng: 1 = tỷ lệ cao nhất; dòng đầu là tổng chung = tổng tử số / tổng mẫu số")
-    shown = pd.concat([pd.DataFrame([{**total, "label": "Tổng cộng (toàn phạm vi)"}]), league], ignore_index=True)
-    ui.table(shown, _league_cols(), "compare_league", caption, file_stem="bang-xep-hang-don-vi")
+def sort_by_metric(league: pd.DataFrame, metric_key: str) -> pd.DataFrame:
+    """Best first on the chosen metric (units without a value last, then by name)."""
+    return league.sort_values([metric_key, "label"], ascending=[False, True], na_position="last",
+                              kind="stable").reset_index(drop=True)
 
 
-def _bars(league: pd.DataFrame, total: dict, rate_key: str) -> None:
-    caption = state.view_caption("đường nét đứt: tỷ lệ chung của phạm vi")
-    cols = [ui.Col("label", "Đơn vị"), ui.Col(rate_key, metrics.RATES[rate_key].label, "pct"),
-            ui.Col(f"rank_{rate_key}", "Hạng", "int")]
-    ui.chart(charts.rates_by_unit(league.head(60), rate_key, caption, total=total.get(rate_key)),
-             f"compare_bars_{rate_key}", caption, data=league, cols=cols, file_stem=f"{rate_key}-theo-don-vi")
+def with_scores(league: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """League plus the estimate's comparable score and its rank within the shown units."""
+    keep = scores.set_index("key")
+    league = league.copy()
+    league[SCORE] = league["key"].map(keep["score"]) if len(keep) else float("nan")
+    league[f"rank_{SCORE}"] = index_estimate.rank_ties_min(league[SCORE].astype("float64"))
+    for group in index_estimate.GROUPS:
+        column = f"group_{group}"
+        league[column] = league["key"].map(keep[column]) if len(keep) else float("nan")
+    return league
+
+
+_GOTO_OVERVIEW = "_compare_goto_overview"
+
+
+def _open_overview(unit_code: str) -> None:
+    """Select this unit and rerun; the next run (unit picker set first) switches to its Tổng quan."""
+    state.request_units([unit_code])
+    st.session_state[_GOTO_OVERVIEW] = True
+    st.rerun()
+
+
+def _follow_pending_click() -> None:
+    if not st.session_state.pop(_GOTO_OVERVIEW, False):
+        return
+    # A page run on its own (no navigation, e.g. tests) stays here with the unit selected.
+    with contextlib.suppress(st.errors.StreamlitAPIException):
+        st.switch_page(st.Page(tong_quan.render, title=tong_quan.TITLE, url_path="tong-quan"))
+
+
+def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
+    caption = state.view_caption(f"sắp xếp theo {metric_label(metric_key).lower()}; hạng 1 = cao nhất, bằng nhau "
+                                 "cùng hạng (1-2-2-4); dòng đầu là tổng chung = tổng tử số / tổng mẫu số; "
+                                 "chọn một dòng để mở Tổng quan của đơn vị")
+    shown = pd.concat([pd.DataFrame([{**total, "label": TOTAL_LABEL}]), sort_by_metric(league, metric_key)],
+                      ignore_index=True)
+    rows = ui.table(shown, _league_cols(metric_key), "compare_league", caption, file_stem="bang-xep-hang-don-vi",
+                    selectable=True)
+    if rows and rows[0] > 0:  # row 0 is the scope total
+        _open_overview(str(shown.iloc[rows[0]]["key"]))
+
+
+def _bars(league: pd.DataFrame, total: dict, metric_key: str) -> None:
+    caption = state.view_caption("đường nét đứt: tỷ lệ chung của phạm vi; chấm: mục tiêu; bấm vào một thanh để mở "
+                                 "Tổng quan của đơn vị")
+    cols = [ui.Col("label", "Đơn vị"), ui.Col(metric_key, metric_label(metric_key),
+                                              "num" if metric_key == SCORE else "pct"), rank_col(metric_key)]
+    top = sort_by_metric(league, metric_key).head(60)
+    if metric_key == SCORE:
+        fig = charts.scores_by_unit(top, SCORE, caption, title=f"{SCORE_LABEL} theo đơn vị")
+    else:
+        fig = charts.rates_by_unit(top, metric_key, caption, total=total.get(metric_key),
+                                   target=state.targets().get(metric_key))
+    points = ui.chart(fig, f"compare_bars_{metric_key}", caption, data=top, cols=cols, selectable=True,
+                      file_stem=f"{metric_key}-theo-don-vi")
+    keys = [p.get("customdata") for p in points if p.get("customdata")]
+    if keys:
+        key = keys[0][0] if isinstance(keys[0], list | tuple) else keys[0]
+        _open_overview(str(key))
+
+
+def _radar(league: pd.DataFrame, chosen: list[str]) -> None:
+    rows = league.set_index("key").loc[[c for c in chosen if c in set(league["key"])]]
+    caption = state.view_caption("điểm từng nhóm của chỉ số phục vụ (ước tính), % điểm tối đa của nhóm")
+    frame = rows.reset_index()
+    st.plotly_chart(charts.index_radar(frame, caption), key="compare_radar", width="stretch")
+    st.caption(caption)
 
 
 def _monthly_long(scope, period, settings, unit_keys: list[str]) -> pd.DataFrame:
@@ -73,10 +167,14 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
         with column, st.container(border=True):
             st.markdown(f"**{row['label']}**")
             st.caption(f"{fmt.fmt_int(row['received_total'])} hồ sơ nhận giải quyết")
-            for key in LEAGUE_RATES:
+            for key in METRIC_CHOICES:
                 rank = row[f"rank_{key}"]
                 rank_text = "" if pd.isna(rank) else f" (hạng {fmt.fmt_int(rank)}/{fmt.fmt_int(len(league))})"
-                st.markdown(f"{metrics.RATES[key].label}: **{fmt.fmt_pct(row[key])}**{rank_text}")
+                value = fmt.fmt_num(row[key]) if key == SCORE else fmt.fmt_pct(row[key])
+                st.markdown(f"{metric_label(key)}: **{value}**{rank_text}")
+    ui.safe_section(lambda: _radar(league, chosen), "biểu đồ radar")
+    if rate_key == SCORE:
+        return
     long = _monthly_long(scope, period, settings, chosen)
     caption = state.view_caption("các đơn vị được chọn, theo tháng")
     cols = [ui.Col("unit", "Đơn vị"), ui.Col("month", "Tháng"), ui.Col(rate_key, metrics.RATES[rate_key].label, "pct")]
@@ -89,6 +187,7 @@ def render() -> None:
                                 "chia tổng mẫu số.")
     if opened is None:
         return
+    _follow_pending_click()
     scope, period, settings = opened
     league = data.league_table(scope, period, settings)
     league = league[league["received_total"] > 0] if not league.empty else league
@@ -96,12 +195,17 @@ def render() -> None:
         ui.empty_state()
         return
     total = metrics.total_row(league)
-    rate_key = st.selectbox("Chỉ tiêu để so sánh", LEAGUE_RATES, key="compare_rate",
-                            format_func=lambda k: metrics.RATES[k].label)
-    ui.safe_section(lambda: _league(league, total), "bảng xếp hạng")
+    league = with_scores(league, data.index_league(scope, period, settings))
+    rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label,
+                            index=METRIC_CHOICES.index("online_rate"))
+    if rate_key == SCORE:
+        st.caption(f"{SCORE_LABEL}: {index_estimate.ESTIMATE_LABEL} từ dữ liệu hồ sơ, cộng các thành phần tính được "
+                   "cho mọi đơn vị trong bảng; không phải điểm chính thức của Cổng DVCQG.")
+    ui.safe_section(lambda: _league(league, total, rate_key), "bảng xếp hạng")
     ui.lazy_tabs([
         ("Biểu đồ xếp hạng", lambda: ui.safe_section(lambda: _bars(league, total, rate_key), "biểu đồ xếp hạng")),
         ("Bản đồ nhiệt đơn vị × tháng", lambda: ui.safe_section(
-            lambda: _heatmap(scope, period, settings, league, rate_key), "bản đồ nhiệt")),
+            lambda: _heatmap(scope, period, settings, league, rate_key) if rate_key != SCORE
+            else st.caption("Bản đồ nhiệt theo tháng chỉ có cho các tỷ lệ."), "bản đồ nhiệt")),
     ], key="compare_chart_tabs")
     ui.safe_section(lambda: _side_by_side(scope, period, settings, league, rate_key), "so sánh trực tiếp")

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+import pandas as pd
 import streamlit as st
 
 from dashboard import components as ui
 from dashboard import data, state
-from motcua import charts, fmt, metrics
+from motcua import charts, fmt, metrics, vntime
 
 TITLE = "Tổng quan"
 COUNT_CARDS = (
     ("received_total", ("received", "total"), False),
     ("resolved_total", ("resolved", "total"), False),
-    ("pending_total", ("pending", "total"), False),
+    ("pending_total", ("pending", "total"), True),  # more dossiers still open is bad news
     ("overdue", ("pending", "overdue"), True),
 )
 RATE_CARDS = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate")
 TREND_RATES = ("online_rate", "on_time_rate_766", "digitized_intake_rate")
+# Warning, days left, due date and procedure first: on a 390 px phone these four are what fits. The
+# handling (resolving) unit is in the table and its downloads; exports carry no officer column.
 AT_RISK_COLS = (
     ui.Col("risk_label", "Cảnh báo"),
-    ui.Col("working_days_left", "Còn lại (ngày làm việc)", "int"),
+    ui.Col("working_days_left", "Còn (ngày LV)", "int"),
+    ui.Col("due_at", "Hạn trả", "date"),
+    ui.Col("procedure_name", "Thủ tục"),
+    ui.Col("dossier_code", "Mã hồ sơ"),
+    ui.Col("resolving_unit", "Đơn vị giải quyết"),
+    ui.Col("receiving_unit", "Đơn vị tiếp nhận"),
+    ui.Col("field_name", "Lĩnh vực"),
+    ui.Col("received_at", "Ngày tiếp nhận", "date"),
+    ui.Col("status_label", "Trạng thái"),
+    ui.Col("days_late", "Số ngày trễ (ngày làm việc)", "int"),
 )
 
 
@@ -29,7 +39,7 @@ def _nested(kpis: dict, path: tuple[str, str]) -> int:
     return kpis[path[0]][path[1]]
 
 
-def _cards(kpis: dict, previous: dict, previous_period) -> None:
+def _cards(kpis: dict, previous: dict, previous_period, partial: bool = False) -> None:
     columns = st.columns(len(COUNT_CARDS))
     for column, (key, path, lower_is_better) in zip(columns, COUNT_CARDS, strict=True):
         with column:
@@ -41,7 +51,8 @@ def _cards(kpis: dict, previous: dict, previous_period) -> None:
         f"Tiếp nhận {fmt.fmt_int(received['total'])} hồ sơ: {fmt.fmt_int(received['carried_over'])} từ kỳ trước "
         f"chuyển sang, {fmt.fmt_int(received['new'])} mới tiếp nhận ({fmt.fmt_int(received['online'])} trực "
         f"tuyến, {fmt.fmt_int(received['direct'])} trực tiếp, {fmt.fmt_int(received['postal'])} bưu chính). "
-        f"Mũi tên: thay đổi so với kỳ trước ({previous_period.caption}); tỷ lệ thay đổi tính bằng điểm phần trăm."
+        f"Mũi tên: thay đổi so với {'cùng khoảng của kỳ trước' if partial else 'kỳ trước'} "
+        f"({previous_period.caption}); tỷ lệ thay đổi tính bằng điểm phần trăm."
     )
     st.caption(ui.non_territorial_caption(kpis))
 
@@ -60,15 +71,62 @@ def _trend(scope, period, settings) -> None:
 
 
 def _at_risk(scope, period, settings) -> None:
-    as_of = min(date.today(), period.end)
+    as_of = min(vntime.today(), period.end)
     st.subheader("Hồ sơ quá hạn và sắp đến hạn")
     frame = data.at_risk(scope, as_of, settings)
     if frame is not None and not frame.empty:
         frame = frame.assign(risk_label=frame["risk"].map({"overdue": "Đã quá hạn", "due_soon": "Sắp đến hạn"}))
     caption = (f"{state.scope_caption(scope)} · hồ sơ chưa giải quyết tại ngày {fmt.fmt_date(as_of)}, "
                f"quá hạn hoặc còn ≤ {settings.at_risk_days} ngày làm việc")
-    ui.dossier_table(frame, "overview_at_risk", caption, extra=AT_RISK_COLS,
+    ui.dossier_table(frame, "overview_at_risk", caption, cols=AT_RISK_COLS, file_stem="ho-so-qua-han-sap-den-han",
                      empty_text="Không có hồ sơ quá hạn hoặc sắp đến hạn.")
+
+
+def _estimate(scope, period, settings) -> None:
+    """Service-index estimate: total, rank among the province's communes, what can still be done, trend."""
+    block = data.index_block(scope, period, settings)
+    st.subheader(f"Chỉ số phục vụ người dân, doanh nghiệp ({block['label']})")
+    known = block["total"]
+    rank = block.get("rank")
+    left, middle = st.columns(2)
+    with left, st.container(border=True):
+        st.metric(f"Điểm {block['label']} (phần tính được)", fmt.fmt_num(known),
+                  help=f"Tối đa {fmt.fmt_num(block['total_max_known'])} điểm của các thành phần tính được / "
+                       f"{fmt.fmt_num(block['max'])} điểm. {block['note']}")
+    with middle, st.container(border=True):
+        st.metric("Xếp hạng trong tỉnh", rank["text"] if rank else fmt.NA,
+                  help="Hạng theo phần điểm so sánh được giữa các xã/phường của tỉnh (bằng điểm cùng hạng, "
+                       "1-2-2-4); chỉ so sánh cùng phiên bản công thức.")
+        if rank:
+            st.caption(f"{rank['peer_group']}: hạng {rank['peer_rank']}/{rank['peer_units']} · bách phân vị "
+                       f"{fmt.fmt_num(rank['percentile'], 0)}")
+    parts = block["parts"]
+    st.caption(f"Công thức: {block['version_label']}. Ước tính từ hồ sơ: {len(parts['estimated'])} thành phần · nhập tay: {len(parts['entered'])} · "
+               f"thiếu: {len(parts['missing'])} · chưa xác định: {len(parts['undetermined'])} (dịch vụ công trực "
+               "tuyến). " + block["note"])
+    if block["actions"]:
+        st.markdown("**Việc còn làm được trong kỳ**")
+        for action in block["actions"]:
+            st.text(f"• {action['text']}")  # plain text: no Markdown from computed strings
+    ui.safe_section(lambda: _estimate_trend(scope, period, settings), "xu hướng chỉ số")
+    with st.expander("Các thành phần, cách tính và nguồn"):
+        frame = pd.DataFrame(block["components"])
+        cols = [ui.Col("label", "Thành phần"), ui.Col("points", "Điểm", "num"), ui.Col("max", "Tối đa", "num"),
+                ui.Col("status_label", "Trạng thái"), ui.Col("formula", "Cách tính"), ui.Col("source", "Nguồn")]
+        ui.table(frame, cols, "overview_index_components", state.view_caption(block["version_label"]),
+                 file_stem="chi-so-phuc-vu-thanh-phan")
+
+
+def _estimate_trend(scope, period, settings) -> None:
+    trend = data.index_trend(scope, period, settings)
+    if trend is None:
+        st.caption("Xu hướng điểm và hạng: chọn một xã/phường.")
+        return
+    caption = state.view_caption("12 tháng; tháng chưa có hồ sơ để trống")
+    cols = [ui.Col("label", "Tháng"), ui.Col("score", "Điểm (ước tính)", "num"), ui.Col("rank", "Hạng", "int"),
+            ui.Col("units", "Số đơn vị so sánh", "int")]
+    ui.chart(charts.score_rank_trend(trend, caption), "overview_index_trend", caption, data=trend, cols=cols,
+             file_stem="xu-huong-chi-so-phuc-vu")
 
 
 def render() -> None:
@@ -76,6 +134,7 @@ def render() -> None:
     if view is None:
         return
     scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
-    _cards(kpis, data.kpis(scope, period.previous(), settings), period.previous())
+    _cards(kpis, data.kpis(scope, view.compare_period, settings), view.compare_period, view.partial)
+    ui.safe_section(lambda: _estimate(scope, period, settings), "chỉ số phục vụ")
     ui.safe_section(lambda: _trend(scope, period, settings), "xu hướng theo tháng")
     ui.safe_section(lambda: _at_risk(scope, period, settings), "danh sách hồ sơ cần chú ý")

@@ -72,7 +72,7 @@ def render() -> None:
     if view is None:
         return
     scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
-    _rates(kpis, data.kpis(scope, period.previous(), settings))
+    _rates(kpis, data.kpis(scope, view.compare_period, settings))
     st.caption(ui.non_territorial_caption(kpis))
     ui.safe_section(lambda: _channels(scope, period, settings), "cơ cấu kênh nộp")
     ui.safe_section(lambda: _levels(scope, period), "mức độ dịch vụ công")

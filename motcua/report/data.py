@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from motcua import metrics
+from motcua import metrics, vntime
 from motcua.db import query_df
 from motcua.filters import Scope, unit_names
 from motcua.fmt import fmt_date
@@ -63,7 +63,7 @@ class ReportData:
     last_year_counts: dict
     annex: pd.DataFrame  # dossier_list rows of ANNEX_BUCKETS + "bucket_label"
     annex_truncated: bool = False
-    generated_at: datetime = field(default_factory=datetime.now)
+    generated_at: datetime = field(default_factory=vntime.now)  # Vietnam time, whatever the server zone
 
     @property
     def single_unit(self) -> bool:

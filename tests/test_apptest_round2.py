@@ -1,0 +1,123 @@
+"""AppTest checks of the second dashboard round (issue 13): ranks, numeric sorting, data freshness,
+partial periods, one-click drill to a unit, the service-index estimate. Each failed on the old pages."""
+
+from __future__ import annotations
+
+import dbfactory
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_apptest_pages import PAGES, page_app, run, texts
+
+from motcua import db as dbmod
+from motcua import fmt, metrics, periods
+from motcua.filters import Scope
+
+pytestmark = pytest.mark.apptest
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return dbfactory.sample_db(tmp_path_factory.mktemp("round2") / "sample.duckdb")
+
+
+def _app(module: str, sample, monkeypatch, **params) -> AppTest:
+    monkeypatch.setenv("MOTCUA_DB", str(sample))
+    at = page_app(module)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return run(at)
+
+
+def display_values(element):
+    """The text a user sees in a st.dataframe cell (the Styler's display values), by position."""
+    return pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_pandas()
+
+
+def test_compare_rank_columns_are_distinct_and_rows_follow_the_chosen_metric(sample, monkeypatch):
+    at = _app("so_sanh", sample, monkeypatch)
+    league = at.dataframe[0].value
+    rank_headers = [c for c in league.columns if c.startswith("Hạng")]
+    assert len(rank_headers) == len(set(rank_headers)) >= 6  # one named rank per metric, none collapsed
+    assert "Hạng – trực tuyến" in rank_headers and "Hạng – thanh toán trực tuyến" in rank_headers
+    for key in ("on_time_rate_766", "online_rate"):
+        at.selectbox(key="compare_rate").set_value(key)
+        run(at)
+        league = at.dataframe[0].value
+        values = league[metrics.RATES[key].label].iloc[1:].tolist()  # row 0 is the scope total
+        assert values == sorted(values, reverse=True)
+        ranks = league[next(c for c in league.columns if c.startswith("Hạng"))].iloc[1:].tolist()
+        assert ranks == sorted(ranks) and ranks[0] == 1
+
+
+def test_numbers_stay_numeric_with_vietnamese_display(sample, monkeypatch):
+    at = _app("so_sanh", sample, monkeypatch)
+    element = at.dataframe[0]
+    league = element.value
+    column = metrics.RATES["online_rate"].label
+    assert league[column].dtype.kind == "f"  # header clicks sort numbers, not text
+    assert league["Tổng số hồ sơ nhận giải quyết"].dtype.kind in "fi"
+    period = periods.parse_period(at.sidebar.selectbox(key="f_period").value)
+    kpis = metrics.compute_kpis(dbmod.Database(sample), Scope(), period)
+    shown = display_values(element)
+    position = list(league.columns).index(column)
+    assert shown.iloc[0, position] == fmt.fmt_pct(kpis["rates"]["online_rate"])
+
+
+@pytest.mark.parametrize("module", [*PAGES, "bao_cao"])
+def test_every_page_says_until_when_data_runs(module, sample, monkeypatch):
+    at = _app(module, sample, monkeypatch)
+    until = _until(sample)
+    assert f"Số liệu đến ngày {fmt.fmt_date(until)}" in texts(at.caption)
+
+
+def test_partial_period_is_marked_and_compared_with_the_same_span(sample, monkeypatch):
+    # Data ends late September 2026; the report quarter Q4 runs 15/09–14/12.
+    until = _until(sample)
+    at = _app("tong_quan", sample, monkeypatch, period="2026Q4", calendar="report")
+    warning = " ".join(texts(at.warning))
+    assert "Kỳ chưa đủ số liệu" in warning and "cùng khoảng thời gian của kỳ trước" in warning
+    # Cards compare with 15/06 to the same day in June (same number of days), not with the whole of Q3.
+    same_span = f"cùng khoảng của kỳ trước (Từ 15/06/2026 đến {until.day:02d}/06/2026)"
+    assert any(same_span in c for c in texts(at.caption)), texts(at.caption)
+
+
+def _until(path):
+    return dbmod.Database(path).query_rows("SELECT max(greatest(received_day, coalesce(closed_day, received_day))) "
+                                           "FROM kpi_facts")[0][0]
+
+
+def test_pending_rise_is_coloured_as_bad(sample, monkeypatch):
+    at = _app("tong_quan", sample, monkeypatch)
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    for key in ("pending_total", "overdue"):
+        card = next(m for m in at.metric if m.label == metrics.COUNTS[key])
+        if card.proto.direction == MetricProto.MetricDirection.UP:
+            assert card.proto.color == MetricProto.MetricColor.RED, key
+
+
+def test_compare_row_click_opens_that_units_overview(sample, monkeypatch):
+    at = _app("so_sanh", sample, monkeypatch)
+    league = at.dataframe[0].value
+    element = at.dataframe[0]
+    code_by_label = {label: code for code, label in dbfactory_units(sample).items()}
+    target = league.iloc[2]["Đơn vị"]
+    assert element.proto.selection_mode  # the table is selectable (one row)
+    at.session_state["compare_league"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    run(at)
+    assert at.session_state["f_units"] == [code_by_label[target]]
+
+
+def dbfactory_units(path) -> dict[str, str]:
+    return dict(dbmod.Database(path).query_rows(
+        "SELECT code, name FROM units WHERE code IN (SELECT DISTINCT receiving_unit_code FROM dossiers)"))
+
+
+def test_overview_shows_estimate_rank_and_actions(sample, monkeypatch):
+    code = dbfactory.commune_codes()[0]
+    at = _app("tong_quan", sample, monkeypatch, unit=code, period="2026Q3", calendar="calendar")
+    assert any(s.value.startswith("Chỉ số phục vụ người dân, doanh nghiệp (ước tính)") for s in at.subheader)
+    rank = next(m for m in at.metric if m.label == "Xếp hạng trong tỉnh")
+    assert rank.value.startswith("hạng ") and rank.value.endswith("/3")  # the three sample communes, Hà Nội
+    assert any("Tối đa" in (m.help or "") for m in at.metric)

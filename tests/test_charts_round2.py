@@ -1,0 +1,54 @@
+"""Chart fixes of issue 13: named legend entries, legend clear of long axis labels, small-multiple spacing,
+target lines on the ranking chart, the service-index radar and trend (months without data stay gaps)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from motcua import charts
+
+
+def test_digitization_legend_never_says_trace():
+    kpis = {"rates": {"digitized_intake_rate": 0.5, "electronic_result_rate": 0.7}}
+    fig = charts.digitization_rates(kpis, "cap", targets={"digitized_intake_rate": 1.0, "electronic_result_rate": 1.0})
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert all(name and not name.startswith("trace") for name in shown) and "Mục tiêu" in shown
+
+
+def test_legend_sits_above_the_plot_so_long_category_labels_never_collide():
+    frame = pd.DataFrame({"key": ["a", "b"], "label": ["Bảo trợ xã hội – một tên lĩnh vực rất dài", "Hộ tịch"],
+                          "early": [3, 1], "on_time": [1, 0], "late": [0, 2], "within_deadline": [1, 1],
+                          "overdue": [0, 1]})
+    fig = charts.resolution_by_month(frame, "cap", title="Theo lĩnh vực")
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.y >= 1.0
+
+
+def test_small_multiple_rows_leave_room_for_month_labels():
+    months = [f"Tháng {m}/2026" for m in range(1, 10)]
+    frame = pd.DataFrame([{"unit": f"Xã {u}", "month": m, "online_rate": 0.5} for u in "ABCDE" for m in months])
+    fig = charts.small_multiples(frame, "online_rate", "cap")
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    domains = sorted({tuple(fig.layout[name].domain) for name in fig.layout if name.startswith("yaxis")})
+    gaps = [(upper[0] - lower[1]) * plot_px for lower, upper in zip(domains, domains[1:], strict=False)]
+    assert gaps and min(gaps) >= 85  # tick labels (rotated months) + the next row's subplot title fit
+
+
+def test_ranking_chart_draws_the_target():
+    frame = pd.DataFrame({"key": ["a", "b"], "label": ["Xã A", "Xã B"], "online_rate": [0.9, 0.4]})
+    fig = charts.rates_by_unit(frame, "online_rate", "cap", total=0.6, target=0.7)
+    lines = [s for s in fig.layout.shapes if s.line.dash == "dot"]
+    assert lines and math.isclose(lines[0].x0, 0.7)
+    assert any("Mục tiêu 70%" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_index_radar_and_trend_leave_unknown_out():
+    frame = pd.DataFrame({"label": ["Xã A", "Xã B"], "group_tien_do": [12.0, 20.0], "group_so_hoa": [6.0, 11.0],
+                          "group_hai_long": [float("nan"), float("nan")]})
+    radar = charts.index_radar(frame, "cap")
+    assert len(radar.data) == 2 and "Mức độ hài lòng" not in radar.data[0].theta
+    assert radar.data[1].r[0] == 1.0  # 20 / 20 points
+    trend = pd.DataFrame({"label": ["T1", "T2"], "score": [float("nan"), 20.0], "rank": [pd.NA, 2], "units": [3, 3]})
+    fig = charts.score_rank_trend(trend, "cap")
+    assert math.isnan(fig.data[0].y[0])  # a month without data is a gap, never 0
