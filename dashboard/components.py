@@ -158,21 +158,31 @@ def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None =
     return []
 
 
-def lazy_tabs(sections: Sequence[tuple[str, Callable[[], None]]], key: str) -> None:
+def lazy_tabs(sections: Sequence[tuple[str, Callable[[], None]]], key: str, url_param: str | None = "tab") -> None:
     """Tabs whose hidden sections do not run, so only the open tab's chart is built, sent and drawn.
 
     Each Plotly chart costs the browser a noticeable share of a page switch on large databases; charts
     that are alternative views of the same data sit in tabs instead. A fragment reruns only the tabs
     (not the whole page) when the user switches tab.
     """
-    st.fragment(_render_lazy_tabs)(tuple(sections), key)
+    st.fragment(_render_lazy_tabs)(tuple(sections), key, url_param)
 
 
-def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key: str) -> None:
-    tabs = st.tabs([label for label, _render in sections], key=key, on_change="rerun")
-    for tab, (_label, render) in zip(tabs, sections, strict=True):
+def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key: str, url_param: str | None) -> None:
+    from motcua.text import slug
+
+    labels = [label for label, _render in sections]
+    by_slug = {slug(label): label for label in labels}
+    default = None
+    if url_param:  # a shared link reopens its tab (?tab=ban-do-nhiet-don-vi-x-thang)
+        wanted = state.url_value(url_param)
+        default = by_slug.get(wanted) if wanted and key not in st.session_state else None
+    tabs = st.tabs(labels, key=key, on_change="rerun", default=default)
+    for tab, (label, render) in zip(tabs, sections, strict=True):
         if tab.open is False:  # None (state not tracked) would mean every tab has to run
             continue
+        if url_param and tab.open:
+            state.share(url_param, slug(label))
         with tab:
             render()
 

@@ -95,7 +95,7 @@ def _period_pickers() -> None:
         if period is not None and period.kind == kind:
             by_code = {period.code: period, **by_code}  # a shared link may point outside the data range
     if st.session_state.get(state.K_PERIOD) not in by_code:
-        st.session_state[state.K_PERIOD] = next(iter(by_code))
+        st.session_state[state.K_PERIOD] = state.default_period(choices).code if choices else next(iter(by_code))
     st.selectbox("Kỳ", options=list(by_code), key=state.K_PERIOD, format_func=lambda c: by_code[c].label)
     st.caption(by_code[st.session_state[state.K_PERIOD]].caption)
 

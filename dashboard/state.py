@@ -18,7 +18,7 @@ import streamlit as st
 
 from dashboard import url_state
 from dashboard.auth_ui import SESSION_KEY, login_gate
-from motcua import auth, metrics, periods
+from motcua import auth, metrics, periods, vntime
 from motcua import db as dbmod
 from motcua.filters import Scope
 from motcua.settings import SETTINGS
@@ -159,7 +159,7 @@ def current_period() -> periods.Period:
             return periods.parse_period(code, calendar)
         except ValueError:
             pass
-    return default_periods(kind, calendar)[0]
+    return default_period(default_periods(kind, calendar))
 
 
 def scope_caption(scope: Scope | None = None) -> str:
@@ -188,22 +188,33 @@ def _custom_range() -> tuple[date, date]:
 
 
 def data_range() -> tuple[date, date]:
+    """First and last receipt day of the SELECTED units (every allowed unit when none is selected): a
+    period without any of their dossiers is never offered."""
     from dashboard import data
 
-    today = date.today()
+    today = vntime.today()
     try:
-        first, last = data.data_range(restrict(Scope()))  # every allowed unit, not only the selected ones
+        first, last = data.data_range(current_scope())
     except dbmod.DatabaseUnavailable:
         return today, today
-    return first or today, last or today
+    return first or today, min(last or today, today)
 
 
 def default_periods(kind: str, calendar: str) -> list[periods.Period]:
+    """Periods with data, newest first, never starting after today (Vietnam time)."""
     first, last = data_range()
     found = periods.periods_between(first, last, kind, calendar) if kind != "custom" else []
     if not found:
         found = periods.periods_between(last, last, kind, calendar)
-    return found
+    return [p for p in found if p.start <= vntime.today()] or found
+
+
+def default_period(choices: list[periods.Period]) -> periods.Period:
+    """The newest period the data covers to its end; the newest one only when none is complete (a
+    report-calendar Q4 that began on 15/09 is not the default while the data ends on 30/09)."""
+    _first, last = data_range()
+    complete = [p for p in choices if p.end <= last]
+    return complete[0] if complete else choices[0]
 
 
 def begin_run() -> None:
@@ -247,6 +258,7 @@ def load_url_once() -> None:
     view, warnings = url_state.decode({key: st.query_params.get_all(key) for key in st.query_params})
     for message in warnings:
         url_warning(message)
+    st.session_state[_URL_PAGE] = dict(view.page)
     if view.calendar:
         st.session_state[K_CALENDAR] = view.calendar
     for name, value in view.settings.items():
@@ -260,6 +272,37 @@ def load_url_once() -> None:
     elif period is not None:
         st.session_state[K_KIND] = period.kind
         st.session_state[K_PERIOD] = period.code
+
+
+_URL_PAGE = "_url_page_params"
+
+
+def url_choice(param: str, widget_key: str, options) -> None:
+    """Seed a page widget from its URL parameter (a shared link) before the widget is drawn; a value the
+    page does not offer is reported and ignored."""
+    value = st.session_state.get(_URL_PAGE, {}).pop(param, None)
+    if value is None or widget_key in st.session_state:
+        return
+    if value in list(options):
+        st.session_state[widget_key] = value
+    else:  # shown at once: the sidebar has already shown the link's other warnings
+        st.warning(f"Giá trị '{value}' của tham số '{param}' trong đường dẫn không có trên trang này; "
+                   "đang dùng mặc định.")
+
+
+def url_value(param: str) -> str | None:
+    """A page parameter of the shared link, once (the page checks it)."""
+    return st.session_state.get(_URL_PAGE, {}).pop(param, None)
+
+
+def share(param: str, value: str | None) -> None:
+    """Put a page-level choice into the URL so a copied link reopens it (None removes it)."""
+    current = st.query_params.get(param)
+    if value is None:
+        if current is not None:
+            del st.query_params[param]
+    elif current != value:
+        st.query_params[param] = value
 
 
 def url_warning(message: str) -> None:
@@ -304,5 +347,7 @@ def write_url() -> None:
     wanted = url_state.encode(list(st.session_state.get(K_UNITS) or []), current_period(), current_settings())
     current = {key: (st.query_params.get_all(key) if key == "unit" else st.query_params.get(key))
                for key in st.query_params}
+    # The page's own parameters (metric, tab, drill-down, sort) are kept; the page rewrites them itself.
+    wanted.update({key: value for key, value in current.items() if key in url_state.PAGE_PARAMS})
     if current != wanted:  # avoid needless browser history entries
         st.query_params.from_dict(wanted)

@@ -19,6 +19,10 @@ _CUSTOM_CODE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})$")
 # Custom ranges a link may carry: the data lives between 2000 and a few years ahead; anything wider is a
 # typo or an attack (``?period=0001-01-01_9999-12-31``) and would only produce a useless, huge trend.
 EARLIEST, LATEST_YEARS_AHEAD = date(2000, 1, 1), 5
+# Page-level view parameters (the page validates the values against its own choices): the compared
+# metric, the open chart tab, the drill-down selection ("by:key:bucket") and the table sort.
+PAGE_PARAMS = ("metric", "tab", "by", "drill", "sort")
+_PAGE_VALUE = re.compile(r"^[^\x00-\x1f<>]{1,200}$")
 
 
 @dataclass
@@ -29,6 +33,7 @@ class UrlView:
     calendar: str | None = None
     period: periods.Period | None = None
     settings: dict[str, object] = field(default_factory=dict)
+    page: dict[str, str] = field(default_factory=dict)  # PAGE_PARAMS present in the link (raw, checked later)
 
 
 def _first(params: Mapping, key: str) -> str | None:
@@ -62,7 +67,16 @@ def parse_period_code(code: str, calendar: str) -> periods.Period | None:
 def decode(params: Mapping) -> tuple[UrlView, list[str]]:
     """``params``: query parameters (a value or a list of values per key)."""
     view = UrlView()
-    view.settings, warnings = from_params({key: _first(params, key) for key in params})
+    view.settings, warnings = from_params({key: _first(params, key) for key in params
+                                          if key not in PAGE_PARAMS})
+    for key in PAGE_PARAMS:
+        value = _first(params, key)
+        if value is None:
+            continue
+        if _PAGE_VALUE.match(value):
+            view.page[key] = value
+        else:
+            warnings.append(f"Tham số '{key}' trong đường dẫn không hợp lệ; đang dùng mặc định.")
     view.calendar = view.settings.pop("calendar", None)  # the calendar belongs with the period
     view.units = [u.strip() for value in _all(params, "unit") for u in value.split(",") if u.strip()]
     code = _first(params, "period")

@@ -7,7 +7,7 @@ import dbfactory
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_apptest_pages import PAGES, page_app, run, texts
+from test_apptest_pages import PAGES, page_app, query_param, run, texts
 
 from motcua import db as dbmod
 from motcua import fmt, metrics, periods
@@ -121,3 +121,49 @@ def test_overview_shows_estimate_rank_and_actions(sample, monkeypatch):
     rank = next(m for m in at.metric if m.label == "Xếp hạng trong tỉnh")
     assert rank.value.startswith("hạng ") and rank.value.endswith("/3")  # the three sample communes, Hà Nội
     assert any("Tối đa" in (m.help or "") for m in at.metric)
+
+
+def test_shared_link_carries_metric_sort_and_tab(sample, monkeypatch):
+    from motcua.text import slug
+
+    tab = slug("Bản đồ nhiệt đơn vị × tháng")
+    at = _app("so_sanh", sample, monkeypatch, metric="on_time_rate_766", sort="name", tab=tab)
+    assert at.selectbox(key="compare_rate").value == "on_time_rate_766"
+    league = at.dataframe[0].value
+    names = league["Đơn vị"].iloc[1:].tolist()
+    assert names == sorted(names)  # sorted by name, as the link said
+    assert query_param(at, "metric") == ["on_time_rate_766"] and query_param(at, "sort") == ["name"]
+    assert query_param(at, "tab") == [tab]
+    # A colleague changing the metric gets it in the URL at once.
+    at.selectbox(key="compare_rate").set_value("digitized_intake_rate")
+    run(at)
+    assert query_param(at, "metric") == ["digitized_intake_rate"]
+
+
+def test_shared_link_reopens_the_drill_down(sample, monkeypatch):
+    at = _app("tien_do", sample, monkeypatch, by="field", drill="field:Hộ tịch:late", period="2026Q3",
+              calendar="calendar")
+    assert at.button_group(key="progress_by").value == "field"
+    assert any("lĩnh vực hộ tịch" in c.value.lower() and "quá hạn" in c.value.lower() for c in at.caption)
+    assert query_param(at, "drill") == ["field:Hộ tịch:late"]
+    bad = _app("tien_do", sample, monkeypatch, drill="field:Hộ tịch:nope")
+    assert any("không hợp lệ" in w.value for w in bad.warning)
+
+
+def test_default_period_is_complete_and_has_data_for_the_chosen_unit(sample, monkeypatch, tmp_path):
+    # Report calendar: data ends late September, so Q4 (from 15/09) is partial; Q3 is the default.
+    at = _app("tong_quan", sample, monkeypatch, calendar="report")
+    assert at.sidebar.selectbox(key="f_period").value == "2026Q3"
+    # A unit whose data starts in 2026 is never offered the empty quarters of another unit's 2025 data.
+    from datetime import datetime
+
+    import pandas as pd
+
+    old, new = dbfactory.commune_codes()[:2]
+    frame = pd.concat([dbfactory.make_dossiers(40, [old], datetime(2025, 1, 2), datetime(2026, 6, 30)),
+                       dbfactory.make_dossiers(40, [new], datetime(2026, 4, 1), datetime(2026, 6, 30), seed=9)],
+                      ignore_index=True)
+    frame["dossier_code"] = [f"X-{i}" for i in range(len(frame))]
+    path = dbfactory.build_db(tmp_path / "two.duckdb", frame)
+    at = _app("tong_quan", path, monkeypatch, unit=new)
+    assert at.sidebar.selectbox(key="f_period").options == ["Quý 2/2026"]

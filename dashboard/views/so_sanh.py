@@ -36,6 +36,7 @@ RANK_NAMES = {
     SCORE: "chỉ số phục vụ",
 }
 METRIC_CHOICES = (SCORE, *LEAGUE_RATES)
+SORTS = {"metric": "Theo chỉ tiêu đã chọn", "name": "Theo tên đơn vị", "volume": "Theo số hồ sơ"}
 
 
 def metric_label(key: str) -> str:
@@ -57,8 +58,13 @@ def _league_cols(metric_key: str) -> list[ui.Col]:
     return cols
 
 
-def sort_by_metric(league: pd.DataFrame, metric_key: str) -> pd.DataFrame:
-    """Best first on the chosen metric (units without a value last, then by name)."""
+def sort_by_metric(league: pd.DataFrame, metric_key: str, sort: str = "metric") -> pd.DataFrame:
+    """Best first on the chosen metric (units without a value last, then by name); or by name / volume."""
+    if sort == "name":
+        return league.sort_values("label", kind="stable").reset_index(drop=True)
+    if sort == "volume":
+        return league.sort_values(["received_total", "label"], ascending=[False, True],
+                                  kind="stable").reset_index(drop=True)
     return league.sort_values([metric_key, "label"], ascending=[False, True], na_position="last",
                               kind="stable").reset_index(drop=True)
 
@@ -94,10 +100,15 @@ def _follow_pending_click() -> None:
 
 
 def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
-    caption = state.view_caption(f"sắp xếp theo {metric_label(metric_key).lower()}; hạng 1 = cao nhất, bằng nhau "
+    state.url_choice("sort", "compare_sort", SORTS)
+    sort = st.segmented_control("Sắp xếp bảng", list(SORTS), format_func=SORTS.get, key="compare_sort",
+                                default=None if "compare_sort" in st.session_state else "metric") or "metric"
+    state.share("sort", None if sort == "metric" else sort)
+    order = metric_label(metric_key).lower() if sort == "metric" else SORTS[sort].lower()
+    caption = state.view_caption(f"sắp xếp {order.removeprefix('theo ')}; hạng 1 = cao nhất, bằng nhau "
                                  "cùng hạng (1-2-2-4); dòng đầu là tổng chung = tổng tử số / tổng mẫu số; "
                                  "chọn một dòng để mở Tổng quan của đơn vị")
-    shown = pd.concat([pd.DataFrame([{**total, "label": TOTAL_LABEL}]), sort_by_metric(league, metric_key)],
+    shown = pd.concat([pd.DataFrame([{**total, "label": TOTAL_LABEL}]), sort_by_metric(league, metric_key, sort)],
                       ignore_index=True)
     rows = ui.table(shown, _league_cols(metric_key), "compare_league", caption, file_stem="bang-xep-hang-don-vi",
                     selectable=True)
@@ -196,8 +207,10 @@ def render() -> None:
         return
     total = metrics.total_row(league)
     league = with_scores(league, data.index_league(scope, period, settings))
-    rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label,
-                            index=METRIC_CHOICES.index("online_rate"))
+    state.url_choice("metric", "compare_rate", METRIC_CHOICES)
+    st.session_state.setdefault("compare_rate", "online_rate")
+    rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label)
+    state.share("metric", rate_key)
     if rate_key == SCORE:
         st.caption(f"{SCORE_LABEL}: {index_estimate.ESTIMATE_LABEL} từ dữ liệu hồ sơ, cộng các thành phần tính được "
                    "cho mọi đơn vị trong bảng; không phải điểm chính thức của Cổng DVCQG.")

@@ -71,12 +71,33 @@ def _drill_down(scope, period, settings) -> None:
     bucket = st.selectbox("Nhóm hồ sơ", bucket_options, key=f"progress_bucket_{drill['by']}_{drill['key']}_{drill['bucket']}",
                           index=bucket_options.index(drill["bucket"]) if drill["bucket"] in bucket_options else 0,
                           format_func=lambda k: metrics.COUNTS.get(k, k))
+    drill["bucket"] = bucket  # the shared link carries the bucket on screen
     narrowed_scope, narrowed_period = _narrow(scope, period, drill["by"], drill["key"])
     frame = data.dossier_list(narrowed_scope, narrowed_period, bucket, settings)
     group = "" if drill["by"] == "month" else f" · {GROUPS[drill['by']]} {drill['label']}"  # month: in the period
     caption = (f"{state.scope_caption(narrowed_scope)} · {narrowed_period.caption}{group} · "
                f"{metrics.COUNTS.get(bucket, bucket)}")
-    ui.dossier_table(frame, "progress_dossiers", caption)
+    ui.dossier_table(frame, "progress_dossiers", caption, file_stem="ho-so-chi-tiet-tien-do")
+
+
+def _drill_from_url(view: tuple) -> None:
+    """A shared link's drill-down ("by:key:bucket", e.g. field:Hộ tịch:late) for this view."""
+    value = state.url_value("drill")
+    if not value:
+        return
+    parts = value.split(":", 1)
+    by, rest = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
+    key, _sep, bucket = rest.rpartition(":")
+    if by in GROUPS and key and bucket in (*BUCKETS, *charts.RESOLUTION_BUCKETS):
+        st.session_state[DRILL_KEY] = {"by": by, "key": key, "label": key, "bucket": bucket, "view": view}
+    else:
+        st.warning(f"Tham số 'drill={value}' trong đường dẫn không hợp lệ; không mở danh sách hồ sơ.")
+
+
+def _share_drill(view: tuple) -> None:
+    drill = st.session_state.get(DRILL_KEY)
+    valid = drill and drill.get("view") == view
+    state.share("drill", f"{drill['by']}:{drill['key']}:{drill['bucket']}" if valid else None)
 
 
 def _groups() -> list[str]:
@@ -85,10 +106,12 @@ def _groups() -> list[str]:
 
 
 def _breakdown_section(scope, period, settings) -> None:
+    state.url_choice("by", "progress_by", _groups())
     by = st.segmented_control("Nhóm theo", _groups(), format_func=GROUPS.get, key="progress_by",
-                              default="month") or "month"
+                              default=None if "progress_by" in st.session_state else "month") or "month"
     if by not in _groups():
         by = "month"
+    state.share("by", None if by == "month" else by)
     frame = data.breakdown(scope, period, by, settings)
     if by != "month":
         frame = frame.sort_values("received_total", ascending=False, kind="stable").reset_index(drop=True)
@@ -100,6 +123,7 @@ def _breakdown_section(scope, period, settings) -> None:
     points = ui.chart(charts.resolution_by_month(shown, caption, title=title), f"progress_chart_{by}", caption,
                       data=shown, cols=chart_cols, selectable=True, file_stem=f"bieu-do-tien-do-theo-{by}")
     view = _view_key(scope, period, settings)
+    _drill_from_url(view)
     _remember_chart_click(points, by, view)
     rows = ui.table(frame, _table_cols(by), f"progress_table_{by}", caption, selectable=True,
                     file_stem=f"tien-do-theo-{by}")
@@ -109,6 +133,7 @@ def _breakdown_section(scope, period, settings) -> None:
         st.session_state[DRILL_KEY] = {"by": by, "key": row["key"], "label": str(row["label"]),
                                        "bucket": previous.get("bucket", "late"), "view": view}
     _drill_down(scope, period, settings)
+    _share_drill(view)
 
 
 def render() -> None:
