@@ -103,9 +103,18 @@ def kinds_of(cols: Sequence[Col]) -> dict[str, str]:
     return {c.header: c.kind for c in cols}
 
 
+def download_name(file_stem: str) -> str:
+    """'bang-xep-hang-don-vi_xa-tu-ky_2026Q3_ky-bao-cao': what, which units, period and calendar."""
+    from motcua.text import slug
+
+    scope = state.current_scope()
+    return f"{file_stem}_{slug(state.scope_caption(scope))[:60].rstrip('-')}_{state.current_period().file_code}"
+
+
 def download_buttons(frame: pd.DataFrame, kinds: dict[str, str], key: str, caption: str,
                      file_stem: str) -> None:
     """CSV (UTF-8-BOM) and XLSX of a numeric frame; bytes are built only when clicked."""
+    file_stem = download_name(file_stem)
     left, right = st.columns(2)
     left.download_button(
         "Tải CSV", data=lambda: exports.to_csv_bytes(frame), file_name=f"{file_stem}.csv",
@@ -144,8 +153,8 @@ def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None =
 
     Returns the selected points (``on_select="rerun"``) so a page can drill down.
     """
-    config = {**_PLOTLY_CONFIG,
-              "toImageButtonOptions": {**_PLOTLY_CONFIG["toImageButtonOptions"], "filename": file_stem or key}}
+    config = {**_PLOTLY_CONFIG, "toImageButtonOptions": {**_PLOTLY_CONFIG["toImageButtonOptions"],
+                                                          "filename": download_name(file_stem or key)}}
     event = st.plotly_chart(
         fig, key=key, config=config, width="stretch", theme="streamlit",
         on_select="rerun" if selectable else "ignore", selection_mode="points",

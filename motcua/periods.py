@@ -17,6 +17,8 @@ from motcua.fmt import fmt_date
 CALENDARS = ("calendar", "report")  # calendar periods (portal) | report periods (15th -> 14th, NĐ 09/2019)
 KINDS = ("month", "quarter", "half", "nine_months", "year", "custom")
 CALENDAR_LABELS = {"calendar": "Theo tháng dương lịch", "report": "Kỳ báo cáo (15 tháng trước – 14)"}
+# In file names: the same code in two calendars covers different days, so the calendar is always named.
+CALENDAR_FILE_CODES = {"calendar": "duong-lich", "report": "ky-bao-cao"}
 KIND_LABELS = {
     "month": "Tháng",
     "quarter": "Quý",
@@ -88,6 +90,11 @@ class Period:
         if self.kind == "year":
             return str(self.year)
         return f"{self.start.isoformat()}_{self.end.isoformat()}"
+
+    @property
+    def file_code(self) -> str:
+        """'2026Q3_ky-bao-cao': period code and calendar, for file names that never collide."""
+        return f"{self.code}_{CALENDAR_FILE_CODES[self.calendar]}"
 
     @property
     def label(self) -> str:

@@ -214,7 +214,7 @@ def test_batch_zip_holds_only_the_allowed_communes(env, report_getters):
     folders = {n.split("/")[0] for n in zipfile.ZipFile(io.BytesIO(content)).namelist() if "/" in n}
     names = unit_names(dbmod.Database(env["db"]), (env["a"], env["b"], env["c"]))
     expected = {slug(names[env["a"]]), slug(names[env["c"]])}
-    assert {f.rsplit("-", 1)[0] for f in folders} == expected
+    assert {f.split("_", 1)[0] for f in folders} == expected
     assert not any(slug(names[env["b"]]) in f for f in folders)
 
 

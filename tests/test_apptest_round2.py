@@ -6,6 +6,7 @@ from __future__ import annotations
 import dbfactory
 import pyarrow as pa
 import pytest
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 from test_apptest_pages import PAGES, page_app, query_param, run, texts
 
@@ -14,6 +15,7 @@ from motcua import fmt, metrics, periods
 from motcua.filters import Scope
 
 pytestmark = pytest.mark.apptest
+_REAL_DOWNLOAD = DeltaGenerator.download_button
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +169,50 @@ def test_default_period_is_complete_and_has_data_for_the_chosen_unit(sample, mon
     path = dbfactory.build_db(tmp_path / "two.duckdb", frame)
     at = _app("tong_quan", path, monkeypatch, unit=new)
     assert at.sidebar.selectbox(key="f_period").options == ["Quý 2/2026"]
+
+
+def _download_names(module: str, sample, monkeypatch, **params) -> list[str]:
+    """Every download file name a page offers (st.download_button spied before the page draws)."""
+    monkeypatch.setenv("MOTCUA_DB", str(sample))
+    script = (
+        "import streamlit as st\n"
+        "from dashboard import pickers, state\n"
+        f"from dashboard.views import {module}\n"
+        "from streamlit.delta_generator import DeltaGenerator\n"
+        "names = []\n"
+        "real = DeltaGenerator.download_button\n"
+        "def spy(self, *args, **kwargs):\n"
+        "    names.append(kwargs.get('file_name'))\n"
+        "    return real(self, *args, **kwargs)\n"
+        "DeltaGenerator.download_button = spy\n"
+        "state.begin_run()\n"
+        "pickers.render_sidebar()\n"
+        f"{module}.render()\n"
+        "st.session_state['_download_names'] = names\n"
+    )
+    at = AppTest.from_string(script, default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    try:
+        return run(at).session_state["_download_names"]
+    finally:
+        DeltaGenerator.download_button = _REAL_DOWNLOAD  # the spy must not outlive the test
+
+
+@pytest.mark.parametrize("module", ["tong_quan", "so_sanh", "bao_cao"])
+def test_download_names_are_vietnamese_and_carry_unit_period_calendar(module, sample, monkeypatch):
+    import re
+
+    code = dbfactory.commune_codes()[0]  # Phường Ba Đình
+    names = {}
+    for calendar in ("calendar", "report"):
+        params = {"period": "2026Q3", "calendar": calendar}
+        if module != "so_sanh":
+            params["unit"] = code
+        names[calendar] = _download_names(module, sample, monkeypatch, **params)
+        assert names[calendar]
+        suffix = "duong-lich" if calendar == "calendar" else "ky-bao-cao"
+        for name in names[calendar]:
+            assert re.fullmatch(rf"([a-z0-9-]+_)?[a-z0-9-]+_2026Q3_{suffix}\.(csv|xlsx|docx|zip|pdf)", name), name
+            assert not re.search(r"overview|compare|progress|_at_risk|rate", name), name  # no English names
+    assert not set(names["calendar"]) & set(names["report"])  # two calendars never collide

@@ -27,6 +27,7 @@ from motcua.report import excel
 pytestmark = pytest.mark.e2e
 
 UNIT_CODE, PERIOD_CODE = "10001", "2026Q2"
+FILE_CODE = f"{PERIOD_CODE}_duong-lich"  # period and calendar in every file name
 
 if chromium_missing():  # pragma: no cover - `make test` installs it
     pytest.skip("system Chromium not installed", allow_module_level=True)
@@ -74,7 +75,7 @@ def kpis(db_path) -> dict:
 
 def test_excel_download_is_the_bieu06_of_the_selected_view(page, kpis):
     name, content = _download(page, "Tải Excel – Biểu 06 và phụ lục")
-    assert name == f"xa-tu-ky-{PERIOD_CODE}.xlsx"
+    assert name == f"xa-tu-ky_{FILE_CODE}.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(content))
     assert book.sheetnames == ["Biểu 06", "Chỉ tiêu", "Hồ sơ quá hạn"]
     rows = list(book["Biểu 06"].iter_rows(min_row=excel.TABLE_FIRST_ROW + 5, values_only=True))
@@ -87,7 +88,7 @@ def test_excel_download_is_the_bieu06_of_the_selected_view(page, kpis):
 
 def test_word_download_has_the_numbers_and_the_charts(page, kpis):
     name, content = _download(page, "Tải Word – dự thảo báo cáo")
-    assert name == f"xa-tu-ky-{PERIOD_CODE}.docx"
+    assert name == f"xa-tu-ky_{FILE_CODE}.docx"
     document = Document(io.BytesIO(content))
     received = next(p.text for p in document.paragraphs if p.text.startswith("Tổng số hồ sơ tiếp nhận"))
     assert f"{fmt_count(kpis['received']['new'])} hồ sơ" in received
@@ -102,9 +103,9 @@ def test_batch_zip_download_has_a_pack_per_commune(page, server):
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_role("button", name="Tải bộ báo cáo (zip)").wait_for(timeout=30_000)
     name, content = _download(page, "Tải bộ báo cáo (zip)")
-    assert name == f"bao-cao-{PERIOD_CODE}.zip"
+    assert name == f"bao-cao-tat-ca-don-vi_{FILE_CODE}.zip"
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         names = archive.namelist()
-    assert f"so-sanh-don-vi-{PERIOD_CODE}.xlsx" in names
+    assert f"so-sanh-don-vi_{FILE_CODE}.xlsx" in names
     assert {n.split("/")[0] for n in names if "/" in n} == {
-        f"xa-tu-ky-{PERIOD_CODE}", f"xa-phuong-ky-{PERIOD_CODE}", f"phuong-duc-thuan-{PERIOD_CODE}"}
+        f"xa-tu-ky_{FILE_CODE}", f"xa-phuong-ky_{FILE_CODE}", f"phuong-duc-thuan_{FILE_CODE}"}

@@ -41,7 +41,9 @@ def test_report_writes_xlsx_and_docx_matching_kpi_json(db_path, tmp_path, calend
     result = _run("report", "--db", db_path, "--unit", "Tứ Kỳ", "--period", "2026Q2", "--calendar", calendar,
                   "--out", str(tmp_path), "--no-charts")
     assert result.exit_code == 0, result.output
-    xlsx, docx = tmp_path / "xa-tu-ky-2026Q2.xlsx", tmp_path / "xa-tu-ky-2026Q2.docx"
+    # The calendar is in the name: the two calendars' Q2 files never overwrite each other.
+    stem = f"xa-tu-ky_2026Q2_{'ky-bao-cao' if calendar == 'report' else 'duong-lich'}"
+    xlsx, docx = tmp_path / f"{stem}.xlsx", tmp_path / f"{stem}.docx"
     assert xlsx.exists() and docx.exists()
     kpi = _run("kpi", "--db", db_path, "--unit", "10001", "--period", "2026Q2", "--calendar", calendar, "--json")
     assert kpi.exit_code == 0, kpi.output
@@ -62,13 +64,14 @@ def test_all_units_writes_one_zip_with_a_pack_per_commune_and_the_league_table(d
     [archive_path] = list(tmp_path.glob("*.zip"))
     with zipfile.ZipFile(archive_path) as archive:
         names = set(archive.namelist())
-        league = openpyxl.load_workbook(io.BytesIO(archive.read("so-sanh-don-vi-2026Q2.xlsx"))).active
+        league = openpyxl.load_workbook(io.BytesIO(archive.read("so-sanh-don-vi_2026Q2_duong-lich.xlsx"))).active
         packs = {name.split("/")[0] for name in names if "/" in name}
         for folder in packs:
             assert {f"{folder}/{folder}.xlsx", f"{folder}/{folder}.docx"} <= names
             Document(io.BytesIO(archive.read(f"{folder}/{folder}.docx")))  # opens
     # The commune without dossiers gets no pack; the three with dossiers do.
-    assert packs == {"xa-tu-ky-2026Q2", "xa-phuong-ky-2026Q2", "phuong-duc-thuan-2026Q2"}
+    assert packs == {"xa-tu-ky_2026Q2_duong-lich", "xa-phuong-ky_2026Q2_duong-lich",
+                     "phuong-duc-thuan_2026Q2_duong-lich"}
     units = [row[1] for row in league.iter_rows(min_row=6, values_only=True) if row[0]]
     assert sorted(units) == ["Phường Đức Thuận", "Xã Phượng Kỳ", "Xã Tứ Kỳ"]
 
@@ -79,7 +82,7 @@ def test_all_units_can_be_limited_to_one_province(db_path, tmp_path):
     assert result.exit_code == 0, result.output
     [archive_path] = list(tmp_path.glob("*.zip"))
     with zipfile.ZipFile(archive_path) as archive:
-        assert {name.split("/")[0] for name in archive.namelist() if "/" in name} == {"phuong-duc-thuan-2026Q2"}
+        assert {name.split("/")[0] for name in archive.namelist() if "/" in name} == {"phuong-duc-thuan_2026Q2_duong-lich"}
 
 
 def test_unknown_unit_exits_with_a_clear_message(db_path, tmp_path):
@@ -131,4 +134,4 @@ def test_batch_keeps_communes_with_the_same_name_apart():
     _name, content = batch_zip_bytes(con, parse_period("2026Q2"), Settings(), with_charts=False)
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         folders = {n.split("/")[0] for n in archive.namelist() if "/" in n}
-    assert folders == {"xa-tu-ky-2026Q2", "xa-tu-ky-10009-2026Q2"}
+    assert folders == {"xa-tu-ky_2026Q2_duong-lich", "xa-tu-ky-10009_2026Q2_duong-lich"}

@@ -157,7 +157,7 @@ def _batch_section(scope: Scope, period: Period, settings: metrics.Settings) -> 
     with_charts = st.toggle("Kèm biểu đồ (chậm hơn: khoảng 1–2 giây mỗi đơn vị)", value=False, key=K_BATCH_CHARTS)
     get_zip = _zip_getter(scope, period, settings, with_charts)
     st.download_button("Tải bộ báo cáo (zip)", data=lambda: get_zip()[1],
-                       file_name=f"bao-cao-{period.code}.zip", mime=ZIP_MIME, key="report_zip",
+                       file_name=f"{ui.download_name('bao-cao')}.zip", mime=ZIP_MIME, key="report_zip",
                        on_click="ignore", icon=":material/folder_zip:")
 
 

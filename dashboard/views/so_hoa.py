@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import components as ui
 from dashboard import data, state
 from motcua import charts, metrics
+from motcua.text import slug
 
 TITLE = "Số hóa & thanh toán"
 RATE_KEYS = charts.DIGITIZATION_RATES
@@ -47,7 +48,7 @@ def _gaps(scope, period, settings) -> None:
             ui.Col(numerator, metrics.COUNTS[numerator], "int"), ui.Col("missing", "Còn thiếu", "int"),
             ui.Col(choice, metrics.RATES[choice].label, "pct")]
     caption = state.view_caption(f"{metrics.RATES[choice].label.lower()} theo thủ tục, thiếu nhiều nhất trước")
-    ui.table(frame, cols, f"digital_gaps_{choice}", caption, file_stem=f"thieu-{choice}",
+    ui.table(frame, cols, f"digital_gaps_{choice}", caption, file_stem=f"thieu-{slug(metrics.RATES[choice].label)}",
              empty_text="Không có thủ tục nào còn thiếu theo chỉ tiêu này trong kỳ.")
 
 

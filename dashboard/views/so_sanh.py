@@ -15,6 +15,7 @@ from dashboard import components as ui
 from dashboard import data, state
 from dashboard.views import tong_quan
 from motcua import charts, fmt, index_estimate, metrics
+from motcua.text import slug
 
 TITLE = "So sánh đơn vị"
 LEAGUE_RATES = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate",
@@ -128,7 +129,7 @@ def _bars(league: pd.DataFrame, total: dict, metric_key: str) -> None:
         fig = charts.rates_by_unit(top, metric_key, caption, total=total.get(metric_key),
                                    target=state.targets().get(metric_key))
     points = ui.chart(fig, f"compare_bars_{metric_key}", caption, data=top, cols=cols, selectable=True,
-                      file_stem=f"{metric_key}-theo-don-vi")
+                      file_stem=f"{slug(metric_label(metric_key))}-theo-don-vi")
     keys = [p.get("customdata") for p in points if p.get("customdata")]
     if keys:
         key = keys[0][0] if isinstance(keys[0], list | tuple) else keys[0]
@@ -159,7 +160,7 @@ def _heatmap(scope, period, settings, league: pd.DataFrame, rate_key: str) -> No
     caption = state.view_caption(note)
     cols = [ui.Col("unit", "Đơn vị"), ui.Col("month", "Tháng"), ui.Col(rate_key, metrics.RATES[rate_key].label, "pct")]
     ui.chart(charts.heatmap_unit_month(long, rate_key, caption), f"compare_heatmap_{rate_key}", caption, data=long,
-             cols=cols, file_stem=f"{rate_key}-don-vi-thang")
+             cols=cols, file_stem=f"{slug(metric_label(rate_key))}-don-vi-thang")
 
 
 def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) -> None:
@@ -190,7 +191,7 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
     caption = state.view_caption("các đơn vị được chọn, theo tháng")
     cols = [ui.Col("unit", "Đơn vị"), ui.Col("month", "Tháng"), ui.Col(rate_key, metrics.RATES[rate_key].label, "pct")]
     ui.chart(charts.small_multiples(long, rate_key, caption), f"compare_multiples_{rate_key}", caption, data=long,
-             cols=cols, file_stem=f"{rate_key}-so-sanh-theo-thang")
+             cols=cols, file_stem=f"{slug(metric_label(rate_key))}-so-sanh-theo-thang")
 
 
 def render() -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import components as ui
 from dashboard import data, state
 from motcua import charts, metrics
+from motcua.text import slug
 
 TITLE = "Tiến độ giải quyết"
 GROUPS = {"month": "Tháng", "field": "Lĩnh vực", "procedure": "Thủ tục", "department": "Phòng ban xử lý",
@@ -121,12 +122,12 @@ def _breakdown_section(scope, period, settings) -> None:
     chart_cols = [ui.Col("label", GROUPS[by]), *[ui.Col(k, metrics.COUNTS.get(k, k), "int")
                                                  for k in charts.RESOLUTION_BUCKETS]]
     points = ui.chart(charts.resolution_by_month(shown, caption, title=title), f"progress_chart_{by}", caption,
-                      data=shown, cols=chart_cols, selectable=True, file_stem=f"bieu-do-tien-do-theo-{by}")
+                      data=shown, cols=chart_cols, selectable=True, file_stem=f"bieu-do-tien-do-theo-{slug(GROUPS[by])}")
     view = _view_key(scope, period, settings)
     _drill_from_url(view)
     _remember_chart_click(points, by, view)
     rows = ui.table(frame, _table_cols(by), f"progress_table_{by}", caption, selectable=True,
-                    file_stem=f"tien-do-theo-{by}")
+                    file_stem=f"tien-do-theo-{slug(GROUPS[by])}")
     if rows:
         row = frame.iloc[rows[0]]
         previous = st.session_state.get(DRILL_KEY) or {}

@@ -50,7 +50,8 @@ class Pack:
 
 
 def pack_stem(unit_name: str, period: Period) -> str:
-    return f"{slug(unit_name)[:MAX_STEM].rstrip('-')}-{period.code}"
+    """'xa-tu-ky_2026Q3_ky-bao-cao': unit, period and calendar (two calendars never share a name)."""
+    return f"{slug(unit_name)[:MAX_STEM].rstrip('-')}_{period.file_code}"
 
 
 def chart_figures(data: ReportData) -> list[tuple[str, object]]:
@@ -139,7 +140,7 @@ def batch_zip_bytes(db, period: Period, settings: metrics.Settings | None = None
     caption, _province = scope_unit_name(db, scope)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, ChartRenderer(with_charts) as renderer:
-        archive.writestr(f"so-sanh-don-vi-{period.code}.xlsx", excel.league_workbook_bytes(
+        archive.writestr(f"so-sanh-don-vi_{period.file_code}.xlsx", excel.league_workbook_bytes(
             league, caption, period_sentence(period)))
         total, used_stems = len(league), set()
         # By unit code, not rank: ties in the ranking must not change which same-named commune gets the suffix.
@@ -154,7 +155,7 @@ def batch_zip_bytes(db, period: Period, settings: metrics.Settings | None = None
                 archive.writestr(f"{pack.stem}/{name}", content)
             if progress:
                 progress(done, total, str(record["label"]))
-    return f"bao-cao-{slug(caption)[:MAX_STEM].rstrip('-')}-{period.code}.zip", buffer.getvalue()
+    return f"bao-cao-{slug(caption)[:MAX_STEM].rstrip('-')}_{period.file_code}.zip", buffer.getvalue()
 
 
 def build_batch_zip(db, period: Period, settings: metrics.Settings | None, out_dir: str | Path,
