@@ -23,9 +23,10 @@ demo-db: $(DB)
 run: $(VENV)/.installed $(DB)
 	MOTCUA_DB=$(DB) $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT) --server.headless true
 
-# System Chromium drives the browser tests and the chart PNGs (never `playwright install`).
+# System Chromium drives the browser tests, the chart PNGs and the PDF brief (never `playwright install`);
+# poppler-utils (pdftoppm) lets the tests look at the printed brief.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null)
+	@(command -v chromium && command -v pdftoppm) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core poppler-utils >/dev/null)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -127,6 +127,25 @@ def download_buttons(frame: pd.DataFrame, kinds: dict[str, str], key: str, capti
     )
 
 
+PDF_MIME = "application/pdf"
+
+
+def brief_button(scope, period, settings, key: str) -> None:
+    """Download of the one-page A4 brief (PDF printed by Chromium on the server when clicked)."""
+    from motcua import brief
+
+    def build() -> bytes:
+        try:
+            return brief.brief_pdf(state.get_db(), state.restrict(scope), period, settings)[1]
+        except brief.BriefError as exc:  # shown as a text file rather than a broken PDF
+            return str(exc).encode("utf-8")
+
+    st.download_button("Tải bản tóm tắt một trang (PDF)", data=build, file_name=f"{download_name('tom-tat-mot-trang')}.pdf",
+                       mime=PDF_MIME, key=key, on_click="ignore", icon=":material/picture_as_pdf:",
+                       help="Chỉ tiêu so với mục tiêu, chỉ số phục vụ (ước tính) và xếp hạng, hồ sơ quá hạn, "
+                            "sắp đến hạn và xu hướng 12 tháng trên một trang A4 (lập trong vài giây).")
+
+
 def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, file_stem: str | None = None,
           selectable: bool = False, height: int | str = "auto", empty_text: str = EMPTY_PERIOD) -> list[int]:
     """Formatted table + caption + downloads of the same rows/columns; returns selected row positions."""

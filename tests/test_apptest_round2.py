@@ -216,3 +216,9 @@ def test_download_names_are_vietnamese_and_carry_unit_period_calendar(module, sa
             assert re.fullmatch(rf"([a-z0-9-]+_)?[a-z0-9-]+_2026Q3_{suffix}\.(csv|xlsx|docx|zip|pdf)", name), name
             assert not re.search(r"overview|compare|progress|_at_risk|rate", name), name  # no English names
     assert not set(names["calendar"]) & set(names["report"])  # two calendars never collide
+
+
+@pytest.mark.parametrize("module", ["tong_quan", "bao_cao"])
+def test_brief_is_offered_on_overview_and_report(module, sample, monkeypatch):
+    at = _app(module, sample, monkeypatch, unit=dbfactory.commune_codes()[0], period="2026Q3")
+    assert "Tải bản tóm tắt một trang (PDF)" in [b.label for b in at.get("download_button")]

@@ -41,7 +41,8 @@ def test_page_previews_the_report_and_offers_the_downloads(monkeypatch, db_path)
     assert f"{fmt_count(kpis['received']['new'])} hồ sơ" in received
     assert fmt_pct(kpis["rates"]["online_rate"]) in received
     labels = [button.label for button in at.get("download_button")]
-    assert labels == ["Tải Excel – Biểu 06 và phụ lục", "Tải Word – dự thảo báo cáo"]  # one unit: no zip
+    assert labels == ["Tải Excel – Biểu 06 và phụ lục", "Tải Word – dự thảo báo cáo",
+                      "Tải bản tóm tắt một trang (PDF)"]  # one unit: no zip
     bieu06 = at.dataframe[0].value
     assert bieu06.iloc[-1]["Lĩnh vực"] == "Tổng cộng"
     assert bieu06.iloc[-1]["Nhận: tổng số"] == kpis["received"]["total"]

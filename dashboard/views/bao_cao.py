@@ -117,6 +117,7 @@ def _downloads(data: ReportData, scope: Scope, period: Period, settings: metrics
     right.download_button("Tải Word – dự thảo báo cáo", data=lambda: get_pack().docx, file_name=f"{stem}.docx",
                           mime=DOCX_MIME, key="report_docx", on_click="ignore", icon=":material/description:",
                           type="primary", width="stretch")
+    ui.brief_button(scope, period, settings, "report_brief")
     st.caption("Tệp được lập khi bấm nút (vài giây nếu kèm biểu đồ). Excel gồm 3 trang tính: Biểu 06, "
                "Chỉ tiêu (so sánh kỳ trước, cùng kỳ năm trước), Hồ sơ quá hạn theo đơn vị giải quyết.")
 
