@@ -37,11 +37,9 @@ from motcua import fmt, metrics, vntime
 from motcua import metrics_sql as msql
 from motcua.filters import Scope
 from motcua.periods import Period, custom_period, parse_period, period_containing
+from motcua.settings import INDEX_VERSIONS
 
-VERSIONS = {
-    "portal_2026": "Bảng chỉ số của Cổng DVCQG năm 2026 (công thức khớp ngược theo điểm công bố, không chính thức)",
-    "qd766_2022": "Văn bản QĐ 766/QĐ-TTg năm 2022 (điểm = điểm tối đa × tỷ lệ)",
-}
+VERSIONS = INDEX_VERSIONS  # the setting ``index_version`` (motcua.settings) picks one
 DEFAULT_VERSION = "portal_2026"
 ESTIMATE_LABEL = "ước tính"
 _DEFAULT_SETTINGS = metrics.Settings()
@@ -356,14 +354,14 @@ def rank_ties_min(values: pd.Series) -> pd.Series:
 
 
 def league(db, unit_codes: Iterable[str], period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
-           version: str = DEFAULT_VERSION) -> pd.DataFrame:
+           version: str | None = None) -> pd.DataFrame:
     """One row per unit with dossiers in the period: component points, score, rank, percentile, peer group.
 
     ``score`` sums the components known for EVERY unit of the table (the estimated ones, plus an entered
     component only when all units have it), so the ranking compares like with like; ``total`` is the
     unit's own sum of known parts.
     """
-    check_version(version)
+    version = check_version(version or settings.index_version)
     frame = metrics.breakdown(db, Scope(unit_codes=tuple(unit_codes)), period, "unit", settings)
     frame = frame[frame["resolved_total"] + frame["pending_total"] > 0].reset_index(drop=True)
     points = estimated_points(frame, version)
@@ -419,8 +417,9 @@ def _open_due_before_end(db, scope: Scope, period: Period, as_of: date) -> int:
 
 
 def actions(db, scope: Scope, period: Period, counts: Mapping, settings: metrics.Settings = _DEFAULT_SETTINGS,
-            version: str = DEFAULT_VERSION, as_of: date | None = None) -> list[dict]:
+            version: str | None = None, as_of: date | None = None) -> list[dict]:
     """Computed gains still open in the period: dossiers to handle and the points they are worth."""
+    version = check_version(version or settings.index_version)
     result = []
     handled = metrics.count_value(counts, "handled_766")
     if as_of is not None and as_of < period.end and handled:
@@ -465,8 +464,9 @@ def _action(key: str, dossiers: int, gain: float, text: str) -> dict:
 
 # --- one unit / scope, as a block --------------------------------------------------------------------
 def estimate_block(db, scope: Scope, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
-                   version: str = DEFAULT_VERSION, counts: Mapping | None = None) -> dict:
+                   version: str | None = None, counts: Mapping | None = None) -> dict:
     """The ``index_estimate`` block of ``motcua kpi --json`` (and the dashboard/brief)."""
+    version = check_version(version or settings.index_version)
     counts = counts if counts is not None else metrics.kpi_counts(db, scope, period, settings)
     single = scope.unit_codes[0] if len(scope.unit_codes) == 1 else None
     entered = load_inputs(db, [single], period, version).get(single, {}) if single else {}
@@ -482,8 +482,9 @@ def estimate_block(db, scope: Scope, period: Period, settings: metrics.Settings 
 
 
 def rank_of(db, unit_code: str, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
-            version: str = DEFAULT_VERSION) -> dict | None:
+            version: str | None = None) -> dict | None:
     """Rank of one unit among the comparable units of its province (None when it has no dossier)."""
+    version = check_version(version or settings.index_version)
     table = league(db, peer_units(db, unit_code), period, settings, version)
     row = table[table["key"] == unit_code]
     if row.empty or pd.isna(row.iloc[0]["rank"]):
@@ -499,9 +500,10 @@ def rank_of(db, unit_code: str, period: Period, settings: metrics.Settings = _DE
 
 
 def trend(db, unit_code: str, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
-          version: str = DEFAULT_VERSION, months: int = 12) -> pd.DataFrame:
+          version: str | None = None, months: int = 12) -> pd.DataFrame:
     """Month, score (comparable part), rank and units for the ``months`` months ending with the period's
     last month; months without dossiers give NaN (never 0)."""
+    version = check_version(version or settings.index_version)
     last = period_containing(period.end, "month", period.calendar)
     month_list = [last]
     while len(month_list) < months:

@@ -45,6 +45,11 @@ ATTRIBUTIONS = {
     "resolving": "Đơn vị trực tiếp giải quyết (Biểu 06; thiếu thông tin thì lấy đơn vị tiếp nhận)",
     "receiving": "Đơn vị tiếp nhận hồ sơ",
 }
+# Service-index formula versions (motcua.index_estimate): scores of two versions are never compared.
+INDEX_VERSIONS = {
+    "portal_2026": "Bảng chỉ số của Cổng DVCQG năm 2026 (công thức khớp ngược theo điểm công bố, không chính thức)",
+    "qd766_2022": "Văn bản QĐ 766/QĐ-TTg năm 2022 (điểm = điểm tối đa × tỷ lệ)",
+}
 _ALIASES = {"returned_policy": {"separate": "excluded"}}
 
 
@@ -158,6 +163,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "309/2026/NĐ-CP): nộp hồ sơ không phụ thuộc địa giới", choices=ATTRIBUTIONS, changes_facts=False,
         help="resolving: đơn vị giải quyết (mặc định của Biểu 06); receiving: đơn vị tiếp nhận.",
     ),
+    SettingSpec(
+        "index_version", "Phiên bản công thức chỉ số phục vụ (ước tính)", "portal_2026", "choice",
+        "QĐ 766/QĐ-TTg (2022); bảng chỉ số Cổng DVCQG 2026 (công thức khớp ngược, ChippedTopaz/qd766)",
+        choices=INDEX_VERSIONS, url_param="index_version", changes_facts=False,
+        help="Công thức tính điểm ước tính; không so sánh điểm giữa hai phiên bản.",
+    ),
 )
 SPECS: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
 
@@ -174,6 +185,7 @@ class Settings:
     digitization_scope: str = SPECS["digitization_scope"].default
     boundaries: str = SPECS["boundaries"].default
     attribution: str = SPECS["attribution"].default
+    index_version: str = SPECS["index_version"].default
 
     def __post_init__(self) -> None:
         for spec in SETTINGS:

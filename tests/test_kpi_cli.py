@@ -151,3 +151,12 @@ def test_rebuild_recreates_the_derived_table(db_path, tmp_path):
     assert fixed.exit_code == 0, fixed.output
     assert json.loads(fixed.output[fixed.output.index("{"):])["received"]["total"] == 11
     assert run("--db", str(copy)).exit_code == 2  # no unit, no rebuild
+
+
+def test_index_version_is_a_setting_and_never_mixed(db_path):
+    result = run("--db", db_path, "--unit", "Xã Tứ Kỳ", "--period", "2026Q3", "--json", "--index-version",
+                 "qd766_2022")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["settings"]["index_version"] == "qd766_2022"
+    assert payload["index_estimate"]["version"] == "qd766_2022"
