@@ -88,7 +88,24 @@ def _breakdown(keys: tuple, by: str, _scope: Scope, _period: Period, _settings: 
 
 def breakdown(scope: Scope, period: Period, by: str, settings: metrics.Settings) -> pd.DataFrame:
     scope = restrict(scope)
-    return _breakdown(_keys(scope, period, settings), by, scope, period, settings)
+    frame = _breakdown(_keys(scope, period, settings), by, scope, period, settings)
+    return blank_months_without_data(frame, period, data_until(scope)) if by == "month" else frame
+
+
+def blank_months_without_data(frame: pd.DataFrame, period: Period, until: date | None) -> pd.DataFrame:
+    """Months that start after the last day with data are unknown, not 0 %: every number becomes NaN,
+    so charts leave a gap and tables show "–" (open dossiers would otherwise read as overdue there)."""
+    if until is None or frame.empty:
+        return frame
+    starts = {month.code: month.start for month in period.months()}
+    future = frame["key"].map(lambda code: starts.get(code, until) > until).to_numpy(dtype=bool)
+    if not future.any():
+        return frame
+    frame = frame.copy()
+    numeric = [c for c in frame.columns if c not in ("key", "label")]
+    frame[numeric] = frame[numeric].astype("float64")
+    frame.loc[future, numeric] = float("nan")
+    return frame
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)

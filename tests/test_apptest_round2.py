@@ -222,3 +222,21 @@ def test_download_names_are_vietnamese_and_carry_unit_period_calendar(module, sa
 def test_brief_is_offered_on_overview_and_report(module, sample, monkeypatch):
     at = _app(module, sample, monkeypatch, unit=dbfactory.commune_codes()[0], period="2026Q3")
     assert "Tải bản tóm tắt một trang (PDF)" in [b.label for b in at.get("download_button")]
+
+
+def test_months_without_data_are_not_drawn_as_zero(sample, monkeypatch):
+    # Report Q4/2026 runs to 14/12; the data ends in late September: Nov and Dec have no data yet.
+    at = _app("tong_quan", sample, monkeypatch, period="2026Q4", calendar="report")
+    trend = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("overview_trend_rates"))
+    import base64
+    import math
+
+    import numpy as np
+    import plotly.io as pio
+
+    for trace in pio.from_json(trend.proto.spec).data:
+        y = trace.y
+        if isinstance(y, dict):  # plotly's typed-array JSON
+            y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+        values = dict(zip(trace.x, y, strict=True))
+        assert math.isnan(values["Tháng 11/2026"]) and math.isnan(values["Tháng 12/2026"]), trace.name
