@@ -127,9 +127,7 @@ def _preview_section(data: ReportData) -> None:
     kpis = data.kpis
     sentences = [word.received_sentence(kpis), word.resolved_sentence(kpis),
                  word.pending_sentence(kpis, data.period.end), word.digital_sentence(kpis, data.counts),
-                 word.comparison_sentence(kpis, data.previous, "Kỳ trước", data.period.previous().label),
-                 word.comparison_sentence(kpis, data.last_year, "Cùng kỳ năm trước",
-                                          data.period.same_period_last_year().label),
+                 *word.comparison_sentences(data),
                  word.annex_sentence(data)]
     with st.container(border=True):
         for sentence in sentences:

@@ -86,6 +86,26 @@ class ReportData:
     def period_sentence(self) -> str:
         return period_sentence(self.period)
 
+    @property
+    def last_year_is_previous(self) -> bool:
+        """A year (or 9-month) report: the previous period IS last year's; show that column once."""
+        return self.period.previous() == self.period.same_period_last_year()
+
+    @property
+    def date_line(self) -> str:
+        """'Tứ Kỳ, ngày 05 tháng 10 năm 2026' (Vietnam date): the dateline above the signature."""
+        place = place_name(self.unit_name if self.single_unit else (self.province_name or "......"))
+        day = self.generated_at
+        return f"{place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+def place_name(name: str) -> str:
+    """'Tứ Kỳ' from 'Xã Tứ Kỳ', 'Hà Tĩnh' from 'Tỉnh Hà Tĩnh' (the dateline of the heading block)."""
+    for prefix in ("Thành phố ", "Thị trấn ", "Đặc khu ", "Phường ", "Tỉnh ", "Xã "):
+        if name.lower().startswith(prefix.lower()) and len(name) > len(prefix):
+            return name[len(prefix):]
+    return name
+
 
 def period_sentence(period: Period) -> str:
     """'Kỳ báo cáo Quý 3/2026 (Từ ngày 15/06/2026 đến ngày 14/09/2026)' (the form's period line)."""
@@ -111,8 +131,15 @@ def metric_count(counts: dict, key: str) -> int:
 
 
 def scope_unit_name(db, scope: Scope) -> tuple[str, str | None]:
-    """Display name of the scope's unit(s) and the province when all share one."""
+    """Display name of the scope's unit(s) and the province when all share one.
+
+    Every unit of one province (no unit filter) is named by the province ("Thành phố Hải Phòng"), not
+    "Tất cả đơn vị", so the report's heading, place line and title say where it is from."""
     if not scope.unit_codes:
+        provinces = query_df(db, "SELECT DISTINCT u.province_name FROM units u WHERE u.code IN "
+                                 "(SELECT DISTINCT receiving_unit_code FROM dossiers)")["province_name"].dropna()
+        if len(provinces) == 1:
+            return nfc(provinces.iloc[0]), nfc(provinces.iloc[0])
         return scope.caption(), None
     names = unit_names(db, list(scope.unit_codes))
     placeholders = ", ".join("?" for _ in scope.unit_codes)
@@ -122,6 +149,8 @@ def scope_unit_name(db, scope: Scope) -> tuple[str, str | None]:
     if len(scope.unit_codes) == 1:
         code = scope.unit_codes[0]
         return nfc(names.get(code, code)), province
+    if province:
+        return f"{len(scope.unit_codes)} xã, phường của {province}", province
     return scope.caption(names), province
 
 

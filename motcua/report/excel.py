@@ -133,6 +133,7 @@ def _bieu06_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) ->
     for index, note in enumerate(notes, start=2):
         sheet.merge_range(row + index, 0, row + index, LAST_COL, note, fmt.note)
         sheet.set_row(row + index, 30)
+    _signature_block(sheet, fmt, data, row + len(notes) + 3)
     sheet.set_column(0, 0, 5)
     sheet.set_column(1, 1, 34)
     sheet.set_column(2, LAST_COL, 11)
@@ -140,6 +141,17 @@ def _bieu06_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) ->
     sheet.set_row(TABLE_FIRST_ROW + 2, 45)
     sheet.freeze_panes(TABLE_FIRST_ROW + 4, 2)
     _print_setup(sheet, (TABLE_FIRST_ROW, TABLE_FIRST_ROW + 3))
+
+
+def _signature_block(sheet: Worksheet, fmt: _Formats, data: ReportData, row: int) -> None:
+    """The form's signature block, as in the Word draft: người lập biểu (left), thủ trưởng đơn vị (right)."""
+    left, right = (0, 4), (8, LAST_COL)
+    sheet.merge_range(row, *right[:1], row, right[1], data.date_line, fmt.center_italic)
+    for offset, (left_text, right_text, cell_format) in enumerate((
+            ("NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ", fmt.subtitle),
+            ("(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)", fmt.center_italic)), start=1):
+        sheet.merge_range(row + offset, left[0], row + offset, left[1], left_text, cell_format)
+        sheet.merge_range(row + offset, right[0], row + offset, right[1], right_text, cell_format)
 
 
 def _bieu06_notes(data: ReportData) -> list[str]:
@@ -181,12 +193,15 @@ def _write_optional(sheet: Worksheet, row: int, col: int, value, cell_format) ->
 
 def _kpi_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Chỉ tiêu")
-    last_col = 7
+    compare = [("previous", f"Kỳ trước ({data.period.previous().label})"),
+               ("last_year", f"Cùng kỳ năm trước ({data.period.same_period_last_year().label})")]
+    if data.last_year_is_previous:  # a year report: the same column would show twice
+        compare = [("previous", f"Kỳ trước, cùng kỳ năm trước ({data.period.previous().label})")]
+    last_col = 5 + len(compare)
     _heading(sheet, fmt, data, last_col, "CÁC CHỈ TIÊU GIẢI QUYẾT TTHC, CHUYỂN ĐỔI SỐ")
     row = TABLE_FIRST_ROW
     headers = ("STT", "Chỉ tiêu", "Tử số (hồ sơ)", "Mẫu số (hồ sơ)", "Tỷ lệ kỳ này",
-               f"Kỳ trước ({data.period.previous().label})",
-               f"Cùng kỳ năm trước ({data.period.same_period_last_year().label})", "Cách tính")
+               *[label for _key, label in compare], "Cách tính")
     for col, label in enumerate(headers):
         sheet.write(row, col, label, fmt.header)
     for number, item in enumerate(_kpi_rows(data), start=1):
@@ -195,15 +210,15 @@ def _kpi_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> No
         sheet.write_string(row, 1, item["label"], fmt.cell_text)
         sheet.write_number(row, 2, item["numerator"], fmt.cell_int)
         sheet.write_number(row, 3, item["denominator"], fmt.cell_int)
-        for col, key in ((4, "rate"), (5, "previous"), (6, "last_year")):
+        for col, key in enumerate(["rate", *[key for key, _label in compare]], start=4):
             _write_optional(sheet, row, col, item[key], fmt.cell_pct)
-        sheet.write_string(row, 7, item["definition"], fmt.cell_text)
+        sheet.write_string(row, last_col, item["definition"], fmt.cell_text)
     row = _levels_table(sheet, fmt, data, row + 2)
     _channels_table(sheet, fmt, data, row + 2)
     sheet.set_column(0, 0, 5)
     sheet.set_column(1, 1, 42)
-    sheet.set_column(2, 6, 15)
-    sheet.set_column(7, 7, 60)
+    sheet.set_column(2, last_col - 1, 15)
+    sheet.set_column(last_col, last_col, 60)
     _print_setup(sheet)
 
 

@@ -21,7 +21,14 @@ from docx.shared import Cm, Pt
 
 from motcua import metrics
 from motcua.fmt import fmt_count, fmt_date, fmt_int, fmt_num, fmt_pct
-from motcua.report.data import BIEU06_COLUMNS, ReportData, bieu06_value, metric_count, unit_in_prose
+from motcua.report.data import (  # place_name: re-exported, the dateline moved to ReportData.date_line
+    BIEU06_COLUMNS,
+    ReportData,
+    bieu06_value,
+    metric_count,
+    place_name,  # noqa: F401
+    unit_in_prose,
+)
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -269,14 +276,6 @@ def _cell_text(cell, text: str, *, bold=False, italic=False, size=BODY_PT, align
         _set_font(paragraph.add_run(line), size, bold, italic)
 
 
-def place_name(name: str) -> str:
-    """'Tứ Kỳ' from 'Xã Tứ Kỳ', 'Hà Tĩnh' from 'Tỉnh Hà Tĩnh' (the dateline of the heading block)."""
-    for prefix in ("Thành phố ", "Thị trấn ", "Đặc khu ", "Phường ", "Tỉnh ", "Xã "):
-        if name.lower().startswith(prefix.lower()) and len(name) > len(prefix):
-            return name[len(prefix):]
-    return name
-
-
 def _heading_block(document, data: ReportData) -> None:
     table = document.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -285,10 +284,7 @@ def _heading_block(document, data: ReportData) -> None:
     _cell_text(table.cell(0, 1), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc", bold=True,
                size=12)
     _cell_text(table.cell(1, 0), "Số:        /BC-UBND", size=13)
-    today = data.generated_at
-    place = place_name(data.unit_name if data.single_unit else (data.province_name or "......"))
-    _cell_text(table.cell(1, 1), f"{place}, ngày {today.day:02d} tháng {today.month:02d} "
-               f"năm {today.year}", italic=True, size=13)
+    _cell_text(table.cell(1, 1), data.date_line, italic=True, size=13)
 
 
 def _title(document, data: ReportData) -> None:
@@ -331,9 +327,8 @@ def _body(document, data: ReportData) -> None:
     _heading(document, "3. Số hóa hồ sơ, kết quả giải quyết và thanh toán trực tuyến")
     _paragraph(document, digital_sentence(kpis, data.counts))
     _heading(document, "4. So sánh với kỳ trước và cùng kỳ năm trước")
-    _paragraph(document, comparison_sentence(kpis, data.previous, "Kỳ trước", data.period.previous().label))
-    _paragraph(document, comparison_sentence(kpis, data.last_year, "Cùng kỳ năm trước",
-                                             data.period.same_period_last_year().label))
+    for sentence in comparison_sentences(data):
+        _paragraph(document, sentence)
     _comparison_table(document, data)
     _heading(document, "5. Hồ sơ quá hạn")
     _paragraph(document, annex_sentence(data))
@@ -342,15 +337,29 @@ def _body(document, data: ReportData) -> None:
         _paragraph(document, reappointment)
 
 
+def comparison_sentences(data: ReportData) -> list[str]:
+    """Against the previous period and the same period last year; once when they are the same (a year)."""
+    if data.last_year_is_previous:
+        return [comparison_sentence(data.kpis, data.previous, "Kỳ trước (cũng là cùng kỳ năm trước)",
+                                    data.period.previous().label)]
+    return [comparison_sentence(data.kpis, data.previous, "Kỳ trước", data.period.previous().label),
+            comparison_sentence(data.kpis, data.last_year, "Cùng kỳ năm trước",
+                                data.period.same_period_last_year().label)]
+
+
 def _comparison_table(document, data: ReportData) -> None:
     rows = [("Số hồ sơ tiếp nhận trong kỳ", lambda k: fmt_int(k["received"]["new"])),
             ("Số hồ sơ đã giải quyết", lambda k: fmt_int(k["resolved"]["total"])),
             ("Số hồ sơ đang giải quyết", lambda k: fmt_int(k["pending"]["total"]))]
     rows += [(metrics.RATES[key].label, lambda k, key=key: fmt_pct(k["rates"].get(key)))
              for key in metrics.RATES]
-    header = ("Chỉ tiêu", data.period.label, f"Kỳ trước\n({data.period.previous().label})",
-              f"Cùng kỳ năm trước\n({data.period.same_period_last_year().label})")
-    table = document.add_table(rows=len(rows) + 1, cols=4)
+    header = ["Chỉ tiêu", data.period.label, f"Kỳ trước\n({data.period.previous().label})",
+              f"Cùng kỳ năm trước\n({data.period.same_period_last_year().label})"]
+    others = [data.kpis, data.previous, data.last_year]
+    if data.last_year_is_previous:  # a year report: one column, not the same numbers twice
+        header, others = header[:3], others[:2]
+        header[2] = f"Kỳ trước, cùng kỳ năm trước\n({data.period.previous().label})"
+    table = document.add_table(rows=len(rows) + 1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for cell, text in zip(table.rows[0].cells, header, strict=True):
@@ -358,9 +367,9 @@ def _comparison_table(document, data: ReportData) -> None:
     for index, (label, value) in enumerate(rows, start=1):
         cells = table.rows[index].cells
         _cell_text(cells[0], label, size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
-        for col, kpis in enumerate((data.kpis, data.previous, data.last_year), start=1):
+        for col, kpis in enumerate(others, start=1):
             _cell_text(cells[col], value(kpis), size=11, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    _set_widths(table, (Cm(7.5), Cm(2.8), Cm(3), Cm(3)))
+    _set_widths(table, (Cm(7.5), Cm(2.8), Cm(3), Cm(3))[:len(header)])
     _paragraph(document, "")
 
 
