@@ -103,12 +103,19 @@ def kinds_of(cols: Sequence[Col]) -> dict[str, str]:
     return {c.header: c.kind for c in cols}
 
 
-def download_name(file_stem: str) -> str:
-    """'bang-xep-hang-don-vi_xa-tu-ky_2026Q3_ky-bao-cao': what, which units, period and calendar."""
+def ascii_id(text: str) -> str:
+    """'Bản đồ nhiệt đơn vị × tháng' -> 'ban-do-nhiet-don-vi-thang' (URL values, file names)."""
+    import re
+
     from motcua.text import slug
 
+    return re.sub(r"[^a-z0-9]+", "-", slug(text).lower()).strip("-") or "x"
+
+
+def download_name(file_stem: str) -> str:
+    """'bang-xep-hang-don-vi_xa-tu-ky_2026Q3_ky-bao-cao': what, which units, period and calendar."""
     scope = state.current_scope()
-    return f"{file_stem}_{slug(state.scope_caption(scope))[:60].rstrip('-')}_{state.current_period().file_code}"
+    return f"{file_stem}_{ascii_id(state.scope_caption(scope))[:60].rstrip('-')}_{state.current_period().file_code}"
 
 
 def download_buttons(frame: pd.DataFrame, kinds: dict[str, str], key: str, caption: str,
@@ -197,20 +204,20 @@ def lazy_tabs(sections: Sequence[tuple[str, Callable[[], None]]], key: str, url_
 
 
 def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key: str, url_param: str | None) -> None:
-    from motcua.text import slug
-
     labels = [label for label, _render in sections]
-    by_slug = {slug(label): label for label in labels}
-    default = None
-    if url_param:  # a shared link reopens its tab (?tab=ban-do-nhiet-don-vi-x-thang)
+    by_slug = {ascii_id(label): label for label in labels}
+    # A shared link reopens its tab (?tab=ban-do-nhiet-don-vi-x-thang). The default is remembered for the
+    # session: a different ``default`` on the next run would make a new widget and reset the open tab.
+    default_key = f"_{key}_default"
+    if url_param and default_key not in st.session_state:
         wanted = state.url_value(url_param)
-        default = by_slug.get(wanted) if wanted and key not in st.session_state else None
-    tabs = st.tabs(labels, key=key, on_change="rerun", default=default)
+        st.session_state[default_key] = by_slug.get(wanted) if wanted else None
+    tabs = st.tabs(labels, key=key, on_change="rerun", default=st.session_state.get(default_key))
     for tab, (label, render) in zip(tabs, sections, strict=True):
         if tab.open is False:  # None (state not tracked) would mean every tab has to run
             continue
         if url_param and tab.open:
-            state.share(url_param, slug(label))
+            state.share(url_param, ascii_id(label))
         with tab:
             render()
 

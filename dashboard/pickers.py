@@ -7,6 +7,7 @@ The widgets live in the entry script, so their values survive page switches; the
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 
 import streamlit as st
 
@@ -15,6 +16,7 @@ from motcua import db as dbmod
 from motcua.settings import SETTINGS, Settings
 
 DEMO_CAPTION = "Chế độ demo (không đăng nhập)"
+CHOOSE = "Chọn…"  # Streamlit's own placeholder is the English "Choose an option"
 
 
 def render_sidebar(target=None) -> None:
@@ -40,6 +42,16 @@ def render_sidebar(target=None) -> None:
         _period_pickers()
         _settings_expander()
     state.write_url()
+    st.html(PAGE_STYLE)
+
+
+# Long KPI card titles wrap instead of being cut to "Tỷ lệ hồ sơ xử lý trước…".
+PAGE_STYLE = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important;
+}
+</style>"""
 
 
 def _init_defaults() -> None:
@@ -72,6 +84,7 @@ def _unit_picker() -> None:
         "Đơn vị (xã/phường)", options=list(units), key=state.K_UNITS, format_func=lambda c: units.get(c, c),
         placeholder="Tất cả đơn vị – gõ tên để tìm" if allowed is None else "Tất cả đơn vị được phân quyền",
         help="Để trống để xem tất cả đơn vị có hồ sơ (mà tài khoản được xem).",
+        select_all=False,  # its label is English-only in Streamlit; "empty = all" already covers it
     )
 
 
@@ -80,11 +93,11 @@ def _period_pickers() -> None:
     st.radio(calendar_spec.label, options=list(calendar_spec.choices), key=state.K_CALENDAR,
              format_func=calendar_spec.choices.get)
     kind = st.selectbox("Loại kỳ", options=list(state.PERIOD_KINDS), key=state.K_KIND,
-                        format_func=state.PERIOD_KINDS.get)
+                        format_func=state.PERIOD_KINDS.get, placeholder=CHOOSE)
     calendar = st.session_state[state.K_CALENDAR]
     if kind == "custom":
         if state.K_CUSTOM not in st.session_state:
-            st.session_state[state.K_CUSTOM] = state.data_range()
+            st.session_state[state.K_CUSTOM] = _default_custom_range(calendar)
         st.date_input("Từ ngày – đến ngày", key=state.K_CUSTOM, format="DD/MM/YYYY")
         return
     choices = state.default_periods(kind, calendar)
@@ -96,7 +109,8 @@ def _period_pickers() -> None:
             by_code = {period.code: period, **by_code}  # a shared link may point outside the data range
     if st.session_state.get(state.K_PERIOD) not in by_code:
         st.session_state[state.K_PERIOD] = state.default_period(choices).code if choices else next(iter(by_code))
-    st.selectbox("Kỳ", options=list(by_code), key=state.K_PERIOD, format_func=lambda c: by_code[c].label)
+    st.selectbox("Kỳ", options=list(by_code), key=state.K_PERIOD, format_func=lambda c: by_code[c].label,
+                 placeholder=CHOOSE)
     st.caption(by_code[st.session_state[state.K_PERIOD]].caption)
 
 
@@ -114,7 +128,18 @@ def _setting_widget(spec) -> None:
         st.number_input(spec.label, min_value=0, max_value=spec.maximum, step=1, key=key, help=help_text)
     elif spec.kind == "multi":
         st.multiselect(spec.label, options=list(spec.choices), key=key, format_func=spec.choices.get,
-                       help=help_text)
+                       help=help_text, placeholder=CHOOSE, select_all=False)
     else:
         st.selectbox(spec.label, options=list(spec.choices), key=key, format_func=spec.choices.get,
-                     help=help_text)
+                     help=help_text, placeholder=CHOOSE)
+
+
+def _default_custom_range(calendar: str) -> tuple:
+    """The period on screen before switching to a custom range (clipped to the data), else the last three
+    months of data, rather than every day since the first import."""
+    first, last = state.data_range()
+    code = st.session_state.get(state.K_PERIOD)
+    period = url_state.parse_period_code(code, calendar) if code else None
+    if period is not None and period.start <= last and period.end >= first:
+        return max(period.start, first), min(period.end, last)
+    return max(first, last - timedelta(days=91)), last

@@ -126,9 +126,7 @@ def test_overview_shows_estimate_rank_and_actions(sample, monkeypatch):
 
 
 def test_shared_link_carries_metric_sort_and_tab(sample, monkeypatch):
-    from motcua.text import slug
-
-    tab = slug("Bản đồ nhiệt đơn vị × tháng")
+    tab = "ban-do-nhiet-don-vi-thang"  # the tab "Bản đồ nhiệt đơn vị × tháng"
     at = _app("so_sanh", sample, monkeypatch, metric="on_time_rate_766", sort="name", tab=tab)
     assert at.selectbox(key="compare_rate").value == "on_time_rate_766"
     league = at.dataframe[0].value

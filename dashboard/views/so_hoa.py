@@ -37,7 +37,8 @@ def _chart(kpis: dict) -> None:
 
 def _gaps(scope, period, settings) -> None:
     st.subheader("Thủ tục còn thiếu số hóa, kết quả điện tử, thanh toán trực tuyến")
-    choice = st.selectbox("Chỉ tiêu", RATE_KEYS, key="digital_gap_rate", format_func=lambda k: metrics.RATES[k].label)
+    choice = st.selectbox("Chỉ tiêu", RATE_KEYS, key="digital_gap_rate", format_func=lambda k: metrics.RATES[k].label,
+                          placeholder="Chọn…")
     numerator, denominator = PAIRS[choice]
     frame = data.breakdown(scope, period, "procedure", settings)
     if not frame.empty:

@@ -102,8 +102,8 @@ def _follow_pending_click() -> None:
 
 def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
     state.url_choice("sort", "compare_sort", SORTS)
-    sort = st.segmented_control("Sắp xếp bảng", list(SORTS), format_func=SORTS.get, key="compare_sort",
-                                default=None if "compare_sort" in st.session_state else "metric") or "metric"
+    st.session_state.setdefault("compare_sort", "metric")  # via the state, so the widget never changes identity
+    sort = st.segmented_control("Sắp xếp bảng", list(SORTS), format_func=SORTS.get, key="compare_sort") or "metric"
     state.share("sort", None if sort == "metric" else sort)
     order = metric_label(metric_key).lower() if sort == "metric" else SORTS[sort].lower()
     caption = state.view_caption(f"sắp xếp {order.removeprefix('theo ')}; hạng 1 = cao nhất, bằng nhau "
@@ -169,7 +169,8 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
     default = list(scope.unit_codes[:COMPARE_MAX]) or league.sort_values("received_total", ascending=False)[
         "key"].head(3).tolist()
     chosen = st.multiselect("Chọn đơn vị để so sánh (tối đa 6)", list(labels), default=[c for c in default if c in labels],
-                            format_func=labels.get, max_selections=COMPARE_MAX, key="compare_units")
+                            format_func=labels.get, max_selections=COMPARE_MAX, key="compare_units",
+                            placeholder="Chọn đơn vị…", select_all=False)
     if not chosen:
         st.caption("Chọn ít nhất một đơn vị.")
         return
@@ -210,7 +211,8 @@ def render() -> None:
     league = with_scores(league, data.index_league(scope, period, settings))
     state.url_choice("metric", "compare_rate", METRIC_CHOICES)
     st.session_state.setdefault("compare_rate", "online_rate")
-    rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label)
+    rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label,
+                            placeholder="Chọn…")
     state.share("metric", rate_key)
     if rate_key == SCORE:
         st.caption(f"{SCORE_LABEL}: {index_estimate.ESTIMATE_LABEL} từ dữ liệu hồ sơ, cộng các thành phần tính được "

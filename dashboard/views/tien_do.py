@@ -71,7 +71,7 @@ def _drill_down(scope, period, settings) -> None:
     bucket_options = [*charts.RESOLUTION_BUCKETS, "resolved_total", "pending_total", "received_total"]
     bucket = st.selectbox("Nhóm hồ sơ", bucket_options, key=f"progress_bucket_{drill['by']}_{drill['key']}_{drill['bucket']}",
                           index=bucket_options.index(drill["bucket"]) if drill["bucket"] in bucket_options else 0,
-                          format_func=lambda k: metrics.COUNTS.get(k, k))
+                          format_func=lambda k: metrics.COUNTS.get(k, k), placeholder="Chọn…")
     drill["bucket"] = bucket  # the shared link carries the bucket on screen
     narrowed_scope, narrowed_period = _narrow(scope, period, drill["by"], drill["key"])
     frame = data.dossier_list(narrowed_scope, narrowed_period, bucket, settings)
@@ -89,7 +89,7 @@ def _drill_from_url(view: tuple) -> None:
     parts = value.split(":", 1)
     by, rest = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
     key, _sep, bucket = rest.rpartition(":")
-    if by in GROUPS and key and bucket in (*BUCKETS, *charts.RESOLUTION_BUCKETS):
+    if by in _groups() and key and bucket in (*BUCKETS, *charts.RESOLUTION_BUCKETS):
         st.session_state[DRILL_KEY] = {"by": by, "key": key, "label": key, "bucket": bucket, "view": view}
     else:
         st.warning(f"Tham số 'drill={value}' trong đường dẫn không hợp lệ; không mở danh sách hồ sơ.")
@@ -108,8 +108,8 @@ def _groups() -> list[str]:
 
 def _breakdown_section(scope, period, settings) -> None:
     state.url_choice("by", "progress_by", _groups())
-    by = st.segmented_control("Nhóm theo", _groups(), format_func=GROUPS.get, key="progress_by",
-                              default=None if "progress_by" in st.session_state else "month") or "month"
+    st.session_state.setdefault("progress_by", "month")  # via the state, so the widget never changes identity
+    by = st.segmented_control("Nhóm theo", _groups(), format_func=GROUPS.get, key="progress_by") or "month"
     if by not in _groups():
         by = "month"
     state.share("by", None if by == "month" else by)
