@@ -62,6 +62,7 @@ RATE_COLORS = {
     "online_payment_rate": "#bf812d",
 }
 
+LONG_CATEGORY_LABEL = 14  # characters; "Tháng 12/2026" stays below, field and procedure names go above
 RESOLUTION_BUCKETS = ("early", "on_time", "late", "within_deadline", "overdue")
 CHANNELS = ("online", "direct", "postal")
 DIGITIZATION_RATES = ("digitized_intake_rate", "electronic_result_rate", "reuse_rate", "online_payment_rate")
@@ -81,16 +82,16 @@ def label_of(key: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, caption: str, *, percent_axis: str | None = None,
-            height: int = 420) -> go.Figure:
+            height: int = 420, legend_top: bool = False) -> go.Figure:
     fig.update_layout(
         title={"text": title, "subtitle": {"text": caption}, "x": 0, "xanchor": "left"},
         separators=PLOTLY_SEPARATORS,
         height=height,
-        margin={"l": 10, "r": 10, "t": 110, "b": 10},
-        # Legend above the plot area: long category labels (fields, procedures) under the x axis never
-        # collide with it, whatever their length.
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": {"text": ""},
-                "traceorder": "normal"},
+        margin={"l": 10, "r": 10, "t": 150 if legend_top else 80, "b": 10},
+        # Below the plot by default; above it (under the title) when the x axis carries long category
+        # labels (fields, procedures), which would otherwise run under the legend.
+        legend={"orientation": "h", "x": 0, "title": {"text": ""}, "traceorder": "normal",
+                **({"yanchor": "bottom", "y": 1.02} if legend_top else {"yanchor": "top", "y": -0.12})},
         hoverlabel={"namelength": -1},
     )
     if percent_axis == "y":
@@ -134,7 +135,8 @@ def _stacked_counts(frame: pd.DataFrame, keys: Sequence[str], title: str, captio
         fig.update_yaxes(title={"text": "Tỷ trọng"}, ticksuffix="%", range=[0, 100])
     else:
         fig.update_yaxes(title={"text": "Số hồ sơ"}, tickformat=",d")
-    return _layout(fig, title, caption)
+    long_labels = max((len(label) for label in x), default=0) > LONG_CATEGORY_LABEL
+    return _layout(fig, title, caption, legend_top=long_labels)
 
 
 def resolution_by_month(frame: pd.DataFrame, caption: str, title: str = "Tiến độ giải quyết theo tháng") -> go.Figure:
@@ -212,7 +214,9 @@ def level_mix(frame: pd.DataFrame, caption: str, title: str = "Cơ cấu mức �
         )
     fig.update_layout(barmode="stack", barnorm="percent")
     fig.update_xaxes(ticksuffix="%", range=[0, 101])
-    return _layout(fig, title, caption, height=340)
+    _layout(fig, title, caption, height=320)
+    fig.update_layout(legend={"y": -0.18})  # below the percent ticks of this short chart
+    return fig
 
 
 def digitization_rates(kpis: Mapping, caption: str, title: str = "Số hóa và thanh toán trực tuyến",

@@ -17,12 +17,14 @@ def test_digitization_legend_never_says_trace():
     assert all(name and not name.startswith("trace") for name in shown) and "Mục tiêu" in shown
 
 
-def test_legend_sits_above_the_plot_so_long_category_labels_never_collide():
+def test_legend_moves_above_the_plot_when_category_labels_are_long():
     frame = pd.DataFrame({"key": ["a", "b"], "label": ["Bảo trợ xã hội – một tên lĩnh vực rất dài", "Hộ tịch"],
                           "early": [3, 1], "on_time": [1, 0], "late": [0, 2], "within_deadline": [1, 1],
                           "overdue": [0, 1]})
     fig = charts.resolution_by_month(frame, "cap", title="Theo lĩnh vực")
     assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.y >= 1.0
+    months = frame.assign(label=["Tháng 4/2026", "Tháng 5/2026"])
+    assert charts.resolution_by_month(months, "cap").layout.legend.y < 0  # short month labels: below
 
 
 def test_small_multiple_rows_leave_room_for_month_labels():
