@@ -12,6 +12,7 @@ import click
 
 from cli.brief import brief_command
 from cli.common import db_option, fail, open_cursor
+from cli.index import index_group
 from cli.kpi import kpi_command
 from cli.load import load_command
 from cli.report import report_command
@@ -57,7 +58,7 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
     click.echo(f"Tổng: {fmt_int(len(frame))} đơn vị")
 
 
-for _command in (load_command, kpi_command, report_command, brief_command, user_group):
+for _command in (load_command, kpi_command, report_command, brief_command, index_group, user_group):
     main.add_command(_command)
 
 if __name__ == "__main__":

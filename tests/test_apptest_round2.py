@@ -3,6 +3,8 @@ partial periods, one-click drill to a unit, the service-index estimate. Each fai
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dbfactory
 import pyarrow as pa
 import pytest
@@ -155,8 +157,6 @@ def test_default_period_is_complete_and_has_data_for_the_chosen_unit(sample, mon
     at = _app("tong_quan", sample, monkeypatch, calendar="report")
     assert at.sidebar.selectbox(key="f_period").value == "2026Q3"
     # A unit whose data starts in 2026 is never offered the empty quarters of another unit's 2025 data.
-    from datetime import datetime
-
     import pandas as pd
 
     old, new = dbfactory.commune_codes()[:2]
@@ -238,3 +238,29 @@ def test_months_without_data_are_not_drawn_as_zero(sample, monkeypatch):
             y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
         values = dict(zip(trace.x, y, strict=True))
         assert math.isnan(values["Tháng 11/2026"]) and math.isnan(values["Tháng 12/2026"]), trace.name
+
+
+def test_admin_enters_a_component_and_the_estimate_lists_it(tmp_path, monkeypatch):
+    frame = dbfactory.make_dossiers(60, dbfactory.commune_codes()[:1], datetime(2026, 4, 1), datetime(2026, 6, 30))
+    path = dbfactory.build_db(tmp_path / "inputs.duckdb", frame)
+    code = dbfactory.commune_codes()[0]
+    at = _app("du_lieu", path, monkeypatch, unit=code, period="2026Q2", calendar="calendar")
+    _by_label(at.selectbox, "Thành phần").set_value("hl_pakn_on_time")
+    _by_label(at.number_input, "Điểm").set_value(5.5)
+    next(b for b in at.button if b.label.startswith("Lưu cho")).click()
+    run(at)
+    assert any("Đã lưu 1 điểm" in s.value for s in at.success)
+    rows = dbmod.Database(path).query_rows("SELECT unit_code, component, points, entered_by FROM index_inputs")
+    assert [row[:3] for row in rows] == [(code, "hl_pakn_on_time", 5.5)]
+    overview = _app("tong_quan", path, monkeypatch, unit=code, period="2026Q2", calendar="calendar")
+    assert any("nhập tay: 1" in c.value for c in overview.caption)
+    too_much = _app("du_lieu", path, monkeypatch, unit=code, period="2026Q2", calendar="calendar")
+    _by_label(too_much.selectbox, "Thành phần").set_value("ck_public")  # at most 4 points
+    _by_label(too_much.number_input, "Điểm").set_value(9.0)
+    next(b for b in too_much.button if b.label.startswith("Lưu cho")).click()
+    run(too_much)
+    assert any("ngoài khoảng" in e.value for e in too_much.error)
+
+
+def _by_label(elements, label: str):
+    return next(e for e in elements if e.label == label)

@@ -153,3 +153,22 @@ def test_csv_import_is_all_or_nothing(tmp_path):
     assert "dòng 4, cột 'ky'" in message and "dòng 4, cột 'diem'" in message
     rows = dbmod.Database(path).query_rows("SELECT component, points FROM index_inputs")
     assert rows == [("hl_pakn_on_time", 5.5)]  # the bad file wrote nothing
+
+
+def test_cli_import_reports_every_bad_cell_and_writes_nothing(tmp_path):
+    from click.testing import CliRunner
+    from dbfactory import build_db
+
+    from cli.main import main
+    from motcua import db as dbmod
+
+    path = build_db(tmp_path / "x.duckdb", None)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("don_vi,ky,thanh_phan,diem\nPhường Ba Đình,2026Q3,hl_pakn_on_time,abc\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["index", "import", str(bad), "--db", str(path)])
+    assert result.exit_code == 2 and "dòng 2, cột 'diem'" in result.output
+    assert dbmod.Database(path).query_rows("SELECT count(*) FROM index_inputs") == [(0,)]
+    good = tmp_path / "good.csv"
+    good.write_text("don_vi,ky,thanh_phan,diem\nPhường Ba Đình,2026Q3,hl_pakn_on_time,6\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["index", "import", str(good), "--db", str(path), "--by", "admin"])
+    assert result.exit_code == 0 and "Đã nạp 1" in result.output

@@ -105,6 +105,58 @@ def _upload_section() -> None:
         ui.table(result, RESULT_COLS, "upload_result", "Kết quả lần nạp gần nhất", file_stem="ket-qua-nap")
 
 
+def _index_inputs_section() -> None:
+    """Admin: the service-index components the exports cannot give (công khai, hài lòng, PAKN, …)."""
+    from motcua import index_estimate as ie
+
+    st.subheader("Thành phần chỉ số phục vụ nhập tay")
+    scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
+    if len(scope.unit_codes) != 1:
+        st.caption("Chọn một xã/phường ở thanh bên để nhập điểm các thành phần không tính được từ hồ sơ "
+                   "(công khai, hài lòng, phản ánh kiến nghị…), hoặc nạp tệp CSV cho nhiều đơn vị bên dưới.")
+    else:
+        labels = {c.key: f"{c.label} (tối đa {c.max_points:g} điểm)" for c in ie.COMPONENTS if c.kind == ie.ENTERED}
+        with st.form("index_input_form", clear_on_submit=True):
+            component = st.selectbox("Thành phần", list(labels), format_func=labels.get, placeholder="Chọn…")
+            points = st.number_input("Điểm", min_value=0.0, max_value=20.0, step=0.25, format="%.2f")
+            note = st.text_input("Nguồn số liệu (ghi chú)", placeholder="Ví dụ: kết quả khảo sát quý 3")
+            saved = st.form_submit_button(f"Lưu cho {state.scope_caption(scope)} · {period.label}")
+        if saved:
+            _save_inputs(lambda: ie.save_inputs(state.get_db().path, [ie.InputRow(
+                scope.unit_codes[0], period, component, float(points), settings.index_version, note or None)],
+                state.current_user().username))
+    upload = st.file_uploader("Nạp tệp CSV (cột don_vi; ky; thanh_phan; diem; ghi_chu tùy chọn)", type=["csv"],
+                              key="index_input_csv")
+    if upload is not None and st.button("Nạp điểm từ tệp", key="index_input_import"):
+        _save_inputs(lambda: _import_inputs(upload, settings))
+
+
+def _import_inputs(upload, settings) -> int:
+    from motcua import index_estimate as ie
+    from motcua.units import resolve_unit
+
+    cur = state.get_db().cursor()
+    try:
+        rows = ie.parse_inputs_csv(upload.getvalue(), upload.name, lambda text: resolve_unit(cur, text).code,
+                                   settings.calendar, settings.index_version)
+    finally:
+        cur.close()
+    allowed = state.allowed_unit_codes()
+    if allowed is not None and any(row.unit_code not in allowed for row in rows):
+        raise ValueError("Tệp có đơn vị ngoài phạm vi tài khoản; không nạp dòng nào.")
+    return ie.save_inputs(state.get_db().path, rows, state.current_user().username)
+
+
+def _save_inputs(save) -> None:
+    try:
+        count = save()
+    except (ValueError, UnitError) as exc:
+        st.error(str(exc))
+        return
+    data.clear_caches()
+    st.success(f"Đã lưu {count} điểm thành phần; Tổng quan và So sánh dùng ngay.")
+
+
 def _history(version: str) -> None:
     st.subheader("Lịch sử nạp dữ liệu")
     frame = data.imports(version)
@@ -162,6 +214,7 @@ def render() -> None:
     ui.freshness(state.current_scope(), state.current_period())
     if state.is_admin():  # raw values of rejected rows can hold other communes' data
         ui.safe_section(lambda: _history(version), "lịch sử nạp")
+        ui.safe_section(_index_inputs_section, "thành phần chỉ số phục vụ")
     else:
         st.caption("Lịch sử nạp và các dòng bị loại chỉ dành cho quản trị viên.")
     ui.safe_section(_quality, "kiểm tra dữ liệu")
