@@ -81,18 +81,32 @@ def display_frame(frame: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
     return pd.DataFrame(shown, index=range(len(frame)))
 
 
+# A Styler costs ~50 µs per cell to marshal (pandas renders every cell); beyond this many cells (long
+# dossier lists) the numbers get Streamlit number formats instead: their integers (days late/left) are
+# below 1.000, where "%d" shows exactly what motcua.fmt would.
+STYLED_MAX_CELLS = 8000
+_PLAIN_FORMATS = {"int": "%d", "num": "%.2f", "pct": "percent"}
+
+
 def styled(shown: pd.DataFrame, cols: Sequence[Col]):
-    """A pandas Styler showing the numeric columns in Vietnamese formats; the data (and sorting) stays numeric."""
+    """A pandas Styler showing the numeric columns in Vietnamese formats; the data (and sorting) stays numeric.
+
+    Long tables (more than ``STYLED_MAX_CELLS`` cells) are returned as they are (see ``column_config``)."""
+    if shown.size > STYLED_MAX_CELLS:
+        return shown
     formats = {c.header: (lambda v, kind=c.kind: _format_value(v, kind)) for c in cols
                if c.kind in ("int", "pct", "num") and c.header in shown.columns}
     return shown.style.format(formats, na_rep=fmt.NA) if formats else shown
 
 
-def column_config(cols: Sequence[Col]) -> dict:
-    """dd/mm/yyyy display of the date columns kept as datetimes by ``display_frame``."""
+def column_config(cols: Sequence[Col], plain_numbers: bool = False) -> dict:
+    """dd/mm/yyyy display of the date columns kept as datetimes by ``display_frame``; with
+    ``plain_numbers`` (a long table, not styled) number formats for the numeric columns."""
     config = {}
     for col in cols:
-        if col.kind == "date":
+        if plain_numbers and col.kind in _PLAIN_FORMATS:
+            config[col.header] = st.column_config.NumberColumn(col.header, format=_PLAIN_FORMATS[col.kind])
+        elif col.kind == "date":
             config[col.header] = st.column_config.DateColumn(col.header, format="DD/MM/YYYY")
         elif col.kind == "datetime":
             config[col.header] = st.column_config.DatetimeColumn(col.header, format="DD/MM/YYYY HH:mm")
@@ -160,9 +174,11 @@ def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, f
         empty_state(empty_text)
         return []
     st.caption(caption)
-    shown = styled(display_frame(frame, cols), cols)
+    plain = display_frame(frame, cols)
+    shown = styled(plain, cols)
     event = st.dataframe(
-        shown, hide_index=True, width="stretch", height=height, key=key, column_config=column_config(cols),
+        shown, hide_index=True, width="stretch", height=height, key=key,
+        column_config=column_config(cols, plain_numbers=shown is plain),
         placeholder=MISSING_CELL,
         on_select="rerun" if selectable else "ignore",
         selection_mode="single-row" if selectable else "multi-row",
@@ -206,7 +222,7 @@ def lazy_tabs(sections: Sequence[tuple[str, Callable[[], None]]], key: str, url_
 def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key: str, url_param: str | None) -> None:
     labels = [label for label, _render in sections]
     by_slug = {ascii_id(label): label for label in labels}
-    # A shared link reopens its tab (?tab=ban-do-nhiet-don-vi-x-thang). The default is remembered for the
+    # A shared link reopens its tab (?tab=ban-do-nhiet-don-vi-thang). The default is remembered for the
     # session: a different ``default`` on the next run would make a new widget and reset the open tab.
     default_key = f"_{key}_default"
     if url_param and default_key not in st.session_state:

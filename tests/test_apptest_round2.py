@@ -264,3 +264,18 @@ def test_admin_enters_a_component_and_the_estimate_lists_it(tmp_path, monkeypatc
 
 def _by_label(elements, label: str):
     return next(e for e in elements if e.label == label)
+
+
+def test_long_tables_skip_the_slow_styler_but_stay_numeric():
+    import pandas as pd
+
+    from dashboard import components as ui
+
+    cols = [ui.Col("code", "Mã"), ui.Col("left", "Còn (ngày LV)", "int")]
+    frame = pd.DataFrame({"code": [f"X{i}" for i in range(6000)], "left": range(6000)})
+    shown = ui.display_frame(frame, cols)
+    assert ui.styled(shown, cols) is shown and shown["Còn (ngày LV)"].dtype.kind == "f"
+    config = ui.column_config(cols, plain_numbers=True)
+    assert config["Còn (ngày LV)"]["type_config"]["format"] == "%d"
+    small = ui.display_frame(frame.head(10), cols)
+    assert ui.styled(small, cols) is not small  # short tables: Vietnamese display through the Styler
