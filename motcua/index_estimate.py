@@ -25,7 +25,6 @@ import csv
 import io
 import math
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -338,7 +337,6 @@ def load_inputs(db, unit_codes: Iterable[str], period: Period, version: str) -> 
 
 
 # --- comparison among units -------------------------------------------------------------------------
-TREND_WORKERS = 4
 PEER_GROUP_LABELS = ("Nhóm ít hồ sơ", "Nhóm trung bình", "Nhóm nhiều hồ sơ")
 
 
@@ -365,8 +363,12 @@ def league(db, unit_codes: Iterable[str], period: Period, settings: metrics.Sett
     """
     version = check_version(version or settings.index_version)
     frame = metrics.breakdown(db, Scope(unit_codes=tuple(unit_codes)), period, "unit", settings)
+    return rank_table(frame, load_inputs(db, frame["key"], period, version), version)
+
+
+def rank_table(frame: pd.DataFrame, entered: Mapping[str, Mapping[str, float]], version: str) -> pd.DataFrame:
+    """``league`` from a per-unit counts frame (``metrics.breakdown(by="unit")`` shape) and entered points."""
     frame = frame[frame["resolved_total"] + frame["pending_total"] > 0].reset_index(drop=True)
-    entered = load_inputs(db, frame["key"], period, version)
     typed = pd.DataFrame({key: [entered.get(code, {}).get(key, np.nan) for code in frame["key"]]
                           for key in ENTERED_KEYS}, index=frame.index, dtype="float64")
     points = pd.concat([estimated_points(frame, version), typed], axis=1)
@@ -504,26 +506,86 @@ def rank_of(db, unit_code: str, period: Period, settings: metrics.Settings = _DE
 def trend(db, unit_code: str, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
           version: str | None = None, months: int = 12) -> pd.DataFrame:
     """Month, score (comparable part), rank and units for the ``months`` months ending with the period's
-    last month; months without dossiers give NaN (never 0)."""
+    last month; months without dossiers give NaN (never 0).
+
+    Same rule as ``league`` month by month (a component counts only when every ranked unit of that month
+    has it), vectorised over all months at once: one cube query, one pass of pandas."""
     version = check_version(version or settings.index_version)
     last = period_containing(period.end, "month", period.calendar)
     month_list = [last]
     while len(month_list) < months:
         month_list.insert(0, month_list[0].previous())
-    peers = peer_units(db, unit_code)
-    # The months are independent queries on their own cursors: run them side by side (DuckDB releases
-    # the GIL), which roughly halves the cold trend on two cores.
-    with ThreadPoolExecutor(max_workers=TREND_WORKERS) as pool:
-        tables = list(pool.map(lambda month: league(db, peers, month, settings, version), month_list))
+    counts = monthly_unit_counts(db, peer_units(db, unit_code), month_list, settings)
+    counts = counts[counts["resolved_total"] + counts["pending_total"] > 0].reset_index(drop=True)
+    points = pd.concat([estimated_points(counts, version), _entered_by_month(db, counts, month_list, version)],
+                       axis=1)
+    month = counts["month_i"]
+    known_everywhere = ~points.isna().groupby(month).transform("any")
+    score = points.where(known_everywhere, 0.0).sum(axis=1)
+    ranks = score.groupby(month).rank(method="min", ascending=False)
+    units = month.map(month.value_counts())
+    mine = counts["key"] == unit_code
+    by_month = pd.DataFrame({"score": score[mine].to_numpy(), "rank": ranks[mine].to_numpy()},
+                            index=month[mine].to_numpy())
     rows = []
-    for month, table in zip(month_list, tables, strict=True):
-        row = table[table["key"] == unit_code]
-        found = not row.empty
-        rows.append({"month": month.code, "label": month.label,
-                     "score": float(row.iloc[0]["score"]) if found else np.nan,
-                     "rank": int(row.iloc[0]["rank"]) if found else pd.NA,
-                     "units": int(len(table))})
+    for index, item in enumerate(month_list):
+        found = index in by_month.index
+        rows.append({"month": item.code, "label": item.label,
+                     "score": float(by_month.loc[index, "score"]) if found else np.nan,
+                     "rank": int(by_month.loc[index, "rank"]) if found else pd.NA,
+                     "units": int(units[month == index].iloc[0]) if (month == index).any() else 0})
     return pd.DataFrame(rows)
+
+
+def _entered_by_month(db, counts: pd.DataFrame, months: list[Period], version: str) -> pd.DataFrame:
+    """Entered points per row of a (month_i, key) counts frame; NaN where nothing was entered."""
+    result = pd.DataFrame(np.nan, index=counts.index, columns=list(ENTERED_KEYS))
+    bounds = {(m.start, m.end): i for i, m in enumerate(months)}
+    try:
+        frame = metrics._query(db, f"SELECT unit_code, period_from, period_to, component, points FROM {INPUTS_TABLE} "
+                                   "WHERE formula_version = ? AND unit_code IN (SELECT unnest(?))",
+                               [version, counts["key"].unique().tolist()])
+    except duckdb.CatalogException:
+        return result
+    position = {(m, k): i for i, (m, k) in enumerate(zip(counts["month_i"], counts["key"], strict=True))}
+    for unit, start, end, component, value in frame.itertuples(index=False):
+        month_i = bounds.get((pd.Timestamp(start).date(), pd.Timestamp(end).date()))
+        row = position.get((month_i, unit))
+        if row is not None and component in result.columns:
+            result.iat[row, result.columns.get_loc(component)] = float(value)
+    return result
+
+
+def monthly_unit_counts(db, unit_codes: Iterable[str], months: list[Period],
+                        settings: metrics.Settings = _DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Every count and rate per (month, unit) in ONE query on the half-month cube (``month_i`` = position in
+    ``months``): the 12-month trend ranks the whole province each month without 12 league queries.
+
+    The SQL is ``metrics_sql.grouped_select`` with the period bounds taken from a joined list of months
+    instead of parameters; the counts are combined by ``metrics`` exactly as for one period (the cube
+    answers calendar and report months exactly; tested against ``metrics.breakdown``)."""
+    specs = metrics._specs(settings)
+    columns = sorted({column for _state, attributes in specs.values() for column in attributes})
+    where_sql, where_params = Scope(unit_codes=tuple(unit_codes)).where("d")
+    select = msql.grouped_select("d.receiving_unit_code", None, columns, where_sql, cube=True)
+    select = (select.replace(":sb", "m.sb").replace(":eb", "m.eb")
+              .replace("SELECT ", "SELECT m.i AS month_i, ", 1)
+              .replace(f"FROM {msql.CUBE_TABLE} d\n", f"FROM {msql.CUBE_TABLE} d, (SELECT unnest(:mi) AS i, "
+                       "unnest(:msb) AS sb, unnest(:meb) AS eb) m\n")
+              .replace("GROUP BY 1, ", "GROUP BY month_i, key, "))
+    named = {"mi": list(range(len(months))),
+             "msb": [msql.half_month_number(m.start) for m in months],
+             "meb": [msql.half_month_number(m.end + timedelta(days=1)) for m in months]}
+    sql, params = msql.bind(select, named, where_params)
+    groups = metrics._query(db, sql, params)
+    if groups.empty:
+        return pd.DataFrame(columns=["month_i", "key", "label", *metrics.COUNTS, *metrics.RATES])
+    groups["key"] = groups["month_i"].astype(str) + "|" + groups["key"].astype(str)
+    frame = metrics._finish_frame(metrics._combine_groups(groups, specs, settings, grouped=True))
+    parts = frame["key"].str.split("|", n=1, expand=True)
+    frame["month_i"], frame["key"] = parts[0].astype(int), parts[1]
+    frame["label"] = frame["key"]
+    return frame
 
 
 def same_span_previous(period: Period, until: date) -> Period:

@@ -172,3 +172,32 @@ def test_cli_import_reports_every_bad_cell_and_writes_nothing(tmp_path):
     good.write_text("don_vi,ky,thanh_phan,diem\nPhường Ba Đình,2026Q3,hl_pakn_on_time,6\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["index", "import", str(good), "--db", str(path), "--by", "admin"])
     assert result.exit_code == 0 and "Đã nạp 1" in result.output
+
+
+@pytest.mark.parametrize("calendar", ["calendar", "report"])
+def test_trend_in_one_query_equals_a_league_per_month(tmp_path, calendar):
+    import dbfactory
+
+    from motcua import db as dbmod
+    from motcua import metrics
+
+    path = dbfactory.sample_db(tmp_path / "s.duckdb", n=400)
+    database = dbmod.Database(path)
+    code = dbfactory.commune_codes()[0]
+    period = parse_period("2026Q3", calendar)
+    trend = ie.trend(database, code, period, months=6)
+    peers = ie.peer_units(database, code)
+    months = [parse_period(m, calendar) for m in trend["month"]]
+    counts = ie.monthly_unit_counts(database, peers, months)
+    for index, (month, row) in enumerate(zip(months, trend.itertuples(), strict=True)):
+        expected = metrics.breakdown(database, Scope(unit_codes=tuple(peers)), month, "unit").set_index("key")
+        got = counts[counts["month_i"] == index].set_index("key")
+        for key in ("received_total", "resolved_total", "within_deadline", "overdue", "paid_online"):
+            assert (got[key] == expected.loc[got.index, key]).all(), (month.code, key)
+        table = ie.league(database, peers, month)
+        mine = table[table["key"] == code]
+        if mine.empty:
+            assert pd.isna(row.score)
+        else:
+            assert row.score == pytest.approx(float(mine.iloc[0]["score"]))
+            assert row.rank == int(mine.iloc[0]["rank"]) and row.units == len(table)

@@ -110,11 +110,15 @@ def _estimate(scope, period, settings) -> None:
             st.text(f"• {action['text']}")  # plain text: no Markdown from computed strings
     ui.safe_section(lambda: _estimate_trend(scope, period, settings), "xu hướng chỉ số")
     with st.expander("Các thành phần, cách tính và nguồn"):
-        frame = pd.DataFrame(block["components"])
-        cols = [ui.Col("label", "Thành phần"), ui.Col("points", "Điểm", "num"), ui.Col("max", "Tối đa", "num"),
-                ui.Col("status_label", "Trạng thái"), ui.Col("formula", "Cách tính"), ui.Col("source", "Nguồn")]
-        ui.table(frame, cols, "overview_index_components", state.view_caption(block["version_label"]),
-                 file_stem="chi-so-phuc-vu-thanh-phan")
+        _components_table(block)
+
+
+def _components_table(block: dict) -> None:
+    frame = pd.DataFrame(block["components"])
+    cols = [ui.Col("label", "Thành phần"), ui.Col("points", "Điểm", "num"), ui.Col("max", "Tối đa", "num"),
+            ui.Col("status_label", "Trạng thái"), ui.Col("formula", "Cách tính"), ui.Col("source", "Nguồn")]
+    ui.table(frame, cols, "overview_index_components", state.view_caption(block["version_label"]),
+             file_stem="chi-so-phuc-vu-thanh-phan")
 
 
 def _estimate_trend(scope, period, settings) -> None:
