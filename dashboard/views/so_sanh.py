@@ -34,6 +34,7 @@ RANK_NAMES = {
     "digitized_intake_rate": "số hóa",
     "electronic_result_rate": "kết quả điện tử",
     "online_payment_rate": "thanh toán trực tuyến",
+    "non_territorial_rate": "không phụ thuộc địa giới",
     SCORE: "chỉ số phục vụ",
 }
 METRIC_CHOICES = (SCORE, *LEAGUE_RATES)
@@ -45,7 +46,7 @@ def metric_label(key: str) -> str:
 
 
 def rank_col(key: str) -> ui.Col:
-    return ui.Col(f"rank_{key}", f"Hạng – {RANK_NAMES[key]}", "int")
+    return ui.Col(f"rank_{key}", f"Hạng – {RANK_NAMES.get(key) or metric_label(key).lower()}", "int")
 
 
 def _league_cols(metric_key: str) -> list[ui.Col]:
