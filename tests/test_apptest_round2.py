@@ -279,3 +279,12 @@ def test_long_tables_skip_the_slow_styler_but_stay_numeric():
     assert config["Còn (ngày LV)"]["type_config"]["format"] == "%d"
     small = ui.display_frame(frame.head(10), cols)
     assert ui.styled(small, cols) is not small  # short tables: Vietnamese display through the Styler
+
+
+def test_at_risk_list_puts_warning_days_due_and_procedure_first(sample, monkeypatch):
+    at = _app("tong_quan", sample, monkeypatch, unit=dbfactory.commune_codes()[0], period="2026Q2",
+              calendar="calendar")
+    listing = next(d for d in at.dataframe if "Cảnh báo" in d.value.columns)
+    columns = list(listing.value.columns)
+    assert columns[:4] == ["Cảnh báo", "Còn (ngày LV)", "Hạn trả", "Thủ tục"]
+    assert "Đơn vị giải quyết" in columns and "Phòng ban xử lý" in columns

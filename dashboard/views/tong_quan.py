@@ -18,8 +18,9 @@ COUNT_CARDS = (
 )
 RATE_CARDS = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate")
 TREND_RATES = ("online_rate", "on_time_rate_766", "digitized_intake_rate")
-# Warning, days left, due date and procedure first: on a 390 px phone these four are what fits. The
-# handling (resolving) unit is in the table and its downloads; exports carry no officer column.
+# Warning, days left, due date and procedure first: on a 390 px phone these four are what fits. Who holds
+# the dossier (resolving unit, department, officer where this user may see names) follows, in the table
+# and its downloads.
 AT_RISK_COLS = (
     ui.Col("risk_label", "Cảnh báo"),
     ui.Col("working_days_left", "Còn (ngày LV)", "int"),
@@ -27,11 +28,15 @@ AT_RISK_COLS = (
     ui.Col("procedure_name", "Thủ tục"),
     ui.Col("dossier_code", "Mã hồ sơ"),
     ui.Col("resolving_unit", "Đơn vị giải quyết"),
+    ui.Col("handling_department", "Phòng ban xử lý"),
+    ui.Col("handling_officer", "Cán bộ xử lý"),
+    ui.Col("current_step", "Bước xử lý"),
     ui.Col("receiving_unit", "Đơn vị tiếp nhận"),
     ui.Col("field_name", "Lĩnh vực"),
     ui.Col("received_at", "Ngày tiếp nhận", "date"),
     ui.Col("status_label", "Trạng thái"),
     ui.Col("days_late", "Số ngày trễ (ngày làm việc)", "int"),
+    ui.Col("reappointed_label", "Đã xin lỗi, hẹn lại"),
 )
 
 
