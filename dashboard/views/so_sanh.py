@@ -186,9 +186,16 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
                 rank_text = "" if pd.isna(rank) else f" (hạng {fmt.fmt_int(rank)}/{fmt.fmt_int(len(league))})"
                 value = fmt.fmt_num(row[key]) if key == SCORE else fmt.fmt_pct(row[key])
                 st.markdown(f"{metric_label(key)}: **{value}**{rank_text}")
-    ui.safe_section(lambda: _radar(league, chosen), "biểu đồ radar")
+    radar = ("Radar các nhóm chỉ số phục vụ", lambda: ui.safe_section(lambda: _radar(league, chosen), "biểu đồ radar"))
     if rate_key == SCORE:
+        ui.lazy_tabs([radar], key="compare_side_tabs_score", url_param=None)
         return
+    # Tabs: only the open one is drawn (each Plotly chart costs the browser noticeable time).
+    ui.lazy_tabs([("Theo tháng", lambda: _multiples(scope, period, settings, chosen, rate_key)), radar],
+                 key="compare_side_tabs", url_param=None)
+
+
+def _multiples(scope, period, settings, chosen: list[str], rate_key: str) -> None:
     long = _monthly_long(scope, period, settings, chosen)
     caption = state.view_caption("các đơn vị được chọn, theo tháng")
     cols = [ui.Col("unit", "Đơn vị"), ui.Col("month", "Tháng"), ui.Col(rate_key, metrics.RATES[rate_key].label, "pct")]
