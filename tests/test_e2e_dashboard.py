@@ -291,7 +291,7 @@ def test_bad_upload_shows_loader_message_and_page_keeps_working(server, browser,
     page.goto(f"{server}/du-lieu")
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_role("heading", name="Dữ liệu", exact=True).wait_for()
-    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(bad))
+    page.locator(".st-key-upload_files input[type=file]").set_input_files(str(bad))  # the export uploader
     page.get_by_text("hong.xlsx").first.wait_for()
     page.get_by_role("button", name="Nạp dữ liệu").click()
     error = page.get_by_test_id("stAlertContentError").filter(has_text="hong.xlsx").first

@@ -103,7 +103,7 @@ def test_batch_zip_download_has_a_pack_per_commune(page, server):
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_role("button", name="Tải bộ báo cáo (zip)").wait_for(timeout=30_000)
     name, content = _download(page, "Tải bộ báo cáo (zip)")
-    assert name == f"bao-cao-tat-ca-don-vi_{FILE_CODE}.zip"
+    assert name == f"bao-cao_tat-ca-don-vi_{FILE_CODE}.zip"
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         names = archive.namelist()
     assert f"so-sanh-don-vi_{FILE_CODE}.xlsx" in names
