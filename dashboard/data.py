@@ -250,14 +250,18 @@ def index_trend(scope: Scope, period: Period, settings: metrics.Settings) -> pd.
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
-def _data_until(version: str, scope_key: tuple, _scope: Scope) -> date | None:
-    return index_estimate.data_until(get_db(), _scope)
+def _data_until(version: str, scope_key: tuple, settings_key: tuple, _scope: Scope,
+                _settings: metrics.Settings) -> date | None:
+    return index_estimate.data_until(get_db(), _scope, _settings)
 
 
 def data_until(scope: Scope) -> date | None:
     """Last day with data in the scope ("Số liệu đến ngày")."""
     scope = restrict(scope)
-    return _data_until(get_db().version(), scope.key(), scope)
+    from dashboard.state import current_settings
+
+    settings = current_settings()
+    return _data_until(get_db().version(), scope.key(), dataclasses.astuple(settings), scope, settings)
 
 
 # ---------------------------------------------------------------- import history (not KPIs)

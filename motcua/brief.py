@@ -65,7 +65,7 @@ class BriefData:
 def collect(db, scope: Scope, period: Period, settings: metrics.Settings | None = None) -> BriefData:
     """Every number of the brief, from the library."""
     settings = settings or metrics.Settings()
-    until = index_estimate.data_until(db, scope)
+    until = index_estimate.data_until(db, scope, settings)
     partial = bool(until and period.start <= until < period.end)
     compare = index_estimate.same_span_previous(period, until) if partial else period.previous()
     counts = metrics.kpi_counts(db, scope, period, settings)

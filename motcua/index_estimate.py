@@ -401,18 +401,19 @@ def _peer_groups(volume: pd.Series) -> pd.Series:
 
 
 # --- what a chair can still do ----------------------------------------------------------------------
-def data_until(db, scope: Scope) -> date | None:
+def data_until(db, scope: Scope, settings: metrics.Settings = _DEFAULT_SETTINGS) -> date | None:
     """Last day with data in the scope (latest receipt or end of processing): "Số liệu đến ngày"."""
-    where_sql, params = scope.where("d")
+    where_sql, params = scope.with_settings(settings).where("d")
     frame = metrics._query(db, f"SELECT max(greatest(d.received_day, coalesce(d.closed_day, d.received_day))) "
                                f"AS last FROM {msql.FACTS_TABLE} d WHERE {where_sql}", params)
     last = frame.iloc[0]["last"]
     return None if pd.isna(last) else pd.Timestamp(last).date()
 
 
-def _open_due_before_end(db, scope: Scope, period: Period, as_of: date) -> int:
+def _open_due_before_end(db, scope: Scope, period: Period, as_of: date,
+                         settings: metrics.Settings = _DEFAULT_SETTINGS) -> int:
     """Open dossiers at ``as_of``, not overdue yet, due before the period end (overdue at the end if left)."""
-    where_sql, params = scope.where("d")
+    where_sql, params = scope.with_settings(settings).where("d")
     sql, bound = msql.bind(
         f"SELECT count(*) AS n FROM {msql.FACTS_TABLE} d WHERE d.received_day <= :asof AND "
         "(d.closed_day IS NULL OR d.closed_day > :asof) AND d.due_day >= :asof AND d.due_day < :e "
@@ -427,7 +428,7 @@ def actions(db, scope: Scope, period: Period, counts: Mapping, settings: metrics
     result = []
     handled = metrics.count_value(counts, "handled_766")
     if as_of is not None and as_of < period.end and handled:
-        n = _open_due_before_end(db, scope, period, as_of)
+        n = _open_due_before_end(db, scope, period, as_of, settings)
         if n:
             gain = 20.0 * n / handled
             result.append(_action("td_on_time", n, gain,
@@ -475,7 +476,7 @@ def estimate_block(db, scope: Scope, period: Period, settings: metrics.Settings 
     single = scope.unit_codes[0] if len(scope.unit_codes) == 1 else None
     entered = load_inputs(db, [single], period, version).get(single, {}) if single else {}
     block = score_counts(counts, entered, version)
-    as_of = data_until(db, scope)
+    as_of = data_until(db, scope, settings)
     block["data_until"] = as_of.isoformat() if as_of else None
     block["partial"] = bool(as_of and as_of < period.end)
     block["actions"] = actions(db, scope, period, counts, settings, version, as_of)
@@ -566,8 +567,9 @@ def monthly_unit_counts(db, unit_codes: Iterable[str], months: list[Period],
     answers calendar and report months exactly; tested against ``metrics.breakdown``)."""
     specs = metrics._specs(settings)
     columns = sorted({column for _state, attributes in specs.values() for column in attributes})
-    where_sql, where_params = Scope(unit_codes=tuple(unit_codes)).where("d")
-    select = msql.grouped_select("d.receiving_unit_code", None, columns, where_sql, cube=True)
+    scope = Scope(unit_codes=tuple(unit_codes)).with_settings(settings)  # attribution, boundaries
+    where_sql, where_params = scope.where("d")
+    select = msql.grouped_select(f"d.{scope.unit_column}", None, columns, where_sql, cube=True)
     select = (select.replace(":sb", "m.sb").replace(":eb", "m.eb")
               .replace("SELECT ", "SELECT m.i AS month_i, ", 1)
               .replace(f"FROM {msql.CUBE_TABLE} d\n", f"FROM {msql.CUBE_TABLE} d, (SELECT unnest(:mi) AS i, "
