@@ -60,12 +60,27 @@ PROCEDURE_FIELDS: tuple[str, ...] = (
 PII_KINDS = ("applicant_name", "id_number", "phone", "address", "email")
 
 
+# Why a file failed (``LoadError.reason``, ``FileResult.reason``):
+REASONS = (
+    "invalid",  # not a readable export (format, header, encoding, no rows ...)
+    "too_large",  # file size, inflated size or grid (rows x columns) over the limits of ``loaders.safety``
+    "memory",  # the parse ran out of its memory allowance
+    "timeout",  # the parse took longer than its time allowance and was stopped
+    "crash",  # the parser process died (signal) or failed unexpectedly
+)
+
+
 class LoadError(Exception):
-    """A file that cannot be imported at all. ``str()`` is a Vietnamese message naming file/row/column."""
+    """A file that cannot be imported at all. ``str()`` is a Vietnamese message naming file/row/column.
+
+    ``reason`` says why in a machine-readable word (``REASONS``), so callers never parse the message;
+    ``detail`` is the message without the file/row/column prefix (to re-issue it under another name).
+    """
 
     def __init__(self, message: str, *, file_name: str | None = None, row: int | None = None,
-                 column: str | None = None):
+                 column: str | None = None, reason: str = "invalid"):
         self.file_name, self.row, self.column = file_name, row, column
+        self.detail, self.reason = message, reason
         where = []
         if file_name:
             where.append(f"tệp '{file_name}'")

@@ -93,6 +93,7 @@ class FileResult:
     rows_older: int = 0  # accepted but not applied: the database already holds a newer state
     rows_skipped: int = 0  # not dossiers: never received (status 1/3 without a reception date)
     reject_samples: list[dict] = field(default_factory=list)
+    reason: str | None = None  # failed files: ``loaders.model.REASONS`` (crash, timeout, memory ...)
 
     @property
     def usable(self) -> bool:
@@ -247,20 +248,21 @@ def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None
 
 
 class _ReadAhead:
-    """Reads the files of a run on one worker thread, one file ahead of the import.
+    """Reads the files of a run one file ahead of the import, each in a limited child process.
 
-    The spreadsheet parser, pyarrow and DuckDB all release the GIL, so on a 2-core machine the first file is
-    parsed while the private copy of the database is made, and file i+1 while file i is normalised and
-    written. At most two files' tables are in memory. ``take`` waits for a read and returns its future, whose
-    ``result()`` gives the tables or raises what ``read_file`` raised; a file not read ahead (``wanted`` False:
-    already loaded or repeated in the run) is read only if it is taken.
+    Every parse runs in a child (``loaders.isolate``: memory and time allowance, a hostile file kills only
+    its child); one worker thread waits for it, so on a 2-core machine the first file is parsed while the
+    private copy of the database is made, and file i+1 while file i is normalised and written. At most two
+    files' tables are in memory. ``take`` waits for a read and returns its future, whose ``result()`` gives
+    the tables or raises the file's ``LoadError``; a file not read ahead (``wanted`` False: already loaded
+    or repeated in the run) is read only if it is taken.
     """
 
     def __init__(self, specs: list[tuple[Path, str]], wanted: list[bool]):
-        # Imported here: the readers module is optional for library users of the pipeline.
-        from loaders.readers import read_file
+        # Imported here: the readers are optional for library users of the pipeline.
+        from loaders import isolate
 
-        self._read_file, self._specs, self._wanted = read_file, specs, wanted
+        self._read_file, self._specs, self._wanted = isolate.parse_in_child, specs, wanted
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motcua-read")
         self._ahead: dict[int, Future] = {}
         self._schedule_after(-1)
@@ -302,14 +304,15 @@ def _import_read(con, read: Future, name: str, sha: str, *, unit_option, user, n
     try:
         tables = read.result()
     except LoadError as exc:
-        return _record_failure(con, name, sha, _format_from_name(name), str(exc), user)
+        return _record_failure(con, name, sha, _format_from_name(name), str(exc), user, reason=exc.reason)
     return import_raw_tables(con, tables, file_name=name, sha256=sha, unit=unit_option, user=user, notify=notify)
 
 
 def _record_failure(con, name: str, sha: str, file_format: str, message: str, user: str | None,
-                    source: str | None = None) -> FileResult:
+                    source: str | None = None, reason: str = "invalid") -> FileResult:
     import_id = _next_import_id(con)
-    result = FileResult(name, file_format, STATUS_FAILED, message=message, import_id=import_id, sha256=sha)
+    result = FileResult(name, file_format, STATUS_FAILED, message=message, import_id=import_id, sha256=sha,
+                        reason=reason)
     _insert_import_row(con, result, source=source, period=(None, None), user=user)
     return result
 
@@ -370,7 +373,7 @@ def import_raw_tables(con, tables: Sequence[RawTable], *, file_name: str, sha256
             normalizer.check()
     except LoadError as exc:
         result = FileResult(file_name, file_format, STATUS_FAILED, message=str(exc), import_id=import_id,
-                            sha256=sha256, rows_read=sum(t.table.num_rows for t in tables))
+                            sha256=sha256, rows_read=sum(t.table.num_rows for t in tables), reason=exc.reason)
         _insert_import_row(con, result, source=source, period=(None, None), user=user)
         return result
     result = FileResult(file_name, file_format, STATUS_LOADED, import_id=import_id, sha256=sha256,
@@ -473,10 +476,10 @@ def _compare_with_stored(con) -> tuple[int, int, int]:
 
 def _finish(result: FileResult) -> None:
     if result.rows_read == 0:
-        result.status, result.message = STATUS_FAILED, "Tệp không có dòng hồ sơ nào."
+        result.status, result.message, result.reason = STATUS_FAILED, "Tệp không có dòng hồ sơ nào.", "invalid"
         return
     if result.rows_loaded == 0:
-        result.status = STATUS_FAILED
+        result.status, result.reason = STATUS_FAILED, "invalid"
         result.message = f"Không có dòng hợp lệ: cả {fmt_int(result.rows_rejected)} dòng bị từ chối."
         return
     if result.kind == "procedures":

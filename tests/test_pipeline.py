@@ -200,7 +200,7 @@ def test_files_are_read_one_ahead_in_order_and_never_twice(first_export, tmp_pat
     and a read never starts before the file two places earlier is written (two files in memory at most)."""
     import threading
 
-    from loaders import readers
+    from loaders import isolate
 
     pipeline.import_files([first_export], db_path=db_path)
     files = [write_csv(tmp_path / f"f{i}.csv", [(f"HS-{i}0", "Phường Ba Đình", "03/03/2025", None, "4", "")])
@@ -208,7 +208,7 @@ def test_files_are_read_one_ahead_in_order_and_never_twice(first_export, tmp_pat
     broken = tmp_path / "hong.xlsx"
     broken.write_bytes(b"PK\x03\x04 not a workbook")
     events, lock = [], threading.Lock()
-    real_read, real_import = readers.read_file, pipeline.import_raw_tables
+    real_read, real_import = isolate.parse_in_child, pipeline.import_raw_tables
 
     def record(*event):
         with lock:
@@ -223,7 +223,7 @@ def test_files_are_read_one_ahead_in_order_and_never_twice(first_export, tmp_pat
         record("written", file_name, threading.current_thread().name)
         return result
 
-    monkeypatch.setattr(readers, "read_file", read_file)
+    monkeypatch.setattr(isolate, "parse_in_child", read_file)
     monkeypatch.setattr(pipeline, "import_raw_tables", import_raw_tables)
     run = [files[0], first_export, files[1], broken, files[2], files[1], files[3], files[4]]
     summary = pipeline.import_files(run, db_path=db_path)
