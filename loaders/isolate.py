@@ -44,11 +44,14 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class ParseLimits:
-    memory_bytes: int  # address space of the child (virtual: thread stacks and allocator arenas count)
+    # Address space the child may add to what it maps at start (virtual memory: the allocator's 1 GiB arena
+    # reserved by pyarrow's import, thread stacks and file mappings count too, so this is a kill switch;
+    # the grid limits of ``loaders.safety`` keep the resident peak of any accepted file near 1 GB).
+    memory_bytes: int
     seconds: float
 
 
-DEFAULT_LIMITS = ParseLimits(memory_bytes=_env_int("MOTCUA_PARSE_MEMORY_MB", 3072) * 1024 * 1024,
+DEFAULT_LIMITS = ParseLimits(memory_bytes=_env_int("MOTCUA_PARSE_MEMORY_MB", 2048) * 1024 * 1024,
                              seconds=_env_int("MOTCUA_PARSE_SECONDS", 300))
 # Imported once by the fork server, inherited by every child.
 _PRELOAD = ["loaders.readers", "loaders.read_csv", "loaders.read_markup", "loaders.read_json", "fastexcel"]
@@ -183,7 +186,8 @@ def _tables_from(outcome: tuple, out_dir: str) -> list[RawTable]:
 
 
 def _child_main(path: str, name: str, out_dir: str, memory_bytes: int, sender: Connection) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    limit = _mapped_bytes() + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file of the bomb
     try:
         sender.send(("ok", _parse(path, name, out_dir)))
@@ -197,6 +201,12 @@ def _child_main(path: str, name: str, out_dir: str, memory_bytes: int, sender: C
             file_name=name, reason="crash"))))
     finally:
         sender.close()
+
+
+def _mapped_bytes() -> int:
+    """The address space this process maps now (VmSize)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _parse(path: str, name: str, out_dir: str) -> list[dict]:

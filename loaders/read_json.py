@@ -7,16 +7,19 @@ as text (``yyyyMMddHHmmss``): the normaliser parses every date format. Applicant
 
 from __future__ import annotations
 
-import json
+import codecs
+import io
 import math
 import pathlib
 import re
 import unicodedata
 
+import ijson
 import pyarrow as pa
 
 from loaders.locality import locality_of
 from loaders.model import RAW_FIELDS, LoadError, RawTable
+from loaders.safety import check_grid
 from loaders.sniff import detect_text_encoding
 from motcua.text import nfc
 
@@ -157,56 +160,129 @@ def _derived(record: dict[str, object]) -> dict[str, str | None]:
     return values
 
 
-def _records(payload: object, name: str) -> list[object]:
-    if isinstance(payload, list):
-        return payload
-    if isinstance(payload, dict):
-        lowered = _lower_keys(payload)
-        data = lowered.get("data")
-        if isinstance(data, list):
-            return data
-        if "mahoso" in lowered:
-            return [payload]
-    raise LoadError("tệp JSON không có danh sách hồ sơ (mảng 'data' của dịch vụ DongBoHoSoMC).", file_name=name)
+_NO_LIST = "tệp JSON không có danh sách hồ sơ (mảng 'data' của dịch vụ DongBoHoSoMC)."
+
+
+def _utf8_stream(path: pathlib.Path) -> tuple[io.BufferedIOBase, str]:
+    """The file as a UTF-8 byte stream for ijson (UTF-8 files are streamed as they are, others decoded)."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or not _is_utf8(path):
+        text, encoding = detect_text_encoding(path.read_bytes())
+        return io.BytesIO(text.encode("utf-8")), encoding
+    handle = path.open("rb")
+    if head.startswith(b"\xef\xbb\xbf"):
+        handle.seek(3)
+        return handle, "utf-8-sig"
+    return handle, "utf-8"
+
+
+def _is_utf8(path: pathlib.Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+MAX_DEPTH = 64  # real sync records nest 3 levels; ijson's own builders cost O(depth²) on "[[[[..."
+_OPEN = {"start_map": dict, "start_array": list}
+_CLOSE = ("end_map", "end_array")
+
+
+def _too_deep(name: str) -> LoadError:
+    return LoadError("tệp JSON lồng nhau quá nhiều tầng, không phải dữ liệu đồng bộ hồ sơ.", file_name=name,
+                     reason="too_large")
+
+
+def _build(events, event: str, value: object, name: str) -> object:
+    """One JSON value from ``ijson.basic_parse`` events (its first event given), depth-limited."""
+    if event not in _OPEN:
+        return value
+    stack: list[tuple[dict | list, str | None]] = [(_OPEN[event](), None)]
+    while stack:
+        event, value = next(events, (None, None))
+        if event is None:
+            raise LoadError("tệp JSON bị cắt cụt.", file_name=name)
+        if event == "map_key":
+            container, _ = stack[-1]
+            stack[-1] = (container, value)
+            continue
+        if event in _CLOSE:
+            item, _ = stack.pop()
+            if not stack:
+                return item
+        elif event in _OPEN:
+            if len(stack) >= MAX_DEPTH:
+                raise _too_deep(name)
+            stack.append((_OPEN[event](), None))
+            continue
+        else:
+            item = value
+        container, key = stack[-1]
+        if isinstance(container, list):
+            container.append(item)
+        else:
+            container[key] = item
+    raise AssertionError("unreachable")
+
+
+def _array_items(events, name: str):
+    for event, value in events:
+        if event == "end_array":
+            return
+        yield _build(events, event, value, name)
+
+
+def _iter_records(stream, name: str):
+    """Dossier records of a bare list, of ``{"data": [...]}`` (key in any case) or of one record object,
+    streamed one at a time: the file never becomes one big Python object."""
+    events = ijson.basic_parse(stream, use_float=True)
+    event, _ = next(events, (None, None))
+    if event == "start_array":
+        yield from _array_items(events, name)
+        return
+    if event != "start_map":
+        raise LoadError(_NO_LIST, file_name=name)
+    single: dict[str, object] = {}
+    for event, key in events:
+        if event == "end_map":
+            break
+        event, value = next(events, (None, None))
+        if str(key).lower() == "data":
+            if event != "start_array":
+                raise LoadError(_NO_LIST, file_name=name)
+            yield from _array_items(events, name)
+            return
+        single[key] = _build(events, event, value, name)
+    if "mahoso" not in _lower_keys(single):
+        raise LoadError(_NO_LIST, file_name=name)
+    yield single
 
 
 def read_dvcqg_json(path: pathlib.Path, name: str) -> RawTable:
-    text, encoding = detect_text_encoding(path.read_bytes())
+    stream, encoding = _utf8_stream(path)
     try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LoadError(f"tệp JSON sai cú pháp ({error.msg}, cột {error.colno}).", file_name=name,
-                        row=error.lineno) from error
-    except RecursionError as error:
-        raise LoadError("tệp JSON lồng nhau quá nhiều tầng, không phải dữ liệu đồng bộ hồ sơ.",
-                        file_name=name) from error
-    records = _records(payload, name)
-    if not records:
+        with stream:
+            columns, count, dicts, seen_keys = _columns(_iter_records(stream, name), name)
+    except ijson.JSONError as error:
+        raise LoadError(f"tệp JSON sai cú pháp hoặc bị cắt cụt ({str(error)[:120]}).", file_name=name) from error
+    if not count:
         raise LoadError("tệp JSON có danh sách hồ sơ rỗng.", file_name=name)
-    if not any(isinstance(record, dict) for record in records):
+    if not dicts:
         raise LoadError("tệp JSON không có bản ghi hồ sơ nào (các phần tử của danh sách không phải đối tượng).",
                         file_name=name)
-    columns: dict[str, list[str | None]] = {raw: [None] * len(records) for raw in RAW_FIELDS}
-    seen_keys: dict[str, str] = {}
-    for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            continue  # stays a row of nulls: the pipeline rejects it (no dossier code)
-        for key in record:
-            seen_keys.setdefault(str(key).lower(), unicodedata.normalize("NFC", str(key)))
-        lowered = _lower_keys(record)
-        for key, raw in SCALAR_FIELDS.items():
-            if key in lowered:
-                columns[raw][index] = _text(lowered[key])
-        for raw, value in _derived(lowered).items():
-            if value is not None and columns[raw][index] is None:
-                columns[raw][index] = value
     present = {raw for key, raw in SCALAR_FIELDS.items() if key in seen_keys}
     present |= {raw for key, raws in DERIVED_SOURCES.items() if key in seen_keys for raw in raws}
     found = [raw for raw in RAW_FIELDS if raw in present or any(value is not None for value in columns[raw])]
     if "dossier_code" not in found:
         found.insert(0, "dossier_code")
     table = pa.table({raw: pa.array(columns[raw], type=pa.string()) for raw in found})
-    table = table.append_column("source_row", pa.array(range(1, len(records) + 1), type=pa.int32()))
+    table = table.append_column("source_row", pa.array(range(1, count + 1), type=pa.int32()))
     known = set(SCALAR_FIELDS) | set(DERIVED_SOURCES)
     return RawTable(
         file_name=name, format="json", source="dvcqg", kind="dossiers", table=table,
@@ -218,3 +294,27 @@ def read_dvcqg_json(path: pathlib.Path, name: str) -> RawTable:
     )
 
 
+
+
+def _columns(records, name: str) -> tuple[dict[str, list[str | None]], int, int, dict[str, str]]:
+    """Raw-field columns built record by record, the grid size checked as it grows."""
+    columns: dict[str, list[str | None]] = {raw: [] for raw in RAW_FIELDS}
+    seen_keys: dict[str, str] = {}
+    count = dicts = 0
+    for record in records:
+        count += 1
+        if count % 4096 == 0:
+            check_grid(count, len(RAW_FIELDS), file_name=name)
+        row: dict[str, str | None] = {}
+        if isinstance(record, dict):  # anything else stays a row of nulls: rejected (no dossier code)
+            dicts += 1
+            for key in record:
+                seen_keys.setdefault(str(key).lower(), unicodedata.normalize("NFC", str(key)))
+            lowered = _lower_keys(record)
+            row = {raw: _text(lowered[key]) for key, raw in SCALAR_FIELDS.items() if key in lowered}
+            for raw, value in _derived(lowered).items():
+                if value is not None and row.get(raw) is None:
+                    row[raw] = value
+        for raw, column in columns.items():
+            column.append(row.get(raw))
+    return columns, count, dicts, seen_keys

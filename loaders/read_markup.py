@@ -14,6 +14,7 @@ from lxml import etree
 
 from loaders.model import LoadError
 from loaders.readers import SheetGrid, arrow_grid_sheet, rows_to_arrow
+from loaders.safety import MAX_SPAN, check_grid
 from loaders.sniff import detect_text_encoding
 
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
@@ -40,40 +41,54 @@ def _span(cell, attribute: str) -> int:
     if value is None:
         return 1
     try:
-        return max(1, min(int(value), 1000))
+        return max(1, min(int(value), MAX_SPAN))
     except ValueError:
         return 1
 
 
-def _table_rows(table) -> list[list[str | None]]:
-    """Expand a <table> into a grid: colspan text in its first column, rowspan text repeated downwards."""
+def _table_rows(table, *, file_name: str, sheet: str | None = None) -> list[list[str | None]]:
+    """Expand a <table> into a grid: colspan text in its first column, rowspan text repeated downwards.
+
+    A rowspan is kept as one record (first column, width, last row, text), not as one entry per covered
+    cell, and the grid size is checked before each row is built: 7 KB of ``colspan=1000 rowspan=1000``
+    cells would otherwise ask for hundreds of millions of cells."""
     for line_break in table.iter("br"):  # <br> inside a cell separates lines, not words
         line_break.tail = "\n" + (line_break.tail or "")
     grid: list[list[str | None]] = []
-    carried: dict[tuple[int, int], str | None] = {}  # (row, column) -> text from a rowspan above
+    carried: dict[int, tuple[int, int, str | None]] = {}  # first column -> (colspan, last row, text)
+    width, tall = 0, 0
     for row_index, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")):
         row: list[str | None] = []
-        column = 0
-        for cell in tr:
-            if cell.tag not in ("td", "th"):
-                continue
-            while (row_index, column) in carried:
-                row.append(carried.pop((row_index, column)))
-                column += 1
+        for start in [start for start, (_, last_row, _) in carried.items() if last_row < row_index]:
+            del carried[start]  # a span whose columns the rows below never reached
+        cells = [cell for cell in tr if cell.tag in ("td", "th")]
+        planned = sum(_span(cell, "colspan") for cell in cells) + sum(span for span, _, _ in carried.values())
+        tall = max(tall, row_index + 1, *(last + 1 for _, last, _ in carried.values()))
+        width = max(width, planned)
+        check_grid(tall, width, file_name=file_name, sheet=sheet)
+        for cell in cells:
+            _fill_carried(row, carried, row_index)
             text = _cell_text(cell)
             colspan, rowspan = _span(cell, "colspan"), _span(cell, "rowspan")
-            for offset in range(colspan):
-                # Like Excel merged cells: the text sits in the first column of a colspan only, so a
-                # group row ("UBND xã ...", colspan=8) keeps its dossier-code cell empty.
-                row.append(text if offset == 0 else None)
-                for below in range(1, rowspan):
-                    carried[(row_index + below, column + offset)] = text if offset == 0 else None
-            column += colspan
-        while (row_index, column) in carried:
-            row.append(carried.pop((row_index, column)))
-            column += 1
+            if rowspan > 1:
+                carried[len(row)] = (colspan, row_index + rowspan - 1, text)
+            # Like Excel merged cells: the text sits in the first column of a colspan only, so a group row
+            # ("UBND xã ...", colspan=8) keeps its dossier-code cell empty.
+            row.append(text)
+            row.extend([None] * (colspan - 1))
+        _fill_carried(row, carried, row_index)
         grid.append(row)
     return grid
+
+
+def _fill_carried(row: list[str | None], carried: dict[int, tuple[int, int, str | None]], row_index: int) -> None:
+    """Append the cells that rowspans from rows above cover at the current end of ``row``."""
+    while (start := len(row)) in carried:
+        colspan, last_row, text = carried.pop(start)
+        row.append(text)
+        row.extend([None] * (colspan - 1))
+        if last_row > row_index:
+            carried[start] = (colspan, last_row, text)
 
 
 def _text_before(table) -> list[list[str | None]]:
@@ -111,8 +126,8 @@ def read_html(path: pathlib.Path, name: str) -> list[SheetGrid]:
         raise LoadError("tệp HTML (lưu dạng .xls) không có bảng dữ liệu (<table>).", file_name=name)
     sheets = []
     for index, table in enumerate(tables, start=1):
-        rows = _text_before(table) + _table_rows(table)
         label = f"Bảng {index}" if len(tables) > 1 else None
+        rows = _text_before(table) + _table_rows(table, file_name=name, sheet=label)
         sheets.append(arrow_grid_sheet(rows_to_arrow(rows), label, encoding=encoding,
                                        row_widths=[len(row) for row in rows], title_tables=True))
     return sheets
@@ -150,22 +165,37 @@ def _data_text(cell) -> str | None:
     return text
 
 
-def _worksheet_rows(table) -> list[list[str | None]]:
-    rows: list[list[str | None]] = []
+def _worksheet_rows(table, *, file_name: str, sheet: str | None) -> list[list[str | None]]:
+    """The sheet's grid. ``ss:Index`` may jump anywhere (512 bytes can ask for 30 million rows), so the
+    cells are collected sparse first and the grid size is checked before the rows are built."""
+    sparse: list[tuple[int, list[tuple[int, str | None, int]]]] = []  # (row, [(column, text, merge)])
+    row_index, width = -1, 0
     for row_element in table.iterfind(_ss("Row")):
-        row_index = _ss_index(row_element, len(rows))
-        while len(rows) < row_index:
-            rows.append([])
-        row: list[str | None] = []
+        row_index = max(_ss_index(row_element, row_index + 1), row_index + 1)
+        cells, column = [], -1
         for cell in row_element.iterfind(_ss("Cell")):
-            column = _ss_index(cell, len(row))
-            while len(row) < column:
-                row.append(None)
-            row.append(_data_text(cell))
-            merge = int(cell.get(_ss("MergeAcross"), "0") or 0)
-            row.extend([None] * max(0, min(merge, 1000)))
-        rows.append(row)
+            column = max(_ss_index(cell, column + 1), column + 1)
+            merge = _merge_across(cell)
+            cells.append((column, _data_text(cell), merge))
+            column += merge
+        width = max(width, column + 1)
+        check_grid(row_index + 1, width, file_name=file_name, sheet=sheet)
+        sparse.append((row_index, cells))
+    rows: list[list[str | None]] = [[] for _ in range(row_index + 1)]
+    for index, cells in sparse:
+        row = rows[index]
+        for column, text, merge in cells:
+            row.extend([None] * (column - len(row)))
+            row.append(text)
+            row.extend([None] * merge)
     return rows
+
+
+def _merge_across(cell) -> int:
+    try:
+        return max(0, min(int(cell.get(_ss("MergeAcross"), "0") or 0), MAX_SPAN))
+    except ValueError:
+        return 0
 
 
 def read_spreadsheetml(path: pathlib.Path, name: str) -> list[SheetGrid]:
@@ -180,8 +210,9 @@ def read_spreadsheetml(path: pathlib.Path, name: str) -> list[SheetGrid]:
         table = worksheet.find(_ss("Table"))
         if table is None:
             continue
-        rows = _worksheet_rows(table)
-        sheets.append(arrow_grid_sheet(rows_to_arrow(rows), worksheet.get(_ss("Name")), excel_numbers=True))
+        sheet_name = worksheet.get(_ss("Name"))
+        rows = _worksheet_rows(table, file_name=name, sheet=sheet_name)
+        sheets.append(arrow_grid_sheet(rows_to_arrow(rows), sheet_name, excel_numbers=True))
     if not sheets:
         raise LoadError("tệp XML Spreadsheet không có trang tính nào có bảng.", file_name=name)
     return sheets
