@@ -14,14 +14,17 @@ import unicodedata
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from loaders.headers import HEADER_SCAN_ROWS, detect_header
 from loaders.model import LoadError
 from loaders.readers import SheetGrid, blank_out, head_cell, rows_to_arrow
+from loaders.safety import check_grid
 from loaders.sniff import may_be_non_nfc, needs_space_folding
 
 DELIMITERS = (";", ",", "\t", "|")
+HEAD_BYTES = 4 * 1024 * 1024  # header area read with the stdlib parser (a 1M-character title cell fits)
 BOM = b"\xef\xbb\xbf"
 
 
@@ -76,13 +79,16 @@ def decode_legacy(data: bytes) -> tuple[bytes, str]:
 
 
 def _head_text(data: bytes, max_lines: int, errors: str = "replace") -> str:
+    """The first ``max_lines`` lines, at most ``HEAD_BYTES`` (a file of one endless line stays cheap)."""
     end = 0
     for _ in range(max_lines):
-        found = data.find(b"\n", end)
+        found = data.find(b"\n", end, HEAD_BYTES)
         if found < 0:
-            end = len(data)
+            end = min(len(data), HEAD_BYTES)
             break
         end = found + 1
+    while 0 < end < len(data) and 0x80 <= data[end] < 0xC0:
+        end -= 1  # never cut a UTF-8 sequence: the strict decode decides the encoding
     return data[:end].decode("utf-8", errors=errors)
 
 
@@ -126,8 +132,9 @@ def read_csv(path: pathlib.Path, name: str) -> SheetGrid:
     head = _head_text(data, HEADER_SCAN_ROWS + 10)
     delimiter, records, line_ends = _choose_delimiter(head, name)
     records, line_ends = records[:HEADER_SCAN_ROWS], line_ends[:HEADER_SCAN_ROWS]
-    head_rows = [[head_cell(cell) for cell in record] for record in records]
     width = max((len(record) for record in records), default=0)
+    check_grid(len(records), width, file_name=name)
+    head_rows = [[head_cell(cell) for cell in record] for record in records]
     grid = SheetGrid(name=None, head_rows=head_rows, load_body=lambda start, skip: (pa.table({}), np.array([])),
                      encoding=encoding, text_is_clean=not needs_space_folding(data, delimiter))
 
@@ -143,6 +150,8 @@ def read_csv(path: pathlib.Path, name: str) -> SheetGrid:
             table, rows, exact = _parse_body(data, first_line, delimiter, width, name, blank_columns)
         if not exact:
             grid.text_is_clean = False  # quoted cells may hold line breaks: fold them like other spaces
+            header = head_rows[start - 1] if start > 0 else []
+            _check_swallowed_records(table, rows, delimiter, max(width, 1), name, header)
         return table, rows
 
     grid.load_body = load_body
@@ -167,6 +176,8 @@ def _parse_body(data: bytes, first_line: int, delimiter: str, width: int, name: 
                 blank_columns: frozenset[int] = frozenset()) -> tuple[pa.Table, np.ndarray, bool]:
     """Body cells, physical line numbers, and whether the fast one-line-per-row path applied."""
     offset = _line_offset(data, first_line)
+    lines = data.count(b"\n", offset) + (0 if data.endswith(b"\n") or offset >= len(data) else 1)
+    check_grid(lines, width, file_name=name)  # before pyarrow allocates the columns
     names = [f"c{index}" for index in range(max(width, 1))]
     # Personal-data columns are tokenised but never converted: their text never reaches Arrow memory.
     wanted = [column for index, column in enumerate(names) if index not in blank_columns] or names[:1]
@@ -188,7 +199,6 @@ def _parse_body(data: bytes, first_line: int, delimiter: str, width: int, name: 
         return (*_parse_body_python(data[offset:], first_line, delimiter, name, blank_columns), False)
     table = pa.table({column: parsed.column(column) if column in parsed.column_names
                       else pa.nulls(parsed.num_rows, pa.string()) for column in names})
-    lines = data.count(b"\n", offset) + (0 if data.endswith(b"\n") or offset >= len(data) else 1)
     if table.num_rows == lines:
         return table, np.arange(table.num_rows, dtype=np.int64) + first_line + 1, True
     # Blank lines or line breaks inside quoted cells: recover physical line numbers with the stdlib.
@@ -221,5 +231,33 @@ def _parse_body_python(body: bytes, first_line: int, delimiter: str, name: str,
                 starts.append(first_line + previous_end + 1)
             previous_end = reader.line_num
     except csv.Error as error:
-        raise LoadError(f"tệp CSV hỏng ({error}).", file_name=name, row=first_line + reader.line_num) from error
+        # In practice one '"' that is never closed: the parser reads the rest of the file as one cell.
+        raise LoadError(f"dấu ngoặc kép (\") mở ở dòng {first_line + previous_end + 1} không được đóng, nên mọi "
+                        "dòng sau đó bị gộp vào một ô; không nạp tệp để không mất dòng nào. Hãy xoá hoặc đóng "
+                        "dấu ngoặc kép đó rồi nạp lại.", file_name=name,
+                        row=first_line + previous_end + 1) from error
     return blank_out(rows_to_arrow(rows), blank_columns), np.array(starts, dtype=np.int64)
+
+
+def _check_swallowed_records(table: pa.Table, rows: np.ndarray, delimiter: str, width: int, name: str,
+                             header: list[str | None]) -> None:
+    """Refuse the file when a quoted cell holds whole records (a stray '"' opened it).
+
+    A real multi-line cell (an address, a note) holds a few words per line; a cell opened by a stray
+    quote holds the next lines of the file with their delimiters. Those records would otherwise vanish
+    from the count without a reject, so the file is refused naming the row and column of the quote.
+    """
+    needed = max(2, (width - 1) // 2)
+    for index, column in enumerate(table.columns):
+        if not pa.types.is_string(column.type):
+            continue
+        hits = pc.indices_nonzero(pc.fill_null(pc.match_substring(column, "\n"), False)).to_pylist()
+        for position in hits:
+            text = column[position].as_py().rstrip("\n")
+            swallowed = [line for line in text.split("\n")[1:] if line.count(delimiter) >= needed]
+            if swallowed:
+                label = header[index] if index < len(header) and header[index] else f"cột {index + 1}"
+                raise LoadError(f"dấu ngoặc kép (\") trong ô này gộp {text.count(chr(10))} dòng tiếp theo "
+                                f"vào một ô (đến dòng {int(rows[position]) + text.count(chr(10))}); không nạp tệp "
+                                "để không mất dòng nào. Hãy xoá hoặc đóng dấu ngoặc kép đó rồi nạp lại.",
+                                file_name=name, row=int(rows[position]), column=label)
