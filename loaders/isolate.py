@@ -196,9 +196,14 @@ def _child_main(path: str, name: str, out_dir: str, memory_bytes: int, sender: C
     except MemoryError:
         sender.send(("error", _error_dict(_memory_error(name))))
     except Exception as error:  # a reader bug on a hostile file: this file fails, the run goes on
-        sender.send(("error", _error_dict(LoadError(
-            f"bộ đọc gặp lỗi không lường trước ({type(error).__name__}); tệp có thể bị hỏng hoặc độc hại.",
-            file_name=name, reason="crash"))))
+        # Native code reports a refused allocation in its own ways (e.g. a thread it cannot start): when the
+        # address space came close to the allowance, that is the reason, whatever the exception says.
+        if _peak_mapped_bytes() >= limit - max(64 << 20, memory_bytes // 4):
+            sender.send(("error", _error_dict(_memory_error(name))))
+        else:
+            sender.send(("error", _error_dict(LoadError(
+                f"bộ đọc gặp lỗi không lường trước ({type(error).__name__}); tệp có thể bị hỏng hoặc độc hại.",
+                file_name=name, reason="crash"))))
     finally:
         sender.close()
 
@@ -207,6 +212,15 @@ def _mapped_bytes() -> int:
     """The address space this process maps now (VmSize)."""
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_mapped_bytes() -> int:
+    """The largest address space this process has mapped (VmPeak)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmPeak:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _parse(path: str, name: str, out_dir: str) -> list[dict]:

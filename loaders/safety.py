@@ -181,7 +181,7 @@ class _SheetScan:
                 columns = _column_number(found.group(3)) - _column_number(found.group(1)) + 1
                 self._check(max(rows, 1), max(columns, 1))
                 self.head = b"x" * 65536  # checked: stop looking
-        self.cells += chunk.count(b"<c ")  # unprefixed, as Excel and the export tools write it
+        self.cells += chunk.count(b"<c")  # <c r=..>, <c> and <c/> (a few <col> too: an upper bound)
         if self.cells > MAX_XLSX_CELLS:
             raise LoadError(f"trang tính ('{self.member_name}') có hơn {_fmt_count(MAX_XLSX_CELLS)} ô, vượt giới "
                             "hạn cho tệp Excel; có thể là tệp độc hại. Hãy xuất CSV hoặc chia thành nhiều tệp.",

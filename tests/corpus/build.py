@@ -148,6 +148,135 @@ def _dvcqg_record(code: str, **overrides) -> dict:
     return record
 
 
+# --- attack files of issue 12 (grid and memory bombs, stray quotes) ------------------------------------
+_XLSX_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+    'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook'
+    '.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+    'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+    'spreadsheetml.worksheet+xml"/></Types>',
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+    '2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
+    'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.'
+    'org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+}
+_SHEET_OPEN = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+               b'spreadsheetml/2006/main">')
+
+
+def raw_xlsx(path: Path, sheet_chunks, *, level: int = 6) -> Path:
+    """A minimal xlsx written part by part; ``sheet_chunks`` yields the worksheet XML (bytes) in pieces."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for name, text in _XLSX_PARTS.items():
+            archive.writestr(name, text)
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            for chunk in sheet_chunks:
+                sheet.write(chunk)
+    return path
+
+
+def far_cells_xlsx(path: Path, *, declare_dimension: bool = True) -> Path:
+    """5 KB: cells at A1 and XFD1048576. The Excel parser allocates the whole 17-billion-cell grid (512 GiB)
+    and aborts the process. Without ``<dimension>`` only the parse itself can notice."""
+    dimension = b'<dimension ref="A1:XFD1048576"/>' if declare_dimension else b""
+    return raw_xlsx(path, [_SHEET_OPEN, dimension, b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+                           b"M\xc3\xa3 h\xe1\xbb\x93 s\xc6\xa1</t></is></c></row><row r=\"1048576\"><c r=\"XFD1048576\" "
+                           b't="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>'])
+
+
+def many_cells_xlsx(path: Path, cells: int = 9_000_000, width: int = 20) -> Path:
+    """Compressed about 100x (under the 150x zip-bomb limit) with more cells than the xlsx grid limit
+    (``r`` attributes are optional in the format: cells follow each other)."""
+    row = b"<row>" + b"<c><v>1</v></c>" * width + b"</row>"
+
+    def chunks():
+        yield _SHEET_OPEN + b"<sheetData>"
+        for _ in range(cells // width // 10_000):
+            yield row * 10_000
+        yield b"</sheetData></worksheet>"
+    return raw_xlsx(path, chunks(), level=1)
+
+
+_SS_HEAD = ('<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?><Workbook xmlns="urn:schemas-microsoft-'
+            'com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="A">'
+            "<Table>")
+
+
+def spreadsheetml_far_row(path: Path) -> Path:
+    """512 bytes asking for 30 million rows (``<Row ss:Index="30000000">``)."""
+    body = ('<Row><Cell><Data ss:Type="String">Mã hồ sơ</Data></Cell><Cell><Data ss:Type="String">Ngày tiếp nhận'
+            '</Data></Cell></Row><Row ss:Index="30000000"><Cell><Data ss:Type="String">x</Data></Cell></Row>')
+    return _write(path, _SS_HEAD + body + "</Table></Worksheet></Workbook>")
+
+
+def spreadsheetml_far_cell(path: Path) -> Path:
+    """1.2 KB of cells with huge ``ss:Index`` values (one row thousands of millions of cells wide)."""
+    cells = "".join(f'<Cell ss:Index="{index * 200_000_000}"><Data ss:Type="String">x</Data></Cell>'
+                    for index in range(1, 15))
+    return _write(path, _SS_HEAD + f"<Row>{cells}</Row></Table></Worksheet></Workbook>")
+
+
+def html_span_bomb(path: Path) -> Path:
+    """7 KB: 200 cells of ``colspan=1000 rowspan=1000``."""
+    rows = "".join("<tr>" + '<td colspan="1000" rowspan="1000">x</td>' * 20 + "</tr>" for _ in range(10))
+    return _write(path, f"<html><body><table><tr><th>Mã hồ sơ</th><th>Ngày tiếp nhận</th></tr>{rows}"
+                        "</table></body></html>")
+
+
+def json_scalar_array(path: Path, megabytes: int = 40) -> Path:
+    """A JSON array of 40 MB of scalars (``[1,1,1,...]``)."""
+    count = megabytes * 1024 * 1024 // 2
+    with path.open("wb") as handle:
+        handle.write(b"[")
+        block = b"1," * 1_000_000
+        for _ in range(count // 1_000_000):
+            handle.write(block)
+        handle.write(b"1]")
+    return path
+
+
+def build_bombs(directory: str | Path) -> dict[str, Path]:
+    """The memory bombs of issue 12 (measured peaks 5.6-6.3 GB before the grid limits)."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    return {
+        "spreadsheetml_far_row": spreadsheetml_far_row(out / "far_row.xml"),
+        "spreadsheetml_far_cell": spreadsheetml_far_cell(out / "far_cell.xml"),
+        "html_span_bomb": html_span_bomb(out / "spans.html"),
+        "json_scalar_array": json_scalar_array(out / "scalars40.json"),
+        "xlsx_many_cells": many_cells_xlsx(out / "many_cells.xlsx"),
+        "xlsx_far_cells": far_cells_xlsx(out / "far.xlsx"),
+    }
+
+
+def stray_quote_csv(path: Path, *, line: int, closed_after: int | None = None, rows: int = 2000,
+                    tag: str = "Q") -> Path:
+    """An export whose procedure cell on data line ``line`` opens a '"' that is never closed, or is closed
+    ``closed_after`` lines later."""
+    frame = _fresh(30 + line, tag)
+    if len(frame) < rows:
+        frame = export_frame(rows, seed=30 + line, n_units=3)
+        frame["Mã hồ sơ"] = tag + "-" + frame["Mã hồ sơ"].astype(str)
+    lines = _csv_text(frame).splitlines()
+    column = list(frame.columns).index("Tên thủ tục hành chính")
+
+    def mark(number: int, opening: bool) -> None:
+        cells = lines[number].split(";")
+        cells[column] = '"' + cells[column] if opening else cells[column] + '"'
+        lines[number] = ";".join(cells)
+
+    mark(line, True)
+    if closed_after is not None:
+        mark(line + closed_after, False)
+    return _write(path, "\n".join(lines) + "\n")
+
+
 def _write(path: Path, data: bytes | str) -> Path:
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -308,6 +437,23 @@ def build_corpus(directory: str | Path, now: datetime | None = None) -> list[Cas
     add("json_truncated", _write(out / "truncated.json", json.dumps({"data": [_dvcqg_record("J2-1")]})[:70]),
         "file", "JSON bị cắt")
     add("json_deep_nesting", _write(out / "deep.json", "[" * 100_000 + "]" * 100_000), "file", "100.000 mức lồng nhau")
+    # --- issue 12: grids that would not fit in memory, stray quotes ------------------------------------
+    add("xlsx_far_cells", far_cells_xlsx(out / "far.xlsx"), "file", "5 KB, ô A1 và XFD1048576 (khai báo)",
+        message="1.048.576 dòng")
+    add("xlsx_far_cells_undeclared", far_cells_xlsx(out / "far_undeclared.xlsx", declare_dimension=False), "file",
+        "5 KB, ô A1 và XFD1048576 không khai báo <dimension>: tiến trình đọc bị dừng")
+    add("spreadsheetml_far_row", spreadsheetml_far_row(out / "far_row.xml"), "file", "Row ss:Index=30000000",
+        message="vượt giới hạn")
+    add("spreadsheetml_far_cell", spreadsheetml_far_cell(out / "far_cell.xml"), "file", "Cell ss:Index rất lớn",
+        message="vượt giới hạn")
+    add("html_span_bomb", html_span_bomb(out / "spans.html"), "file", "200 ô colspan=1000 rowspan=1000",
+        message="vượt giới hạn")
+    add("csv_quote_early", stray_quote_csv(out / "quote_early.csv", line=3, tag="Q1"), "file",
+        "dấu \" không đóng ở đầu tệp", message="ngoặc kép")
+    add("csv_quote_late", stray_quote_csv(out / "quote_late.csv", line=1950, tag="Q2"), "file",
+        "dấu \" không đóng gần cuối tệp", message="ngoặc kép")
+    add("csv_quote_closed_later", stray_quote_csv(out / "quote_closed.csv", line=100, closed_after=10, tag="Q3"),
+        "file", "dấu \" đóng 10 dòng sau", message="ngoặc kép")
     add("json_nan_infinity", _write(out / "nan.json", '{"data": [{"MaHoSo": NaN, "NgayTiepNhan": Infinity}]}'),
         "any", "NaN/Infinity (không hợp lệ theo chuẩn JSON)")
     return cases
