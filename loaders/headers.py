@@ -320,8 +320,8 @@ def _raise_no_header(scan, best_any, file_name) -> None:
     if best_any is None:
         raise LoadError("không có dữ liệu (bảng trống).", file_name=file_name)
     row = scan[best_any[1]]
-    found = ", ".join(f"'{cell}'" for cell in row if cell) or "(trống)"
     columns, _ = _label_columns(row, None, len(row))
+    found = _known_labels(row, columns)
     fields = set(columns.values())
     missing = [FIELD_LABELS[name] for name in REQUIRED_FIELDS if name not in fields]
     what = f"thiếu cột bắt buộc {', '.join(repr(m) for m in missing)}" if missing else "không nhận ra bảng"
@@ -331,6 +331,17 @@ def _raise_no_header(scan, best_any, file_name) -> None:
     )
     error.header_hits = best_any[0]  # lets a reader report the table most like a dossier list
     raise error
+
+
+def _known_labels(row: Sequence[str | None], columns: dict[int, str]) -> str:
+    """The cells of ``row`` recognised as headers, for an error message. Other cells are only counted: in
+    a file without a header row the best-scoring row is data (an applicant's name, phone, ID number)."""
+    known = [f"'{row[index]}'" for index in sorted(columns) if index < len(row) and row[index]]
+    others = sum(1 for index, cell in enumerate(row) if cell and index not in columns)
+    text = ", ".join(known) or "(không có)"
+    if others:
+        text += f"; {others} ô khác không hiển thị vì có thể là dữ liệu cá nhân"
+    return text
 
 
 def _finish_match(scan, first, last, kind, columns, labels, width) -> HeaderMatch:
@@ -365,7 +376,8 @@ def _check_required(match: HeaderMatch, file_name: str | None) -> None:
     fields = set(match.columns.values())
     missing = [name for name in REQUIRED_FIELDS if name not in fields]
     if missing:
-        found = ", ".join(f"'{label}'" for label in match.labels.values() if label)
+        found = _known_labels([match.labels.get(index) for index in range(max(match.labels, default=-1) + 1)],
+                              match.columns)
         names = ", ".join(f"'{FIELD_LABELS.get(name, name)}'" for name in missing)
         error = LoadError(
             f"thiếu cột bắt buộc {names}. Các tiêu đề tìm thấy: {found}.",

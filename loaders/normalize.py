@@ -24,6 +24,7 @@ from loaders import vocab
 from loaders.locality import CURRENT_CODE_SQL, locate
 from loaders.model import PROCEDURE_FIELDS, RAW_FIELDS, REQUIRED_FIELDS, LoadError, RawTable
 from loaders.safety import MAX_CELL_CHARS
+from motcua import pii
 from motcua import units as unitsmod
 from motcua.schema import DOSSIER_COLUMNS, NATIONAL_CODE_RE
 from motcua.text import fold, nfc
@@ -336,6 +337,11 @@ class Normalizer:
                 codes.append(None)
                 errors.append(None)
                 continue
+            if pii.contains_pii(name):  # "Ông … – 0966555444" must never become a unit
+                codes.append(None)
+                errors.append("Ô đơn vị chứa số điện thoại, số giấy tờ hoặc email (dữ liệu cá nhân), không phải tên "
+                              "đơn vị; dòng không được nạp")
+                continue
             try:
                 codes.append(unitsmod.resolve_unit(self.con, name, province=province_code, suggest=False).code)
                 errors.append(None)
@@ -558,8 +564,8 @@ class Normalizer:
         # A code listed twice: the last row wins (a catalogue has no timestamps to compare).
         self.con.execute(f"""
             CREATE OR REPLACE TEMP VIEW norm_ok AS
-            SELECT procedure_code, procedure_name, field_code, field_name,
-                   coalesce(dvc_level, {_literal(vocab.DVC_LEVEL_DEFAULT)}) AS dvc_level, has_fee, legal_days,
+            SELECT procedure_code, {pii.scrub_sql("procedure_name")} AS procedure_name, field_code,
+                   {pii.scrub_sql("field_name")} AS field_name, coalesce(dvc_level, {_literal(vocab.DVC_LEVEL_DEFAULT)}) AS dvc_level, has_fee, legal_days,
                    true AS from_catalogue
             FROM norm_parsed p
             WHERE NOT EXISTS (SELECT 1 FROM norm_rejects x WHERE x.row_number = p.source_row)

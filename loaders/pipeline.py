@@ -30,12 +30,14 @@ from pathlib import Path
 from loaders.model import LoadError, RawTable
 from loaders.normalize import Normalizer, vietnam_now
 from motcua import db as dbmod
+from motcua import pii
 from motcua import units as unitsmod
 from motcua.fmt import fmt_datetime, fmt_int
 from motcua.schema import DOSSIER_COLUMNS, NATIONAL_CODE_RE
 from motcua.site import load_site
 
 STATUS_LOADED, STATUS_DUPLICATE, STATUS_FAILED = "loaded", "duplicate_file", "failed"
+_REJECT_VALUE, _REJECT_REASON = pii.scrub_sql("raw_value"), pii.scrub_sql("reason")
 REJECT_SAMPLES = 5
 
 def same_dossier(stored: str, incoming: str) -> str:
@@ -322,6 +324,7 @@ def _next_import_id(con) -> int:
 
 
 def _insert_import_row(con, result: FileResult, *, source, period, user) -> None:
+    result.message = pii.scrub(result.message)  # a message may quote cells of the file
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [result.import_id, result.file_name, result.sha256, result.format, source, result.unit_code,
@@ -333,9 +336,11 @@ def _insert_import_row(con, result: FileResult, *, source, period, user) -> None
 def _title_unit(con, table: RawTable, unit_option: unitsmod.Unit | None) -> unitsmod.Unit | None:
     """The unit written in the file title (province hint: --unit's), else --unit.
 
-    A title naming a province, city or district ('Thành phố Hải Phòng') is never a commune: ignored.
+    A title naming a province, city or district ('Thành phố Hải Phòng') is never a commune: ignored; nor
+    is a title holding a phone, ID number or email (never registered as a unit).
     """
-    if not table.title_unit or table.kind != "dossiers" or unitsmod.names_a_region(table.title_unit):
+    if (not table.title_unit or table.kind != "dossiers" or unitsmod.names_a_region(table.title_unit)
+            or pii.contains_pii(table.title_unit)):
         return unit_option
     province = unit_option.province_code if unit_option else None
     try:
@@ -424,10 +429,11 @@ def _load_table(con, normalizer: Normalizer, result: FileResult, unit_codes: dic
 
 
 def _record_rejects(con, result: FileResult, reject_prefix: str) -> None:
-    con.execute("INSERT INTO rejects SELECT ?, ?, row_number, column_name, raw_value, ? || reason FROM norm_rejects "
-                "ORDER BY row_number, column_name", [result.import_id, result.file_name, reject_prefix])
+    # Raw values and reasons (which quote them) are kept without phones, ID numbers and emails.
+    con.execute(f"INSERT INTO rejects SELECT ?, ?, row_number, column_name, {_REJECT_VALUE}, ? || {_REJECT_REASON} "
+                "FROM norm_rejects ORDER BY row_number, column_name", [result.import_id, result.file_name, reject_prefix])
     if len(result.reject_samples) < REJECT_SAMPLES:
-        rows = con.execute("SELECT row_number, column_name, raw_value, ? || reason FROM norm_rejects "
+        rows = con.execute(f"SELECT row_number, column_name, {_REJECT_VALUE}, ? || {_REJECT_REASON} FROM norm_rejects "
                            "ORDER BY row_number, column_name LIMIT ?", [reject_prefix, REJECT_SAMPLES]).fetchall()
         result.reject_samples += [dict(zip(("row_number", "column_name", "raw_value", "reason"), r, strict=True))
                                   for r in rows][: REJECT_SAMPLES - len(result.reject_samples)]
