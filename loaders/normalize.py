@@ -69,6 +69,8 @@ _STORED_TEXT = frozenset({"dossier_code", "procedure_code", "procedure_name", "f
                           "handling_department", "handling_officer", "current_step"})
 _TZ_RE = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
 _SERIAL_RE = r"^\d{5}(?:\.\d+)?$"
+# A d/m/y-looking date whose middle part cannot be a month: typed month-first.
+_MONTH_FIRST_RE = r"^\s*(0?[1-9]|1[0-2])[/.\-](1[3-9]|2[0-9]|3[01])[/.\-][0-9]{4}"
 
 
 @dataclass(frozen=True)
@@ -440,6 +442,7 @@ class Normalizer:
                    {", ".join(selects)}, {", ".join(dates)}, {", ".join(given)}
             FROM {self.raw_sql} r {" ".join(unit_joins)} {" ".join(joins)} {locality_join}
         """)
+        self._check_date_order()
         self._received_when_dated()
         rows_skipped = self._skip_not_received()
         for field in DATE_FIELDS:
@@ -491,6 +494,53 @@ class Normalizer:
             "status",
             "'Trạng thái ''' || raw_status || ''' là đã giải quyết nhưng không có ngày kết thúc xử lý/trả kết quả "
             "và không có tình trạng hạn (sớm/đúng/quá hạn) để tính; không tự đặt ngày'", raw="status")
+
+    # -- day/month order --------------------------------------------------------------------------------------
+    def check_date_order(self) -> None:
+        """The date-order check on its own (dates parsed into ``norm_parsed``), for files of several tables:
+        all are checked before the first is written."""
+        if self.raw.kind != "dossiers":
+            return
+        self._stage(RAW_FIELDS)
+        latest_serial = _excel_serial(self.now + timedelta(days=1))
+        dates = [f"{date_sql(f, latest_serial=latest_serial)} AS {f}" for f in DATE_FIELDS]
+        given = [f"r.{_quote(f)} IS NOT NULL AS {f}_given" for f in DATE_FIELDS]
+        self._run(f"CREATE OR REPLACE TEMP TABLE norm_parsed AS SELECT r.source_row, {', '.join(dates)}, "
+                  f"{', '.join(given)} FROM {self.raw_sql} r")
+        self._check_date_order()
+
+    def _check_date_order(self) -> None:
+        """Refuse a date column typed month-first (README "Nạp dữ liệu", ngày tháng).
+
+        Dates are read day-first. A value whose middle part is over 12 ('03/25/2026') cannot be day-first:
+        when such values are at least as many as the values whose first part is over 12 (day-first
+        evidence), the column is month-first and '03/04/2026' in it would silently become 3 April. Both
+        counts come cheaply from the parse: month-first values are among those it could not read."""
+        for field in DATE_FIELDS:
+            if field not in self.present:
+                continue
+            failed = self.con.execute(f"SELECT count(*) FROM norm_parsed WHERE {field} IS NULL AND {field}_given"
+                                      ).fetchall()[0][0]
+            if not failed:
+                continue
+            month_first = self._run(f"""
+                SELECT count(*), min(r.source_row), arg_min(r.{_quote(field)}, r.source_row)
+                FROM (SELECT source_row FROM norm_parsed WHERE {field} IS NULL AND {field}_given) p
+                JOIN {self.raw_sql} r ON r.source_row = p.source_row
+                WHERE regexp_matches(r.{_quote(field)}, {_literal(_MONTH_FIRST_RE)})
+            """).fetchall()[0]
+            if not month_first[0]:
+                continue
+            day_first = self.con.execute(f"SELECT count(*) FROM norm_parsed WHERE day({field}) > 12"
+                                         ).fetchall()[0][0]
+            if month_first[0] >= day_first:
+                count, row, text = month_first
+                raise LoadError(
+                    f"cột ngày ghi theo kiểu tháng trước ngày (mm/dd/yyyy): {count} giá trị như '{text}' (dòng "
+                    f"{row}) có phần giữa lớn hơn 12, và không giá trị nào chứng tỏ kiểu ngày trước tháng "
+                    f"đủ nhiều ({day_first}). Đọc theo dd/mm/yyyy sẽ đảo ngày và tháng của các ngày như 03/04, "
+                    "nên tệp không được nạp. Hãy xuất lại tệp với ngày dạng dd/mm/yyyy.",
+                    file_name=self.raw.file_name, column=self.labels[field])
 
     @staticmethod
     def _overlong_check(field: str) -> Check:

@@ -376,6 +376,9 @@ def import_raw_tables(con, tables: Sequence[RawTable], *, file_name: str, sha256
         ]
         for normalizer in normalizers:
             normalizer.check()
+        if len(normalizers) > 1:  # the first table's own check runs inside its normalisation
+            for normalizer in normalizers:
+                normalizer.check_date_order()
     except LoadError as exc:
         result = FileResult(file_name, file_format, STATUS_FAILED, message=str(exc), import_id=import_id,
                             sha256=sha256, rows_read=sum(t.table.num_rows for t in tables), reason=exc.reason)
@@ -384,11 +387,20 @@ def import_raw_tables(con, tables: Sequence[RawTable], *, file_name: str, sha256
     result = FileResult(file_name, file_format, STATUS_LOADED, import_id=import_id, sha256=sha256,
                         kind=tables[0].kind)
     unit_codes: dict[str, int] = {}
-    for normalizer in normalizers:
+    for index, normalizer in enumerate(normalizers):
         notify("normalizing", normalizer.raw.table.num_rows)
         # Row numbers are per sheet: with several sheets, every reject names its sheet.
         sheet = normalizer.raw.sheet_name if len(normalizers) > 1 else None
-        _load_table(con, normalizer, result, unit_codes, reject_prefix=f"Trang tính '{sheet}': " if sheet else "")
+        try:
+            _load_table(con, normalizer, result, unit_codes,
+                        reject_prefix=f"Trang tính '{sheet}': " if sheet else "")
+        except LoadError as exc:
+            if index:  # later tables were checked before the first was written
+                raise
+            failed = FileResult(file_name, file_format, STATUS_FAILED, message=str(exc), import_id=import_id,
+                                sha256=sha256, rows_read=sum(t.table.num_rows for t in tables), reason=exc.reason)
+            _insert_import_row(con, failed, source=source, period=(None, None), user=user)
+            return failed
         notify("writing", result.rows_loaded)
     result.unit_code = max(unit_codes, key=unit_codes.get) if unit_codes else (unit.code if unit else None)
     _finish(result)

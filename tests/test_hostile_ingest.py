@@ -133,3 +133,27 @@ def test_quoted_line_breaks_in_a_real_cell_still_load(tmp_path):
             'HS-1;01/02/2025;"Chứng thực\nbản sao";Đang xử lý\nHS-2;02/02/2025;Khai sinh;Đang xử lý\n')
     tables = isolate.parse_in_child(_write(tmp_path / "xuong-dong.csv", text))
     assert tables[0].table.column("dossier_code").to_pylist() == ["HS-1", "HS-2"]
+
+
+def _dated_csv(path: Path, dates: list[str]) -> Path:
+    lines = ["Mã hồ sơ;Đơn vị tiếp nhận;Ngày tiếp nhận;Trạng thái"]
+    lines += [f"{path.stem}-{index};Phường Ba Đình;{value};Đang xử lý" for index, value in enumerate(dates)]
+    return _write(path, "\n".join(lines) + "\n")
+
+
+def test_a_month_first_date_column_is_refused_never_read_day_first(tmp_path):
+    """'03/25/2025' was rejected alone while '03/04/2025' in the same column silently became 3 April."""
+    month_first = _dated_csv(tmp_path / "thang-truoc.csv", ["03/04/2025", "03/25/2025 08:00", "4/17/2025", "05/06/2025"])
+    typo = _dated_csv(tmp_path / "ngay-truoc.csv", ["25/03/2025", "17/04/2025", "12/13/2025", "03/04/2025"])
+    unclear = _dated_csv(tmp_path / "khong-ro.csv", ["03/04/2025", "05/06/2025"])
+    db_path = tmp_path / "kpi.duckdb"
+    refused, day_first, ambiguous = import_files([month_first, typo, unclear], db_path=db_path).files
+    assert refused.status == STATUS_FAILED and refused.rows_loaded == 0
+    assert refused.message.startswith("tệp 'thang-truoc.csv', cột 'Ngày tiếp nhận': cột ngày ghi theo kiểu tháng")
+    assert "'03/25/2025 08:00' (dòng 3)" in refused.message
+    # Day-first evidence outweighs one impossible value: that row alone is rejected.
+    assert (day_first.status, day_first.rows_loaded, day_first.rows_rejected) == (STATUS_LOADED, 3, 1)
+    assert ambiguous.status == STATUS_LOADED  # nothing shows the order: the documented day-first reading
+    stored = dict(dbmod.Database(db_path).query_rows(
+        "SELECT dossier_code, strftime(received_at, '%d/%m') FROM dossiers"))
+    assert stored["ngay-truoc-3"] == "03/04" and not any(code.startswith("thang-truoc") for code in stored)
