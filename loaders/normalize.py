@@ -513,8 +513,8 @@ class Normalizer:
         """Refuse a date column typed month-first (README "Nạp dữ liệu", ngày tháng).
 
         Dates are read day-first. A value whose middle part is over 12 ('03/25/2026') cannot be day-first:
-        when such values are at least as many as the values whose first part is over 12 (day-first
-        evidence), the column is month-first and '03/04/2026' in it would silently become 3 April. Both
+        when such values outnumber the values whose first part is over 12 (day-first evidence), the
+        column is month-first and '03/04/2026' in it would silently become 3 April. Both
         counts come cheaply from the parse: month-first values are among those it could not read."""
         for field in DATE_FIELDS:
             if field not in self.present:
@@ -533,12 +533,12 @@ class Normalizer:
                 continue
             day_first = self.con.execute(f"SELECT count(*) FROM norm_parsed WHERE day({field}) > 12"
                                          ).fetchall()[0][0]
-            if month_first[0] >= day_first:
+            if month_first[0] > day_first:
                 count, row, text = month_first
                 raise LoadError(
                     f"cột ngày ghi theo kiểu tháng trước ngày (mm/dd/yyyy): {count} giá trị như '{text}' (dòng "
-                    f"{row}) có phần giữa lớn hơn 12, và không giá trị nào chứng tỏ kiểu ngày trước tháng "
-                    f"đủ nhiều ({day_first}). Đọc theo dd/mm/yyyy sẽ đảo ngày và tháng của các ngày như 03/04, "
+                    f"{row}) có phần giữa lớn hơn 12, nhiều hơn số giá trị chứng tỏ kiểu ngày trước tháng "
+                    f"({day_first}). Đọc theo dd/mm/yyyy sẽ đảo ngày và tháng của các ngày như 03/04, "
                     "nên tệp không được nạp. Hãy xuất lại tệp với ngày dạng dd/mm/yyyy.",
                     file_name=self.raw.file_name, column=self.labels[field])
 

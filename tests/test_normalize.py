@@ -77,7 +77,7 @@ def test_excel_serial_example_is_7_july_2025(con):  # serial 45658 = 01/01/2025
 
 
 @pytest.mark.parametrize(("raw", "fragment"), [
-    ("12/31/2025", "Không đọc được ngày"),  # month-first is refused, never swapped
+    ("12/31/2025", "Không đọc được ngày"),  # a month-first value in a day-first column: refused, never swapped
     ("31/02/2025", "Không đọc được ngày"),
     ("hôm qua", "Không đọc được ngày"),
     ("99999", "Không đọc được ngày"),  # implausible Excel serial
@@ -86,7 +86,8 @@ def test_excel_serial_example_is_7_july_2025(con):  # serial 45658 = 01/01/2025
     ("25/11/2026", "tương lai"),
 ])
 def test_bad_dates_are_rejected_naming_column_and_value(con, raw, fragment):
-    result, ok, rejects = normalize(con, {"received_at": [raw, "01/01/2025"]},
+    # "13/01/2025" shows the column is day-first (a whole month-first column is refused: test_hostile_ingest).
+    result, ok, rejects = normalize(con, {"received_at": [raw, "13/01/2025"]},
                                     title_map={"Ngày nhận hồ sơ": "received_at"})
     assert result.rows_ok == 1 and result.rows_rejected == 1
     reject = rejects.iloc[0]

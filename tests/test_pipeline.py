@@ -120,7 +120,7 @@ def test_rejects_are_recorded_with_file_row_column_and_value(tmp_path, db_path):
     export = write_csv(tmp_path / "loi.csv", [
         ("HS-1", "Phường Ba Đình", "01/03/2025", None, "4", ""),
         ("HS-2", "Phường Ba Đình", "12/31/2025", None, "4", ""),
-        ("HS-3", "Phường Ba Đình", "02/03/2025", None, "Đang bay", ""),
+        ("HS-3", "Phường Ba Đình", "13/03/2025", None, "Đang bay", ""),  # day-first: 12/31 is one bad value
         ("HS-1", "Phường Ba Đình", "01/03/2025", "02/03/2025", "10", ""),
     ])
     result = pipeline.import_files([export], db_path=db_path).files[0]
