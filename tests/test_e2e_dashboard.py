@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import dbfactory
@@ -302,6 +303,35 @@ def test_bad_upload_shows_loader_message_and_page_keeps_working(server, browser,
     wait_idle(page)
     page.get_by_text("Lịch sử nạp dữ liệu").wait_for()
     screenshot(page, "du-lieu-loi-nap", 1280)
+    page.get_by_role("link", name="Tổng quan").click()
+    page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
+    wait_idle(page)
+    assert page.get_by_test_id("stMetric").count() >= 8
+    page.close()
+
+
+def test_upload_of_a_5kb_grid_bomb_leaves_the_server_running(server, browser, tmp_path):
+    """Issue 12: 5 KB of xlsx with cells at A1 and XFD1048576 made the Excel parser ask for 512 GiB and
+    abort the whole Streamlit process. Now the parse dies in its own child: a Vietnamese error, a failed
+    import in the history, and the dashboard keeps serving."""
+    from corpus.build import far_cells_xlsx
+
+    bomb = far_cells_xlsx(tmp_path / "bom-5kb.xlsx", declare_dimension=False)  # no early grid check: the child dies
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    page.goto(f"{server}/du-lieu")
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_role("heading", name="Dữ liệu", exact=True).wait_for()
+    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(bomb))
+    page.get_by_text("bom-5kb.xlsx").first.wait_for()
+    page.get_by_role("button", name="Nạp dữ liệu").click()
+    error = page.get_by_test_id("stAlertContentError").filter(has_text="bom-5kb.xlsx").first
+    error.wait_for(timeout=90_000)
+    assert "bị dừng đột ngột" in error.inner_text()
+    assert not page.get_by_test_id("stException").count()
+    with urllib.request.urlopen(f"{server}/_stcore/health", timeout=5) as health:
+        assert health.read() == b"ok"
+    wait_idle(page)
+    page.get_by_text("Lịch sử nạp dữ liệu").wait_for()
     page.get_by_role("link", name="Tổng quan").click()
     page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
     wait_idle(page)
