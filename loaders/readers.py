@@ -86,12 +86,7 @@ def _check_safety(path: pathlib.Path, name: str) -> None:
     from loaders.safety import check_file
 
     try:
-        check_file(path)
-    except LoadError as error:
-        if error.file_name in (None, name):
-            raise
-        message = str(error).split(": ", 1)[-1]  # re-issue under the name the user knows
-        raise LoadError(message, file_name=name, row=error.row, column=error.column) from error
+        check_file(path, file_name=name)  # errors name the file as the user knows it
     except (OSError, EOFError, ValueError) as error:  # e.g. zipfile.BadZipFile from a damaged container
         raise LoadError(f"tệp bị hỏng, không đọc được ({error}).", file_name=name) from error
 
@@ -130,9 +125,8 @@ def tables_from_sheets(sheets: list[SheetGrid], *, file_name: str, file_format: 
 def _with_sheet(error: LoadError, sheet: SheetGrid, sheet_count: int, file_name: str) -> LoadError:
     if sheet_count <= 1 or not sheet.name:
         return error
-    message = str(error).split(": ", 1)[-1]
-    return LoadError(f"trang tính '{sheet.name}': {message}", file_name=file_name, row=error.row,
-                     column=error.column)
+    return LoadError(f"trang tính '{sheet.name}': {error.detail}", file_name=file_name, row=error.row,
+                     column=error.column, reason=error.reason)
 
 
 def _sheet_table(sheet: SheetGrid, match: HeaderMatch, *, file_name: str, file_format: str,
