@@ -55,6 +55,7 @@ DEFAULT_LIMITS = ParseLimits(memory_bytes=_env_int("MOTCUA_PARSE_MEMORY_MB", 204
                              seconds=_env_int("MOTCUA_PARSE_SECONDS", 300))
 # Imported once by the fork server, inherited by every child.
 _PRELOAD = ["loaders.readers", "loaders.read_csv", "loaders.read_markup", "loaders.read_json", "fastexcel"]
+_SHARED_MEMORY = "/dev/shm"  # tables handed back through RAM, not written to disk (tmpfs; else the temp dir)
 _context_lock = threading.Lock()
 _context: multiprocessing.context.BaseContext | None = None
 
@@ -109,7 +110,7 @@ def parse_in_child(path: str | os.PathLike, *, file_name: str | None = None,
     """``loaders.readers.read_file`` in a limited child process; raises ``LoadError`` for this file only."""
     limits = limits or DEFAULT_LIMITS
     name = file_name or Path(path).name
-    out_dir = tempfile.mkdtemp(prefix="motcua-parse-")
+    out_dir = tempfile.mkdtemp(prefix="motcua-parse-", dir=_SHARED_MEMORY if os.access(_SHARED_MEMORY, os.W_OK) else None)
     try:
         receiver, sender = _mp_context().Pipe(duplex=False)
         _mp_context()  # the fork server's preload is set before it first starts

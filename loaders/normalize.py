@@ -11,6 +11,7 @@ Everything runs as a handful of SQL statements over the Arrow table: dates are p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,6 +131,28 @@ class NormalizeResult:
     rows_skipped: int = 0  # rows that are not dossiers: never received (status 1 or 3, no reception date)
 
 
+_SCRUBBED_FIELDS = ("procedure_name", "field_name", "status", "time_status", "handling_department",
+                    "handling_officer", "current_step")
+
+
+def scrub_text_columns(table: pa.Table, fields: tuple[str, ...]) -> pa.Table:
+    """``table`` with ``motcua.pii`` patterns masked in the given text columns.
+
+    Checked on DISTINCT values (procedure names, statuses: a few hundred per file), then mapped back with
+    Arrow kernels only when one matches; a regex over a million cells in SQL would cost seconds."""
+    for name in fields:
+        if name not in table.column_names:
+            continue
+        column = table.column(name)
+        found = [value for value in pc.unique(column).to_pylist() if value is not None and pii.contains_pii(value)]
+        if not found:
+            continue
+        positions = pc.index_in(column, value_set=pa.array(found, type=column.type))
+        masked = pc.take(pa.array([pii.scrub(value) for value in found], type=column.type), positions)
+        table = table.set_column(table.schema.get_field_index(name), name, pc.coalesce(masked, column))
+    return table
+
+
 def vietnam_now() -> datetime:
     """Current local time in Vietnam as a naive timestamp (the machine may run on UTC)."""
     return datetime.utcnow() + timedelta(minutes=VIETNAM_UTC_OFFSET_MINUTES)
@@ -177,6 +200,8 @@ class Normalizer:
 
     def __init__(self, con, raw: RawTable, *, import_id: int, fallback_unit: unitsmod.Unit | None = None,
                  province_code: str | None = None, now: datetime | None = None, store_officer_names: bool = False):
+        # Phones, ID numbers and emails typed into stored text columns are masked before anything is staged.
+        raw = dataclasses.replace(raw, table=scrub_text_columns(raw.table, _SCRUBBED_FIELDS))
         self.con, self.raw, self.import_id = con, raw, import_id
         self.store_officer_names = store_officer_names
         self.fallback_unit = fallback_unit
@@ -614,8 +639,8 @@ class Normalizer:
         # A code listed twice: the last row wins (a catalogue has no timestamps to compare).
         self.con.execute(f"""
             CREATE OR REPLACE TEMP VIEW norm_ok AS
-            SELECT procedure_code, {pii.scrub_sql("procedure_name")} AS procedure_name, field_code,
-                   {pii.scrub_sql("field_name")} AS field_name, coalesce(dvc_level, {_literal(vocab.DVC_LEVEL_DEFAULT)}) AS dvc_level, has_fee, legal_days,
+            SELECT procedure_code, procedure_name, field_code, field_name,
+                   coalesce(dvc_level, {_literal(vocab.DVC_LEVEL_DEFAULT)}) AS dvc_level, has_fee, legal_days,
                    true AS from_catalogue
             FROM norm_parsed p
             WHERE NOT EXISTS (SELECT 1 FROM norm_rejects x WHERE x.row_number = p.source_row)
