@@ -17,7 +17,8 @@ import re
 MASK = "[đã ẩn]"
 _PHONE = r"(?:\+84|\b84|\b0)(?:[ .\-]?[0-9]){8,10}\b"
 _ID_NUMBER = r"\b(?:[0-9]{12}|[0-9]{9})\b"
-_EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
+# Bounded repeats: an unbounded local part makes Python's backtracking quadratic on a 1M-character cell.
+_EMAIL = r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}"
 PATTERN = f"{_EMAIL}|{_PHONE}|{_ID_NUMBER}"  # RE2- and re-compatible
 _RE = re.compile(PATTERN, re.ASCII)
 
