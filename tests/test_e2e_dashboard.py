@@ -321,7 +321,7 @@ def test_upload_of_a_5kb_grid_bomb_leaves_the_server_running(server, browser, tm
     page.goto(f"{server}/du-lieu")
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_role("heading", name="Dữ liệu", exact=True).wait_for()
-    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(bomb))
+    page.locator(".st-key-upload_files input[type=file]").set_input_files(str(bomb))  # the export uploader
     page.get_by_text("bom-5kb.xlsx").first.wait_for()
     page.get_by_role("button", name="Nạp dữ liệu").click()
     error = page.get_by_test_id("stAlertContentError").filter(has_text="bom-5kb.xlsx").first
