@@ -252,3 +252,32 @@ def query_df(source: Database | duckdb.DuckDBPyConnection | ReadCursor, sql: str
         return cur.execute(sql, params or []).df()
     finally:
         cur.close()
+
+
+def publish_copy(source: str | os.PathLike, path: str | os.PathLike | None = None) -> None:
+    """Publish a complete database file (a restored backup) in place of the current one.
+
+    Same guarantees as an import: the writer lock is held (an import running now finishes first, one
+    starting later sees the restored file), the copy is made beside the target and renamed atomically,
+    and the file is checked to open as a database before it replaces anything.
+    """
+    target = resolve_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(target):
+        _remove_stale_temp_files(target)
+        temp = target.with_name(f"{target.name}{_TMP_SUFFIX}{os.getpid()}")
+        try:
+            shutil.copyfile(source, temp)
+            try:
+                check = _attach_read_only(temp)
+                check.execute("SELECT count(*) FROM dossiers").fetchall()
+                check.close()
+            except duckdb.Error as exc:
+                raise DatabaseUnavailable(f"Tệp '{source}' không phải cơ sở dữ liệu Một Cửa KPI đọc được: {exc}") from exc
+            with open(temp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+            _fsync_dir(target.parent)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temp)
