@@ -41,6 +41,7 @@ DEFAULT_USERS_PATH = Path("config/users.toml")
 ROLES = ("admin", "officer", "chair")
 ROLE_LABELS = {"admin": "Quản trị viên", "officer": "Cán bộ theo dõi", "chair": "Chủ tịch UBND xã/phường"}
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+EMAIL_RE = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
 MIN_PASSWORD_LENGTH = 10
 
 _HASHER = PasswordHasher()
@@ -184,6 +185,9 @@ def _parse_user(target: Path, name: str, entry) -> User:
         raise AuthConfigError(f"{where}: vai trò '{role}' cần ít nhất một đơn vị trong 'units'.")
     if "password" in entry:
         raise AuthConfigError(f"{where}: không được ghi mật khẩu rõ ('password'); dùng `motcua user passwd {name}`.")
+    email = str(entry.get("email", "")).strip()
+    if email and not EMAIL_RE.fullmatch(email):  # also keeps line breaks out of the digest's To: header
+        raise AuthConfigError(f"{where}: 'email' không phải địa chỉ thư hợp lệ ('{email}').")
     password_hash = entry.get("password_hash", "")
     if not isinstance(password_hash, str) or (password_hash and not password_hash.startswith("$argon2")):
         raise AuthConfigError(f"{where}: 'password_hash' phải là chuỗi băm argon2 (tạo bằng `motcua user add`).")
@@ -192,7 +196,7 @@ def _parse_user(target: Path, name: str, entry) -> User:
         role=role,
         units=tuple(nfc(u) for u in units),
         display_name=nfc(entry.get("display_name", "")),
-        email=str(entry.get("email", "")).strip(),
+        email=email,
         password_hash=password_hash,
     )
 
