@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from cli.common import EXIT_FAILED, db_option, fail
 from motcua import backup as backupmod
 from motcua import db as dbmod
 from motcua.fmt import fmt_int
@@ -14,15 +15,13 @@ from motcua.service_config import ServiceConfigError, apply_config_dir, load_ser
 
 LOG = logging.getLogger("motcua.backup")
 
-_db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-                          help="Tệp cơ sở dữ liệu DuckDB (mặc định: biến MOTCUA_DB hoặc data/motcua.duckdb).")
 _config_option = click.option("--config-dir", type=click.Path(file_okay=False), default=None,
                               help="Thư mục cấu hình (mặc định: MOTCUA_CONFIG_DIR hoặc config/).")
 
 
 @click.command("backup")
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@_db_option
+@db_option
 @_config_option
 @click.option("--keep", type=click.IntRange(min=1), default=None,
               help="Số bản sao lưu giữ lại (mặc định: [backup] keep trong motcua.toml, không có thì 14).")
@@ -39,14 +38,14 @@ def backup_command(out_dir, db_path, config_dir, keep, log_file) -> None:
         keep = keep or load_service_config(directory).backup_keep
         archive = backupmod.create_backup(out_dir, db_path=db_path, config_dir=directory, keep=keep)
     except (backupmod.BackupError, ServiceConfigError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
     LOG.info("Đã sao lưu %s", archive, extra={"fields": {"archive": str(archive), "bytes": archive.stat().st_size}})
     click.echo(f"Đã sao lưu vào {archive} ({fmt_int(archive.stat().st_size)} byte); giữ {keep} bản mới nhất.")
 
 
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
-@_db_option
+@db_option
 @_config_option
 @click.option("--yes", is_flag=True, help="Không hỏi xác nhận.")
 def restore_command(archive, db_path, config_dir, yes) -> None:
@@ -55,7 +54,7 @@ def restore_command(archive, db_path, config_dir, yes) -> None:
     try:
         plan = backupmod.plan_restore(archive, db_path=db_path, config_dir=directory)
     except backupmod.BackupError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
     click.echo(f"Bản sao lưu lúc {plan.created_at} sẽ THAY THẾ:")
     current = "chưa có" if plan.dossiers is None else f"hiện có {fmt_int(plan.dossiers)} hồ sơ"
     click.echo(f"  cơ sở dữ liệu {plan.db_target} ({current})")
@@ -66,6 +65,6 @@ def restore_command(archive, db_path, config_dir, yes) -> None:
     try:
         backupmod.restore_backup(plan)
     except (backupmod.BackupError, dbmod.DatabaseUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc), EXIT_FAILED)
     restored = dbmod.Database(plan.db_target).query_rows("SELECT count(*) FROM dossiers")[0][0]
     click.echo(f"Đã khôi phục: {fmt_int(restored)} hồ sơ. Bảng điều khiển dùng bản này ngay, không cần khởi động lại.")

@@ -7,18 +7,17 @@ from pathlib import Path
 
 import click
 
-from cli.mailer import MailError, send_all, write_eml
+from cli.common import EXIT_FAILED, db_option, fail, settings_options
+from cli.mailer import MailError, check_settings, send_all, write_eml
 from motcua import auth
 from motcua import db as dbmod
 from motcua.digest import DigestOptions, build_digest, recipients, to_message
 from motcua.jsonlog import setup_logging
-from motcua.metrics import Settings
 from motcua.service_config import ServiceConfigError, apply_config_dir, load_service_config
 
 
 @click.command("digest")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Tệp cơ sở dữ liệu DuckDB (mặc định: biến MOTCUA_DB hoặc data/motcua.duckdb).")
+@db_option
 @click.option("--send", is_flag=True, help="Gửi thư qua máy chủ SMTP trong motcua.toml.")
 @click.option("--dry-run", "dry_run_dir", type=click.Path(file_okay=False), default=None,
               help="Không gửi: ghi mỗi thư thành một tệp .eml trong thư mục này.")
@@ -28,42 +27,47 @@ from motcua.service_config import ServiceConfigError, apply_config_dir, load_ser
 @click.option("--config-dir", type=click.Path(file_okay=False), default=None,
               help="Thư mục cấu hình (mặc định: MOTCUA_CONFIG_DIR hoặc config/).")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Ghi nhật ký JSON vào tệp này.")
-def digest_command(db_path, send, dry_run_dir, only_users, today, config_dir, log_file) -> None:
+@settings_options()
+def digest_command(db_path, send, dry_run_dir, only_users, today, config_dir, log_file, settings) -> None:
     """Thư tổng hợp: chủ tịch xã nhận chỉ tiêu chính, hồ sơ quá hạn và sắp đến hạn của xã mình; cán bộ
     theo dõi nhận bảng xếp hạng các đơn vị được giao. Người nhận và địa chỉ lấy từ tệp người dùng."""
     if bool(send) == bool(dry_run_dir):
-        raise click.UsageError("Cần đúng một trong hai: --send hoặc --dry-run THƯ_MỤC.")
+        fail("Cần đúng một trong hai: --send hoặc --dry-run THƯ_MỤC.")
     directory = apply_config_dir(config_dir)
     setup_logging(log_file)
     try:
         config = load_service_config(directory)
         users = auth.load_users()
     except (ServiceConfigError, auth.AuthConfigError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
     if users is None:
-        raise click.ClickException("Chưa có tệp người dùng (users.toml): không biết gửi thư cho ai.")
+        fail("Chưa có tệp người dùng (users.toml): không biết gửi thư cho ai.")
     chosen = [u for u in users.users.values() if not only_users or u.username in only_users]
     wanted, no_email = recipients(chosen)
     for user in no_email:
         click.echo(f"Bỏ qua {user.username}: chưa có email trong tệp người dùng.", err=True)
-    options = DigestOptions(config.digest.period, config.digest.due_within_days, config.digest.max_rows)
+    options = DigestOptions(config.digest.period, config.digest.max_rows)
     database = dbmod.Database(db_path)
     day = today.date() if today else date.today()
     sender = config.smtp.sender or "Một Cửa KPI <motcua-kpi@localhost>"
     try:
-        messages = [to_message(build_digest(database, user, day, Settings(), options), sender) for user in wanted]
+        messages = [to_message(build_digest(database, user, day, settings, options), sender) for user in wanted]
     except (dbmod.DatabaseUnavailable, auth.AccessDenied) as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
     if dry_run_dir:
         for path in write_eml(messages, Path(dry_run_dir)):
             click.echo(f"Đã ghi {path}")
         return
     try:
+        check_settings(config.smtp)
+    except MailError as exc:
+        fail(str(exc))
+    try:
         report = send_all(messages, config.smtp)
     except MailError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc), EXIT_FAILED)
     click.echo(f"Đã gửi {len(report.sent)} thư.")
     for address, reason in report.failed:
         click.echo(f"Không gửi được tới {address}: {reason}", err=True)
     if report.failed:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(EXIT_FAILED)

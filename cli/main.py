@@ -10,13 +10,17 @@ import sys
 
 import click
 
+from cli.backup import backup_command, restore_command
 from cli.brief import brief_command
 from cli.common import db_option, fail, open_cursor
+from cli.digest import digest_command
 from cli.index import index_group
 from cli.kpi import kpi_command
 from cli.load import load_command
 from cli.report import report_command
+from cli.serve import serve_command
 from cli.user import user_group
+from cli.watch import watch_command
 from motcua import db as dbmod
 from motcua import units as unitsmod
 
@@ -58,7 +62,8 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
     click.echo(f"Tổng: {fmt_int(len(frame))} đơn vị")
 
 
-for _command in (load_command, kpi_command, report_command, brief_command, index_group, user_group):
+for _command in (load_command, kpi_command, report_command, brief_command, index_group, user_group,
+                 serve_command, watch_command, digest_command, backup_command, restore_command):
     main.add_command(_command)
 
 if __name__ == "__main__":

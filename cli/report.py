@@ -39,14 +39,26 @@ def _province_scope(database: dbmod.Database, text: str | None) -> Scope:
 @click.option("--all-units", is_flag=True, help="Lập bộ báo cáo cho mọi xã/phường có hồ sơ (một tệp zip).")
 @click.option("--province", default=None, help="Với --all-units: chỉ các xã/phường của tỉnh này.")
 @click.option("--no-charts", is_flag=True, help="Không vẽ biểu đồ (nhanh hơn, không cần Chromium).")
+@click.option("--email", "email_mode", is_flag=True,
+              help="Với --all-units: gửi bộ báo cáo của mỗi xã/phường cho chủ tịch xã/phường đó (email trong tệp "
+                   "người dùng, máy chủ thư trong motcua.toml) thay vì ghi tệp zip.")
+@click.option("--dry-run", "dry_run_dir", type=click.Path(file_okay=False), default=None,
+              help="Với --email: không gửi, ghi mỗi thư thành tệp .eml trong thư mục này.")
+@click.option("--config-dir", type=click.Path(file_okay=False), default=None,
+              help="Với --email: thư mục cấu hình (mặc định: MOTCUA_CONFIG_DIR hoặc config/).")
 @settings_options()
-def report_command(db_path, unit_text, period_text, out_dir, all_units, province, no_charts, settings) -> None:
+def report_command(db_path, unit_text, period_text, out_dir, all_units, province, no_charts, email_mode,
+                   dry_run_dir, config_dir, settings) -> None:
     """Lập báo cáo quý: tệp Excel Biểu 06 và dự thảo báo cáo Word (hoặc tệp zip cho cả tỉnh)."""
     from motcua.report import EmptyReport, build_batch_zip, make_pack
     from motcua.report.pack import write_files
 
     if bool(unit_text) == bool(all_units):
         fail("Cần đúng một trong hai tùy chọn: --unit ĐƠN_VỊ hoặc --all-units.")
+    if (email_mode or dry_run_dir) and not all_units:
+        fail("--email chỉ dùng với --all-units.")
+    if dry_run_dir and not email_mode:
+        fail("--dry-run chỉ dùng với --email.")
     try:
         period = parse_period(period_text, settings.calendar)
     except ValueError as exc:
@@ -55,6 +67,12 @@ def report_command(db_path, unit_text, period_text, out_dir, all_units, province
     started = time.perf_counter()
     try:
         database.version()
+        if all_units and email_mode:
+            from cli.report_email import email_packs
+
+            email_packs(database, period, settings, _province_scope(database, province), config_dir=config_dir,
+                        dry_run_dir=dry_run_dir, with_charts=not no_charts, progress=_echo_progress)
+            return
         if all_units:
             path = build_batch_zip(database, period, settings, out_dir, _province_scope(database, province),
                                    with_charts=not no_charts, progress=_echo_progress)

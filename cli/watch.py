@@ -7,6 +7,7 @@ import threading
 
 import click
 
+from cli.common import db_option, fail
 from loaders.watch import DropFolder
 from motcua import units as unitsmod
 from motcua.jsonlog import setup_logging
@@ -15,8 +16,7 @@ from motcua.service_config import apply_config_dir
 
 @click.command("watch")
 @click.argument("inbox", type=click.Path(file_okay=False, exists=True))
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Tệp cơ sở dữ liệu DuckDB (mặc định: biến MOTCUA_DB hoặc data/motcua.duckdb).")
+@db_option
 @click.option("--unit", default=None, help="Đơn vị dùng khi tệp không ghi đơn vị (như `motcua load --unit`).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True,
               help="Số giây giữa hai lần quét thư mục.")
@@ -46,6 +46,6 @@ def watch_command(inbox, db_path, unit, interval, settle_seconds, once, max_poll
     try:
         outcomes = folder.run(interval=interval, max_polls=1 if once else max_polls, stop=stop)
     except unitsmod.UnitError as exc:
-        raise click.UsageError(f"--unit: {exc}") from exc
+        fail(f"--unit: {exc}")
     for outcome in outcomes:
         click.echo(f"{outcome.file_name} -> {outcome.status}/ : {outcome.message}")

@@ -6,7 +6,8 @@ metric library, and formats only through ``motcua.fmt``, so a digest shows the s
 and never another unit's data.
 
 - **chair** (Chủ tịch UBND xã/phường): headline KPIs of the current month or quarter up to ``today``, the
-  dossiers open and overdue at ``today``, and those due within ``due_within_days`` working days.
+  dossiers open and overdue at ``today``, and those due within ``settings.at_risk_days`` working days (the
+  same named setting as the dashboard's early-warning list, ``--at-risk-days``).
 - **officer** (cán bộ theo dõi): the league table of the units in their scope for the same period.
 - **admin**: no digest (an admin's scope is everything; they use the dashboard).
 
@@ -19,7 +20,6 @@ against formula injection in the workbook.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import io
 from dataclasses import dataclass
@@ -62,7 +62,6 @@ _LIST_COLUMNS = (("dossier_code", "Mã hồ sơ", "text"), ("receiving_unit", "�
 @dataclass(frozen=True)
 class DigestOptions:
     period: str = "quarter"  # headline period: the current month or quarter, up to today
-    due_within_days: int = 2  # working days ahead for "sắp đến hạn"
     max_rows: int = 50  # dossiers listed in the body of the e-mail; the attachment has them all
 
 
@@ -120,7 +119,7 @@ def build_digest(db, user: User, today: date, settings: Settings | None = None,
     scope_label = _scope_label(names)
     caption = f"{whole.label}, số liệu từ {fmt_date(to_date.start)} đến {fmt_date(to_date.end)}"
     if user.role == "chair":
-        tables, summary = _chair_tables(db, scope, to_date, today, settings, options)
+        tables, summary = _chair_tables(db, scope, to_date, today, settings)
     else:
         tables, summary = _officer_tables(db, scope, to_date, settings)
     subject = f"[Một Cửa KPI] {scope_label} – {whole.label}: {summary}"
@@ -144,8 +143,8 @@ def _scope_label(names: dict[str, str]) -> str:
     return f"{fmt_int(len(labels))} đơn vị ({labels[0]}, {labels[1]}, …)"
 
 
-def _chair_tables(db, scope: Scope, period: Period, today: date, settings: Settings,
-                  options: DigestOptions) -> tuple[list[_Table], str]:
+def _chair_tables(db, scope: Scope, period: Period, today: date,
+                  settings: Settings) -> tuple[list[_Table], str]:
     kpis = compute_kpis(db, scope, period, settings)
     headline = [
         ("Tổng số hồ sơ nhận giải quyết", "int", kpis["received"]["total"]),
@@ -155,14 +154,14 @@ def _chair_tables(db, scope: Scope, period: Period, today: date, settings: Setti
         ("Đang giải quyết quá hạn", "int", kpis["pending"]["overdue"]),
         *[(RATES[key].label, "pct", kpis["rates"][key]) for key in _HEADLINE_RATES],
     ]
-    risk = at_risk(db, scope, today, dataclasses.replace(settings, at_risk_days=options.due_within_days))
+    risk = at_risk(db, scope, today, settings)
     overdue, due_soon = risk[risk["risk"] == "overdue"], risk[risk["risk"] == "due_soon"]
     tables = [
         _Table("Chỉ tiêu chính", (("Chỉ tiêu", "text"), ("Giá trị", "value")),
                [(label, (kind, value)) for label, kind, value in headline]),
         _list_table(f"Hồ sơ quá hạn tại ngày {fmt_date(today)}", overdue, "working_days_left", "Quá hạn (ngày làm việc)",
                     negate=True),
-        _list_table(f"Hồ sơ sắp đến hạn trong {options.due_within_days} ngày làm việc tới", due_soon,
+        _list_table(f"Hồ sơ sắp đến hạn trong {settings.at_risk_days} ngày làm việc tới", due_soon,
                     "working_days_left", "Còn (ngày làm việc)"),
     ]
     summary = f"{fmt_int(len(overdue))} hồ sơ quá hạn, {fmt_int(len(due_soon))} sắp đến hạn"

@@ -48,7 +48,6 @@ class SmtpSettings:
 @dataclass(frozen=True)
 class DigestSettings:
     period: str = "quarter"  # headline KPIs of the current month or quarter
-    due_within_days: int = 2  # working days ahead for "sắp đến hạn"
     max_rows: int = 50  # dossiers listed in the e-mail body; the xlsx attachment holds them all
 
 
@@ -123,6 +122,6 @@ def load_service_config(path: str | os.PathLike | None = None) -> ServiceConfig:
     keep = _typed(backup, "keep", int, 14, f"{where} [backup]")
     if digest.period not in PERIOD_KINDS:
         raise ServiceConfigError(f"{where} [digest]: 'period' chỉ nhận {', '.join(PERIOD_KINDS)}.")
-    if digest.due_within_days < 0 or digest.max_rows < 1 or keep < 1:
-        raise ServiceConfigError(f"{where}: due_within_days ≥ 0, max_rows ≥ 1 và [backup] keep ≥ 1.")
+    if digest.max_rows < 1 or keep < 1:
+        raise ServiceConfigError(f"{where}: [digest] max_rows ≥ 1 và [backup] keep ≥ 1.")
     return ServiceConfig(directory=directory, smtp=smtp, digest=digest, backup_keep=keep)

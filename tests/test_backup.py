@@ -163,4 +163,4 @@ def test_cli_backup_rotates_and_restore_asks_first(deployment, tmp_path):
 def test_backup_without_database_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(backup_command, [str(tmp_path / "b"), "--db", str(tmp_path / "none.duckdb"),
                                                  "--config-dir", str(tmp_path)])
-    assert result.exit_code == 1 and "Chưa có cơ sở dữ liệu" in result.output
+    assert result.exit_code == 2 and "Lỗi: Chưa có cơ sở dữ liệu" in result.output

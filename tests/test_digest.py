@@ -67,7 +67,7 @@ def test_no_digest_contains_another_units_data(database):
 def test_chair_digest_lists_overdue_and_due_soon_from_the_metric_library(database):
     db, codes = database
     user = users(codes)["chair_a"]
-    digest = build_digest(db, user, TODAY, options=DigestOptions(due_within_days=3, max_rows=5))
+    digest = build_digest(db, user, TODAY, Settings(at_risk_days=3), DigestOptions(max_rows=5))
     risk = at_risk(db, Scope(unit_codes=(codes[0],)), TODAY, Settings(at_risk_days=3))
     overdue, soon = (risk["risk"] == "overdue").sum(), (risk["risk"] == "due_soon").sum()
     assert overdue > 5 and soon > 0
@@ -89,8 +89,8 @@ def test_chair_digest_lists_overdue_and_due_soon_from_the_metric_library(databas
 
 def test_hostile_text_is_escaped_in_html_and_neutralised_in_xlsx(database):
     db, codes = database
-    digest = build_digest(db, users(codes)["chair_a"], TODAY, options=DigestOptions(max_rows=10_000,
-                                                                                  due_within_days=400))
+    digest = build_digest(db, users(codes)["chair_a"], TODAY, Settings(at_risk_days=30),
+                          DigestOptions(max_rows=10_000))
     assert "<script>" not in digest.html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in digest.html
     workbook = openpyxl.load_workbook(io.BytesIO(digest.xlsx))
     values = [c for s in workbook for row in s.iter_rows(values_only=True) for c in row if isinstance(c, str)]

@@ -105,6 +105,6 @@ def test_wrong_password_is_a_clear_error(db_path, config_dir, tmp_path, monkeypa
 
 def test_send_without_smtp_settings_and_both_modes_are_refused(db_path, config_dir, tmp_path):
     missing = CliRunner().invoke(digest_command, ["--db", str(db_path), "--config-dir", str(config_dir), "--send"])
-    assert missing.exit_code == 1 and "Chưa cấu hình máy chủ thư" in missing.output
+    assert missing.exit_code == 2 and "Lỗi: Chưa cấu hình máy chủ thư" in missing.output
     both = CliRunner().invoke(digest_command, ["--send", "--dry-run", str(tmp_path)])
     assert both.exit_code == 2
