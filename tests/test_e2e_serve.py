@@ -1,0 +1,90 @@
+"""`motcua serve` in a real browser: the app under a base URL path (as behind nginx), health endpoint, XSRF
+cookie, structured logs, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import dbfactory
+import pytest
+from e2e_utils import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, chromium_missing, free_port
+
+from dashboard.launch import ServeOptions, child_record, normalise_base_path, streamlit_argv
+
+if chromium_missing():  # pragma: no cover - `make test` installs it
+    pytest.skip("system Chromium not installed", allow_module_level=True)
+
+
+def test_production_flags_and_base_path_rules():
+    argv = streamlit_argv(ServeOptions(base_path="kpi"))
+    flags = dict(zip(argv[5::2], argv[6::2], strict=True))
+    assert flags["--server.enableXsrfProtection"] == "true" and flags["--server.enableCORS"] == "true"
+    assert flags["--browser.gatherUsageStats"] == "false" and flags["--server.headless"] == "true"
+    assert flags["--server.baseUrlPath"] == "kpi" and flags["--server.address"] == "127.0.0.1"
+    assert normalise_base_path("/tinh/kpi/") == "tinh/kpi" and normalise_base_path(None) == ""
+    with pytest.raises(ValueError, match="không hợp lệ"):
+        normalise_base_path("kpi?x=<script>")
+    assert child_record("ERROR|streamlit.x|boom", ("info", "s")) == ("error", "streamlit.x", "boom")
+    assert child_record("  File 'a.py', line 1", ("error", "streamlit.x")) == (
+        "error", "streamlit.x", "  File 'a.py', line 1")
+
+
+@pytest.mark.e2e
+def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    db_path = dbfactory.sample_db(tmp_path / "sample.duckdb", n=300)
+    port, log = free_port(), tmp_path / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--base-path", "/tinh/kpi/", "--db",
+         str(db_path), "--config-dir", str(tmp_path), "--log-file", str(log)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/tinh/kpi"
+    try:
+        _wait_health(f"{base}/_stcore/health", process)
+        with pytest.raises(urllib.error.HTTPError):  # nothing is served outside the base path
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/", wait_until="domcontentloaded")
+            page.wait_for_selector(IDLE, timeout=60_000)
+            page.get_by_text("Chế độ demo").first.wait_for(timeout=30_000)
+            page.get_by_role("link", name="Dữ liệu").first.click()
+            page.wait_for_url(f"{base}/du-lieu*", timeout=30_000)
+            page.wait_for_selector(IDLE, timeout=60_000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "e2e-serve-base-path.png"))
+            cookies = {c["name"]: c for c in page.context.cookies()}
+            assert "_streamlit_xsrf" in cookies  # XSRF protection is on
+            browser.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(30)
+    assert code == 0
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
+    assert records[0]["health"] == f"{base}/_stcore/health"
+    assert any(r["logger"].startswith("streamlit") for r in records)
+    assert records[-1]["msg"] == "Bảng điều khiển đã dừng" and records[-1]["exit_code"] in (0, -15)
+
+
+def _wait_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(url, timeout=2).read() == b"ok":
+                return
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(process.stdout.read().decode(errors="replace"))
+        time.sleep(0.3)
+    raise RuntimeError("motcua serve did not become healthy")
