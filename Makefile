@@ -20,8 +20,12 @@ $(DB): | $(VENV)/.installed
 
 demo-db: $(DB)
 
+HOST ?= 127.0.0.1
+BASE_PATH ?=
+
+# The production entry point (`motcua serve`: headless, XSRF on, usage statistics off, JSON logs on stdout).
 run: $(VENV)/.installed $(DB)
-	MOTCUA_DB=$(DB) $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/motcua serve --db $(DB) --host $(HOST) --port $(PORT) --base-path "$(BASE_PATH)"
 
 # System Chromium drives the browser tests, the chart PNGs and the PDF brief (never `playwright install`);
 # poppler-utils (pdftoppm) lets the tests look at the printed brief.
