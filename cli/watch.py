@@ -39,13 +39,16 @@ def watch_command(inbox, db_path, unit, interval, settle_seconds, once, max_poll
     setup_logging(log_file)
     stop = threading.Event()
     # systemd stops the service with SIGTERM: finish the current import and move, then exit.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signum, lambda *_: stop.set())
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
     folder = DropFolder(inbox, db_path=db_path, unit=unit, settle_seconds=settle_seconds)
     try:
         outcomes = folder.run(interval=interval, max_polls=1 if once else max_polls, stop=stop)
     except unitsmod.UnitError as exc:
         fail(f"--unit: {exc}")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     for outcome in outcomes:
         click.echo(f"{outcome.file_name} -> {outcome.status}/ : {outcome.message}")

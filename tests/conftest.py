@@ -109,3 +109,15 @@ PII_VALUES = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "09
 @pytest.fixture
 def dossier_rows() -> list[list[Cell]]:
     return [list(DOSSIER_HEADER), *[list(row) for row in DOSSIER_ROWS]]
+
+
+@pytest.fixture(autouse=True)
+def _config_env_restored(monkeypatch):
+    """`--config-dir` exports MOTCUA_CONFIG_DIR/USERS/HOLIDAY_OVERRIDES into os.environ (so the Streamlit child
+    and every library call read the same files); undo that after each test so no test leaks a users file."""
+    import os
+
+    for variable in ("MOTCUA_CONFIG_DIR", "MOTCUA_USERS", "MOTCUA_HOLIDAY_OVERRIDES"):
+        if variable not in os.environ:
+            monkeypatch.setenv(variable, "")  # records "absent" so teardown removes what a test sets
+            monkeypatch.delenv(variable)
