@@ -11,8 +11,8 @@ and never another unit's data.
 - **officer** (cán bộ theo dõi): the league table of the units in their scope for the same period.
 - **admin**: no digest (an admin's scope is everything; they use the dashboard).
 
-Dossiers waiting for a supplement are not listed separately yet: the metric library exposes no
-``waiting_supplement`` count (they appear in the overdue/due lists like any open dossier).
+Dossiers waiting for a supplement get their own count and list when the metric library defines the
+``waiting_supplement`` count (``metrics.COUNTS``); the list is ``dossier_list(…, "waiting_supplement")``.
 
 Every text that comes from data (unit, procedure, dossier code) is escaped in the HTML and neutralised
 against formula injection in the workbook.
@@ -42,12 +42,22 @@ from motcua.fmt import (
     fmt_int,
     fmt_pct,
 )
-from motcua.metrics import RATES, Settings, at_risk, compute_kpis, league_table, total_row
+from motcua.metrics import (
+    COUNTS,
+    RATES,
+    Settings,
+    at_risk,
+    compute_kpis,
+    dossier_list,
+    league_table,
+    total_row,
+)
 from motcua.periods import Period, custom_period, period_containing
 from motcua.safe_export import XLSXWRITER_OPTIONS, neutralize_value
 from motcua.text import slug
 
 DIGEST_ROLES = ("chair", "officer")
+WAITING = "waiting_supplement"  # a COUNTS key once the clock rules define it
 PERIOD_KINDS = ("month", "quarter")
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -154,6 +164,10 @@ def _chair_tables(db, scope: Scope, period: Period, today: date,
         ("Đang giải quyết quá hạn", "int", kpis["pending"]["overdue"]),
         *[(RATES[key].label, "pct", kpis["rates"][key]) for key in _HEADLINE_RATES],
     ]
+    waiting = None
+    if WAITING in COUNTS:
+        headline.insert(5, (COUNTS[WAITING], "int", kpis["pending"].get(WAITING)))
+        waiting = dossier_list(db, scope, period, WAITING, settings, limit=None)
     risk = at_risk(db, scope, today, settings)
     overdue, due_soon = risk[risk["risk"] == "overdue"], risk[risk["risk"] == "due_soon"]
     tables = [
@@ -164,17 +178,23 @@ def _chair_tables(db, scope: Scope, period: Period, today: date,
         _list_table(f"Hồ sơ sắp đến hạn trong {settings.at_risk_days} ngày làm việc tới", due_soon,
                     "working_days_left", "Còn (ngày làm việc)"),
     ]
+    if waiting is not None:
+        tables.append(_list_table(f"Hồ sơ đang chờ bổ sung tại ngày {fmt_date(today)}", waiting, None, ""))
     summary = f"{fmt_int(len(overdue))} hồ sơ quá hạn, {fmt_int(len(due_soon))} sắp đến hạn"
     return tables, summary
 
 
-def _list_table(title: str, frame: pd.DataFrame, days_column: str, days_header: str,
+def _list_table(title: str, frame: pd.DataFrame, days_column: str | None, days_header: str,
                 negate: bool = False) -> _Table:
-    columns = tuple((header, kind) for _, header, kind in _LIST_COLUMNS) + ((days_header, "int"),)
+    columns = tuple((header, kind) for _, header, kind in _LIST_COLUMNS)
+    if days_column:
+        columns += ((days_header, "int"),)
     rows = []
     for record in frame.to_dict("records"):
-        days = record[days_column]
-        rows.append((*[record[key] for key, _, _ in _LIST_COLUMNS], -days if negate else days))
+        row = tuple(record[key] for key, _, _ in _LIST_COLUMNS)
+        if days_column:
+            row += (-record[days_column] if negate else record[days_column],)
+        rows.append(row)
     return _Table(title, columns, rows, note="Không có hồ sơ nào." if not rows else "", capped=True)
 
 

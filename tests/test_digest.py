@@ -12,9 +12,9 @@ from dbfactory import build_db, commune_codes, make_dossiers
 
 from motcua import db as dbmod
 from motcua.auth import User
-from motcua.digest import DigestOptions, build_digest, current_period, recipients, to_message
+from motcua.digest import WAITING, DigestOptions, build_digest, current_period, recipients, to_message
 from motcua.filters import Scope
-from motcua.metrics import Settings, at_risk, compute_kpis
+from motcua.metrics import COUNTS, Settings, at_risk, compute_kpis, dossier_list
 
 TODAY = date(2026, 11, 20)
 
@@ -131,3 +131,15 @@ def test_message_has_text_html_and_the_workbook(database):
     attachment = next(message.iter_attachments())
     assert attachment.get_filename() == "tong-hop-phuong-hoan-kiem-20261120.xlsx"
     assert attachment.get_content() == digest.xlsx
+
+
+@pytest.mark.skipif(WAITING not in COUNTS, reason="the metric library has no waiting_supplement count yet")
+def test_chair_digest_lists_dossiers_waiting_for_a_supplement(database):
+    db, codes = database
+    digest = build_digest(db, users(codes)["chair_a"], TODAY)
+    _, to_date = current_period(TODAY, "quarter")
+    waiting = dossier_list(db, Scope(unit_codes=(codes[0],)), to_date, WAITING, limit=None)
+    workbook = openpyxl.load_workbook(io.BytesIO(digest.xlsx))
+    sheet = next(s for s in workbook if s.title.startswith("Hồ sơ đang chờ bổ sung"))
+    assert sheet.max_row - 4 == len(waiting) or (len(waiting) == 0 and sheet.max_row <= 6)
+    assert f"{COUNTS[WAITING]} | {len(waiting)}" in digest.text
