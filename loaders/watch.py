@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loaders.pipeline import STATUS_FAILED, FileResult, import_files
+from motcua import units as unitsmod
 
 LOG = logging.getLogger("loaders.watch")
 DONE, FAILED = "done", "failed"
@@ -153,10 +154,10 @@ class DropFolder:
         ready = self.ready_files()
         if not ready:
             return []
-        self.done_dir.mkdir(exist_ok=True)
-        self.failed_dir.mkdir(exist_ok=True)
         try:
             results = self._import(ready)
+        except unitsmod.UnitError:  # --unit cannot be resolved: a configuration error, not the files' fault
+            raise
         except OSError as exc:  # disk full, permissions: nothing published; try again next poll
             LOG.error("Lỗi hệ thống khi nạp, sẽ thử lại: %s", exc, extra={"fields": {"files": [p.name for p in ready]}})
             return []
@@ -172,6 +173,8 @@ class DropFolder:
     def _import_alone(self, path: Path) -> list[Outcome]:
         try:
             (result,) = self._import([path])
+        except unitsmod.UnitError:
+            raise
         except OSError as exc:
             LOG.error("Lỗi hệ thống khi nạp '%s', sẽ thử lại: %s", path.name, exc)
             return []
@@ -185,6 +188,7 @@ class DropFolder:
     def _settle(self, path: Path, result: FileResult) -> Outcome:
         failed = result.status in (STATUS_FAILED, "error")
         directory = self.failed_dir if failed else self.done_dir
+        directory.mkdir(exist_ok=True)
         destination = unique_destination(directory, path.name)
         if failed:
             _write_atomic(destination.with_name(destination.name + ".txt"), failure_text(result))

@@ -158,3 +158,11 @@ def test_cli_once(inbox, db_path, tmp_path):
     assert "quy1.csv -> done/" in result.output
     assert '"status": "done"' in log.read_text(encoding="utf-8")
     assert dossier_count(db_path) == 5
+
+
+def test_unknown_unit_option_stops_the_watcher_and_leaves_files_alone(inbox, db_path):
+    write_export(inbox / "quy1.csv")
+    result = CliRunner().invoke(watch_command, [str(inbox), "--db", str(db_path), "--once", "--settle", "0",
+                                                "--unit", "Xã Không Có Thật"])
+    assert result.exit_code == 2 and "Lỗi: --unit:" in result.output
+    assert (inbox / "quy1.csv").exists() and not (inbox / "failed").exists()
