@@ -15,6 +15,7 @@ import pytest
 from e2e_utils import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, chromium_missing, free_port
 
 from dashboard.launch import ServeOptions, child_record, normalise_base_path, streamlit_argv
+from motcua import db as dbmod
 
 if chromium_missing():  # pragma: no cover - `make test` installs it
     pytest.skip("system Chromium not installed", allow_module_level=True)
@@ -58,6 +59,11 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
             page.get_by_role("link", name="Dữ liệu").first.click()
             page.wait_for_url(f"{base}/du-lieu*", timeout=30_000)
             page.wait_for_selector(IDLE, timeout=60_000)
+            # An upload is the request XSRF protection guards: it must pass under the base path.
+            page.locator("input[type='file']").set_input_files(_export(tmp_path / "moi.csv"))
+            page.get_by_text("moi.csv").first.wait_for(timeout=30_000)
+            page.get_by_role("button", name="Nạp dữ liệu").click()
+            page.get_by_text("Đã nạp xong").first.wait_for(timeout=60_000)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "e2e-serve-base-path.png"))
             cookies = {c["name"]: c for c in page.context.cookies()}
@@ -72,6 +78,13 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
     assert records[0]["health"] == f"{base}/_stcore/health"
     assert any(r["logger"].startswith("streamlit") for r in records)
     assert records[-1]["msg"] == "Bảng điều khiển đã dừng" and records[-1]["exit_code"] in (0, -15)
+    assert dbmod.Database(db_path).query_rows("SELECT count(*) FROM dossiers WHERE dossier_code = 'HS-MOI-1'") == [(1,)]
+
+
+def _export(path):
+    path.write_text("Mã hồ sơ;Đơn vị tiếp nhận;Ngày tiếp nhận;Trạng thái\n"
+                    "HS-MOI-1;Phường Ba Đình;01/03/2026 08:00;Đang xử lý\n", encoding="utf-8")
+    return str(path)
 
 
 def _wait_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
