@@ -10,6 +10,7 @@ the view are in ``dashboard.pickers``; the URL codec is ``dashboard.url_state`` 
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -24,7 +25,8 @@ from motcua.filters import Scope
 from motcua.settings import SETTINGS
 from motcua.units import UnitError, resolve_unit
 
-TARGETS_PATH = Path(__file__).resolve().parent.parent / "config" / "targets.toml"
+# `motcua serve --config-dir` exports MOTCUA_TARGETS (motcua.service_config.apply_config_dir).
+TARGETS_PATH = Path(os.environ.get("MOTCUA_TARGETS") or Path(__file__).resolve().parent.parent / "config" / "targets.toml")
 
 PERIOD_KINDS = {**periods.KIND_LABELS, "custom": "Tùy chọn (từ ngày – đến ngày)"}
 _USER_KEY = "_current_user"  # the User of THIS run (set by sign_in, cleared by begin_run)

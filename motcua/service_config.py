@@ -3,7 +3,8 @@
 A province deploys one config directory (``--config-dir`` or ``$MOTCUA_CONFIG_DIR``, default ``config/``)
 holding ``users.toml``, ``holiday_overrides.toml``, ``targets.toml`` and ``motcua.toml`` (see
 ``config/motcua.example.toml``). ``apply_config_dir`` points the library at the first two through their
-environment variables, so every command and the Streamlit process read the same files.
+environment variables (``targets.toml`` through ``$MOTCUA_TARGETS``), so every command and the Streamlit
+process read the same files.
 
 Secrets are never written in the file: the SMTP password comes from an environment variable
 (``password_env``, e.g. set by a systemd ``EnvironmentFile``).
@@ -20,6 +21,7 @@ from motcua.auth import USERS_ENV
 from motcua.workdays import OVERRIDES_ENV
 
 CONFIG_DIR_ENV = "MOTCUA_CONFIG_DIR"
+TARGETS_ENV = "MOTCUA_TARGETS"  # read by the dashboard (dashboard/state.py)
 DEFAULT_CONFIG_DIR = Path("config")
 SERVICE_FILE = "motcua.toml"
 PERIOD_KINDS = ("month", "quarter")
@@ -68,7 +70,8 @@ def apply_config_dir(path: str | os.PathLike | None = None) -> Path:
     holiday-override paths of that directory. Returns the absolute directory."""
     directory = config_dir(path).resolve()
     os.environ[CONFIG_DIR_ENV] = str(directory)
-    for variable, name in ((USERS_ENV, "users.toml"), (OVERRIDES_ENV, "holiday_overrides.toml")):
+    for variable, name in ((USERS_ENV, "users.toml"), (OVERRIDES_ENV, "holiday_overrides.toml"),
+                           (TARGETS_ENV, "targets.toml")):
         if (directory / name).exists() and not os.environ.get(variable):
             os.environ[variable] = str(directory / name)
     return directory

@@ -38,13 +38,15 @@ def test_bad_values_name_file_and_key(tmp_path, text, message):
 
 
 def test_config_dir_points_users_and_holidays_at_its_files(tmp_path, monkeypatch):
-    for variable in ("MOTCUA_USERS", "MOTCUA_HOLIDAY_OVERRIDES", "MOTCUA_CONFIG_DIR"):
+    for variable in ("MOTCUA_USERS", "MOTCUA_HOLIDAY_OVERRIDES", "MOTCUA_CONFIG_DIR", "MOTCUA_TARGETS"):
         monkeypatch.delenv(variable, raising=False)
     (tmp_path / "users.toml").write_text("", encoding="utf-8")
+    (tmp_path / "targets.toml").write_text("", encoding="utf-8")
     apply_config_dir(tmp_path)
     import os
 
     assert os.environ["MOTCUA_USERS"] == str(tmp_path / "users.toml")
+    assert os.environ["MOTCUA_TARGETS"] == str(tmp_path / "targets.toml")
     assert "MOTCUA_HOLIDAY_OVERRIDES" not in os.environ  # absent file: the default one stays in use
 
 
