@@ -6,7 +6,7 @@ DB ?= data/motcua.duckdb
 PORT ?= 8501
 SAMPLE_FILES = $(sort $(wildcard sample_data/exports/*))
 
-.PHONY: run test lint bench demo-db clean chromium
+.PHONY: run test lint bench demo-db clean chromium openssl
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ chromium:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.installed chromium lint
+# The mail tests make a self-signed certificate for their local STARTTLS server.
+openssl:
+	@command -v openssl >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null)
+
+test: $(VENV)/.installed chromium openssl lint
 	$(VENV)/bin/pytest
 
 bench: $(VENV)/.installed
