@@ -54,7 +54,7 @@ class RestorePlan:
     created_at: str
     db_target: Path
     config_targets: tuple[Path, ...]
-    audit_targets: tuple[Path, ...]
+    audit_targets: tuple[Path, ...]  # restored only where no audit log exists now (see restore_backup)
     dossiers: int | None
 
 
@@ -212,12 +212,16 @@ def plan_restore(archive: str | os.PathLike, *, db_path: str | os.PathLike | Non
     return RestorePlan(
         archive=path, created_at=manifest.get("created_at", ""), db_target=target,
         config_targets=tuple(config_root / n.split("/", 1)[1] for n in names if n.startswith(CONFIG_DIR + "/")),
-        audit_targets=tuple(target.parent / n.split("/", 1)[1] for n in names if n.startswith(AUDIT_DIR + "/")),
+        audit_targets=tuple(p for p in (target.parent / n.split("/", 1)[1] for n in names
+                                        if n.startswith(AUDIT_DIR + "/")) if not p.exists()),
         dossiers=dossiers)
 
 
 def restore_backup(plan: RestorePlan) -> None:
-    """Verify every member, then publish the database atomically and put config and audit files back."""
+    """Verify every member, then publish the database atomically and put config and audit files back.
+
+    An audit log that exists now is never replaced: it is append-only and already holds every event of the
+    backup's copy plus the later ones (among them the restore itself); only a lost log is brought back."""
     tar, manifest = _open_archive(plan.archive)
     members = {m["name"]: m for m in manifest["members"]}
     with tar, tempfile.TemporaryDirectory(prefix="motcua-restore-", dir=plan.db_target.parent

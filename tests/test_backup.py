@@ -72,7 +72,10 @@ def test_restore_gives_byte_identical_figures(deployment, tmp_path):
 
     plan = backupmod.plan_restore(archive, db_path=db_path, config_dir=config)
     assert plan.dossiers == 65 and plan.config_targets == (config / "motcua.toml", config / "users.toml")
+    assert plan.audit_targets == ()  # the current audit log is kept (append-only)
+    (db_path.parent / "audit.jsonl").write_text('{"event": "login"}\n{"event": "later"}\n', encoding="utf-8")
     backupmod.restore_backup(plan)
+    assert "later" in (db_path.parent / "audit.jsonl").read_text(encoding="utf-8")
     assert figures(db_path) == before_figures
     assert sha(db_path) == before_sha
     assert "[users.admin]" in (config / "users.toml").read_text(encoding="utf-8")
@@ -164,3 +167,13 @@ def test_backup_without_database_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(backup_command, [str(tmp_path / "b"), "--db", str(tmp_path / "none.duckdb"),
                                                  "--config-dir", str(tmp_path)])
     assert result.exit_code == 2 and "Lỗi: Chưa có cơ sở dữ liệu" in result.output
+
+
+def test_a_lost_audit_log_is_restored(deployment, tmp_path):
+    db_path, config = deployment
+    archive = backupmod.create_backup(tmp_path / "backups", db_path=db_path, config_dir=config)
+    (db_path.parent / "audit.jsonl").unlink()
+    plan = backupmod.plan_restore(archive, db_path=db_path, config_dir=config)
+    assert plan.audit_targets == (db_path.parent / "audit.jsonl",)
+    backupmod.restore_backup(plan)
+    assert (db_path.parent / "audit.jsonl").read_text(encoding="utf-8") == '{"event": "login"}\n'
