@@ -1,7 +1,7 @@
 """Settings of the running service: the config directory and its ``motcua.toml`` (SMTP, digest, backup).
 
 A province deploys one config directory (``--config-dir`` or ``$MOTCUA_CONFIG_DIR``, default ``config/``)
-holding ``users.toml``, ``holiday_overrides.toml``, ``targets.toml`` and ``motcua.toml`` (see
+holding ``users.toml``, ``holiday_overrides.toml``, ``targets.toml``, ``site.toml`` and ``motcua.toml`` (see
 ``config/motcua.example.toml``). ``apply_config_dir`` points the library at the first two through their
 environment variables (``targets.toml`` through ``$MOTCUA_TARGETS``), so every command and the Streamlit
 process read the same files.
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from motcua.auth import USERS_ENV
+from motcua.site import SITE_ENV
 from motcua.workdays import OVERRIDES_ENV
 
 CONFIG_DIR_ENV = "MOTCUA_CONFIG_DIR"
@@ -71,7 +72,7 @@ def apply_config_dir(path: str | os.PathLike | None = None) -> Path:
     directory = config_dir(path).resolve()
     os.environ[CONFIG_DIR_ENV] = str(directory)
     for variable, name in ((USERS_ENV, "users.toml"), (OVERRIDES_ENV, "holiday_overrides.toml"),
-                           (TARGETS_ENV, "targets.toml")):
+                           (TARGETS_ENV, "targets.toml"), (SITE_ENV, "site.toml")):
         if (directory / name).exists() and not os.environ.get(variable):
             os.environ[variable] = str(directory / name)
     return directory

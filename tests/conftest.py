@@ -117,7 +117,8 @@ def _config_env_restored(monkeypatch):
     and every library call read the same files); undo that after each test so no test leaks a users file."""
     import os
 
-    for variable in ("MOTCUA_CONFIG_DIR", "MOTCUA_USERS", "MOTCUA_HOLIDAY_OVERRIDES", "MOTCUA_TARGETS"):
+    for variable in ("MOTCUA_CONFIG_DIR", "MOTCUA_USERS", "MOTCUA_HOLIDAY_OVERRIDES", "MOTCUA_TARGETS",
+                     "MOTCUA_SITE"):
         if variable not in os.environ:
             monkeypatch.setenv(variable, "")  # records "absent" so teardown removes what a test sets
             monkeypatch.delenv(variable)
