@@ -77,7 +77,8 @@ def test_each_commune_pack_goes_only_to_its_chairs(db_path, config_dir, tmp_path
         message = by_recipient[(address,)]
         assert message["Subject"] == f"[Một Cửa KPI] Bộ báo cáo Quý 2/2026 – {unit}"
         assert unit_names_in_pack(message) == {unit}
-        assert sorted(p.get_filename() for p in message.iter_attachments())[0].endswith("-2026Q2.docx")
+        names = sorted(p.get_filename() for p in message.iter_attachments())
+        assert [n.rsplit(".", 1)[1] for n in names] == ["docx", "xlsx"] and all("2026Q2" in n for n in names)
 
 
 def test_dry_run_writes_eml_and_email_needs_all_units(db_path, config_dir, tmp_path):
