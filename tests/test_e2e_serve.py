@@ -60,7 +60,7 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
             page.wait_for_url(f"{base}/du-lieu*", timeout=30_000)
             page.wait_for_selector(IDLE, timeout=60_000)
             # An upload is the request XSRF protection guards: it must pass under the base path.
-            page.locator("input[type='file']").set_input_files(_export(tmp_path / "moi.csv"))
+            page.locator(".st-key-upload_files input[type=file]").set_input_files(_export(tmp_path / "moi.csv"))
             page.get_by_text("moi.csv").first.wait_for(timeout=30_000)
             page.get_by_role("button", name="Nạp dữ liệu").click()
             page.get_by_text("Đã nạp xong").first.wait_for(timeout=60_000)
