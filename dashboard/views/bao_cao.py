@@ -108,7 +108,7 @@ def _downloads(data: ReportData, scope: Scope, period: Period, settings: metrics
                             help="Biểu đồ được vẽ bằng Chromium trên máy chủ; mất thêm vài giây.")
     if with_charts and find_chromium() is None:
         st.warning("Máy chủ chưa có Chromium: báo cáo Word sẽ được lập không kèm biểu đồ (có ghi chú trong tệp).")
-    stem = pack_stem(data.unit_name, period)
+    stem = pack_stem(data.unit_name, period, settings)
     get_pack = _pack_getter(scope, period, settings, with_charts)
     left, right = st.columns(2)
     left.download_button("Tải Excel – Biểu 06 và phụ lục", data=lambda: get_pack().xlsx, file_name=f"{stem}.xlsx",
