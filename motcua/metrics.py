@@ -9,6 +9,14 @@ Definitions (lead decisions; sources in ``METRIC_DOCS``):
   a closing status (7, 8, 9, 10). Effective due date = new_due_at (one re-appointment, NĐ 61/2018
   Art 19(9)), else due_at, else receipt + the procedure's legal working days (``motcua.workdays``);
   with none of those the dossier is on time / within the deadline and reported by ``data_quality``.
+  A due date without a time of day means the end of that day.
+* The official clock (``Settings.supplement_rule``, ``Settings.due_on_day_off``; one precomputed set of
+  columns per combination, ``metrics_sql.clock_suffix``): "restart" (default, NĐ 61/2018 Art 19(4)) judges
+  against the new due date, else the supplement's receipt + the time limit, else the old due date; a
+  dossier waiting for a supplement at the period end is within the deadline and counted as
+  ``waiting_supplement``. "portal_766": end − waiting time against the first due date, more than one request
+  = late, an unanswered request ends the dossier at the request time. "as_exported": dates as exported.
+  ``due_on_day_off`` "next_working_day" moves a due date on a day off to the next working day.
 * Period P = [start, end] (inclusive days; timestamps compare as [start_ts, end_ts)).
   carried_over = received before P and not closed before P; new = received in P (online / direct /
   postal by channel); received_total = carried_over + new; resolved = closed in P; pending = received
@@ -23,13 +31,15 @@ Definitions (lead decisions; sources in ``METRIC_DOCS``):
 * Returned / withdrawn / stopped (status 7, 8): ``returned_or_withdrawn`` is always its own count.
   ``Settings.returned_policy`` "resolved_on_time" (default; vendor convention, domain_metrics §2.3) keeps
   them in every Biểu 06 column, resolved as "đúng hạn"; "excluded" removes them from every column of
-  every period (so the identities and carried-over chains still hold). "separate" is accepted as an
-  alias of "excluded".
+  every period (so the identities and carried-over chains still hold; earlier periods are restated);
+  "judged_766" judges them against their due date like any closed dossier. "separate" is an alias of
+  "excluded".
 * Identities (tested for every setting): received_total = online + direct + postal + carried_over =
   resolved_total + pending_total; resolved_total = early + on_time + late; pending_total =
   within_deadline + overdue; pending at the end of P = carried_over of the next period.
 * Rates are fractions, None (NaN in frames) when the denominator is 0, and always aggregate as
-  sum(numerator) / sum(denominator), never as a mean of rates.
+  sum(numerator) / sum(denominator), never as a mean of rates. An attribute the source lacks is NULL
+  (unknown): such rates count known values only and report their ``coverage``; no data is not 0%.
 
 Every count is declared once (``motcua.metrics_sql.count_specs``) and computed in one statement over the
 derived tables of ``motcua.aggregates``: the half-month cube for calendar/report periods without a field or
