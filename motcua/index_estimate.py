@@ -414,9 +414,12 @@ def _open_due_before_end(db, scope: Scope, period: Period, as_of: date,
                          settings: metrics.Settings = _DEFAULT_SETTINGS) -> int:
     """Open dossiers at ``as_of``, not overdue yet, due before the period end (overdue at the end if left)."""
     where_sql, params = scope.with_settings(settings).where("d")
+    # The clock of the supplement / day-off rules in force (issue 11).
+    closed = f"d.{msql.closed_column(settings.supplement_rule)}"
+    due = f"d.due_day_{msql.clock_suffix(settings.supplement_rule, settings.due_on_day_off)}"
     sql, bound = msql.bind(
         f"SELECT count(*) AS n FROM {msql.FACTS_TABLE} d WHERE d.received_day <= :asof AND "
-        "(d.closed_day IS NULL OR d.closed_day > :asof) AND d.due_day >= :asof AND d.due_day < :e "
+        f"({closed} IS NULL OR {closed} > :asof) AND {due} >= :asof AND {due} < :e "
         f"AND ({where_sql})", {"asof": as_of, "e": period.end}, params)
     return int(metrics._query(db, sql, bound).iloc[0]["n"])
 
