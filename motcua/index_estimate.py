@@ -572,7 +572,8 @@ def monthly_unit_counts(db, unit_codes: Iterable[str], months: list[Period],
     columns = sorted({column for _state, attributes in specs.values() for column in attributes})
     scope = Scope(unit_codes=tuple(unit_codes)).with_settings(settings)  # attribution, boundaries
     where_sql, where_params = scope.where("d")
-    select = msql.grouped_select(f"d.{scope.unit_column}", None, columns, where_sql, cube=True)
+    select = msql.grouped_select(f"d.{scope.unit_column}", None, columns, where_sql, cube=True,
+                                 **metrics._clock(settings))
     select = (select.replace(":sb", "m.sb").replace(":eb", "m.eb")
               .replace("SELECT ", "SELECT m.i AS month_i, ", 1)
               .replace(f"FROM {msql.CUBE_TABLE} d\n", f"FROM {msql.CUBE_TABLE} d, (SELECT unnest(:mi) AS i, "
