@@ -433,8 +433,11 @@ WITH base AS (
                     0) AS waiting_days,
            d.handling_department, d.handling_officer, d.current_step, d.non_territorial,
            d.reappointment_count,
-           -- Re-appointed (xin lỗi, hẹn lại): an exported new due date or a re-appointment count.
-           d.new_due_at IS NOT NULL OR coalesce(d.reappointment_count > 0, false) AS reappointed,
+           -- Re-appointed (xin lỗi, hẹn lại, NĐ 61/2018 Art 19(9)): a re-appointment count when exported; else a
+           -- new due date on a dossier without a supplement request (after a supplement the new due date is
+           -- the restarted clock, Art 19(4), not an apology).
+           coalesce(d.reappointment_count > 0,
+                    d.new_due_at IS NOT NULL AND d.supplement_requested_at IS NULL) AS reappointed,
            {CURRENT_UNIT_COLUMNS}
     FROM dossiers d
     LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
