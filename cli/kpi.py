@@ -63,11 +63,13 @@ def _summary(result: dict) -> list[str]:
         f"Đã giải quyết: {n(resolved['total'])} (trước hạn {n(resolved['early'])}, đúng hạn "
         f"{n(resolved['on_time'])}, quá hạn {n(resolved['late'])})",
         f"Đang giải quyết: {n(pending['total'])} (trong hạn {n(pending['within_deadline'])}, "
-        f"quá hạn {n(pending['overdue'])})",
+        f"quá hạn {n(pending['overdue'])}; chờ bổ sung {n(pending['waiting_supplement'])})",
         f"Trả lại, rút, dừng xử lý: {n(result['returned_or_withdrawn'])}",
         _non_territorial_line(received),
     ]
-    lines += [f"{metric.label}: {fmt.fmt_pct(rates[key])}" for key, metric in metrics.RATES.items()]
+    coverage = result["coverage"]
+    lines += [f"{metric.label}: {fmt.fmt_rate_coverage(rates[key], coverage[key])}"
+              for key, metric in metrics.RATES.items()]
     levels = "; ".join(f"{metrics.LEVEL_LABELS[level]} {n(count)}" for level, count in result["levels"].items())
     lines.append(f"Hồ sơ mới theo mức độ DVC: {levels}")
     estimate = result.get("index_estimate")
@@ -75,6 +77,7 @@ def _summary(result: dict) -> list[str]:
         rank = f", {estimate['rank']['text']}" if estimate.get("rank") else ""
         lines.append(f"Chỉ số phục vụ ({estimate['label']}): {fmt.fmt_num(estimate['total'])}/"
                      f"{fmt.fmt_num(estimate['total_max_known'])} điểm tính được{rank}")
+    lines += metrics.settings_notes(result["settings"])
     return lines
 
 

@@ -9,6 +9,7 @@ import click
 
 from cli.common import EXIT_BAD_INPUT, EXIT_EMPTY, db_option, fail, resolve_unit, settings_options
 from motcua import db as dbmod
+from motcua import metrics
 from motcua import units as unitsmod
 from motcua.filters import Scope
 from motcua.periods import parse_period
@@ -46,7 +47,7 @@ def _province_scope(database: dbmod.Database, text: str | None) -> Scope:
               help="Với --email: không gửi, ghi mỗi thư thành tệp .eml trong thư mục này.")
 @click.option("--config-dir", type=click.Path(file_okay=False), default=None,
               help="Với --email: thư mục cấu hình (mặc định: MOTCUA_CONFIG_DIR hoặc config/).")
-@settings_options()
+@settings_options(defaults={"calendar": "report"})  # the legal report periods (NĐ 09/2019)
 def report_command(db_path, unit_text, period_text, out_dir, all_units, province, no_charts, email_mode,
                    dry_run_dir, config_dir, settings) -> None:
     """Lập báo cáo quý: tệp Excel Biểu 06 và dự thảo báo cáo Word (hoặc tệp zip cho cả tỉnh)."""
@@ -64,6 +65,12 @@ def report_command(db_path, unit_text, period_text, out_dir, all_units, province
     except ValueError as exc:
         fail(str(exc))
     database = dbmod.Database(db_path)
+    calendar = ("kỳ báo cáo từ ngày 15 tháng trước đến ngày 14 (NĐ 09/2019/NĐ-CP)" if settings.calendar == "report"
+                else "tháng, quý dương lịch (--calendar calendar)")
+    click.echo(f"Kỳ {period.caption}: {calendar}.", err=True)
+    click.echo(metrics.settings_notes(settings.as_dict())[0], err=True)
+    if settings.returned_policy == "excluded":
+        click.echo(metrics.EXCLUDED_WARNING, err=True)
     started = time.perf_counter()
     try:
         database.version()

@@ -256,13 +256,18 @@ def target_status(value: float | None, target: float | None) -> tuple[str, str] 
 
 
 def rate_card(label: str, value: float | None, previous: float | None, target: float | None,
-              help_text: str | None = None) -> None:
-    """KPI card of a rate: value, change in percentage points vs the previous period, target badge."""
+              help_text: str | None = None, coverage: dict | None = None) -> None:
+    """KPI card of a rate: value, change in percentage points vs the previous period, target badge, and the
+    coverage when only some dossiers carry the value ("không có dữ liệu" when none do, never 0%)."""
     delta = None
     if value is not None and previous is not None and not pd.isna(value) and not pd.isna(previous):
         delta = fmt.fmt_delta_pct_points(value - previous)
+    missing = value is None or pd.isna(value)
+    shown = fmt.NO_DATA if missing and coverage and coverage.get("denominator") else fmt.fmt_pct(value)
     with st.container(border=True):
-        st.metric(label, fmt.fmt_pct(value), delta=delta, help=help_text)
+        st.metric(label, shown, delta=delta, help=help_text)
+        if fmt.fmt_coverage(coverage):
+            st.caption(fmt.fmt_coverage(coverage).capitalize())
         status = target_status(value, target)
         if status:
             colour, text = status
@@ -280,7 +285,8 @@ def rate_cards(keys: Sequence[str], kpis: dict, previous: dict, *, definitions_b
         metric = metrics.RATES[key]
         with column:
             help_text = None if definitions_below else f"{metric.definition} Nguồn: {metric.source}."
-            rate_card(metric.label, kpis["rates"][key], previous["rates"][key], goals.get(key), help_text=help_text)
+            rate_card(metric.label, kpis["rates"][key], previous["rates"][key], goals.get(key), help_text=help_text,
+                      coverage=kpis.get("coverage", {}).get(key))
             if definitions_below:
                 metric_definition(metric)
 
@@ -351,6 +357,10 @@ def _open(title: str, intro: str) -> tuple | None:
         return None
     scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
     st.markdown(f"**{state.view_caption()}**")
+    if settings.returned_policy == "excluded":
+        from motcua import metrics
+
+        st.warning(metrics.EXCLUDED_WARNING, icon=":material/history:")
     return (scope, period, settings, *freshness(scope, period))
 
 

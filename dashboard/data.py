@@ -168,6 +168,16 @@ def level_breakdown(scope: Scope, period: Period) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _procedure_levels(keys: tuple, by_unit: bool, _scope: Scope, _period: Period) -> pd.DataFrame:
+    return metrics.procedures_by_level(get_db(), _scope, _period, by_unit)
+
+
+def procedures_by_level(scope: Scope, period: Period, by_unit: bool = False) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _procedure_levels(_keys(scope, period, metrics.Settings()), by_unit, scope, period)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _processing(keys: tuple, by: str, _scope: Scope, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
     return metrics.processing_time(get_db(), _scope, _period, by, _settings)
 
@@ -200,6 +210,16 @@ def attribution_reconciliation(scope: Scope, period: Period, settings: metrics.S
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _quality(version: str, scope_key: tuple, _scope: Scope) -> pd.DataFrame:
     return metrics.data_quality(get_db(), _scope)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _coverage(version: str, scope_key: tuple, by: str, _scope: Scope) -> pd.DataFrame:
+    return metrics.coverage_table(get_db(), _scope, by)
+
+
+def coverage_table(scope: Scope, by: str) -> pd.DataFrame:
+    scope = restrict(scope)
+    return _coverage(get_db().version(), scope.key(), by, scope)
 
 
 def data_quality(scope: Scope) -> pd.DataFrame:

@@ -38,6 +38,7 @@ RAW_FIELDS: tuple[str, ...] = (
     "fee",  # Phí (VNĐ)
     "charge",  # Lệ phí (VNĐ)
     "supplement_count",
+    "supplement_waiting_days",  # total waiting time of all answered rounds (days), from the DVCQG JSON
     "legal_days",
     "handling_department",  # Phòng ban xử lý / Bộ phận giải quyết (always kept)
     "handling_officer",  # Cán bộ / Người xử lý: an official's name, kept only where the site enables it

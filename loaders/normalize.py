@@ -45,7 +45,8 @@ FIELD_LABELS: dict[str, str] = {
     "status": "Trạng thái", "time_status": "Tình trạng hạn", "digitized": "Đã số hóa",
     "electronic_result": "Kết quả điện tử", "reused": "Tái sử dụng dữ liệu số hóa",
     "paid_online": "Thanh toán trực tuyến", "fee": "Phí", "charge": "Lệ phí",
-    "supplement_count": "Số lần bổ sung", "legal_days": "Thời hạn giải quyết", "has_fee": "Có phí",
+    "supplement_count": "Số lần bổ sung", "supplement_waiting_days": "Thời gian chờ bổ sung",
+    "legal_days": "Thời hạn giải quyết", "has_fee": "Có phí",
     "handling_department": "Phòng ban xử lý", "handling_officer": "Cán bộ xử lý", "current_step": "Bước xử lý",
     "reappointment_count": "Số lần hẹn lại", "non_territorial": "Không phụ thuộc địa giới hành chính",
 }
@@ -56,6 +57,8 @@ DATE_FIELDS = ("submitted_at", "received_at", "due_at", "new_due_at", "finished_
 # ``state_at`` (which copy of a dossier is newer) is the latest *event*. Due dates are deadlines, often in
 # the future: counting them would make a finished dossier tie with its earlier, still-open copy.
 EVENT_FIELDS = tuple(f for f in DATE_FIELDS if f not in ("due_at", "new_due_at"))
+# Excel serial numbers are read as due dates up to this far ahead (time limits of months, not decades).
+DUE_HORIZON_DAYS = 3 * 366
 
 # Day-first only: "03/04/2025" is 3 April. Tried in order; the first that matches the whole text wins.
 DATE_FORMATS = (
@@ -95,10 +98,14 @@ MAPPED_FIELDS: dict[str, MappedField] = {
     "fee": MappedField("fee", "BIGINT", vocab.map_money),
     "charge": MappedField("charge", "BIGINT", vocab.map_money),
     "supplement_count": MappedField("supplement_count", "SMALLINT", vocab.map_count),
-    "legal_days": MappedField("legal_days", "DOUBLE", vocab.map_days),
+    "legal_days": MappedField("legal_days", "DOUBLE", vocab.map_time_limit),
     "reappointment_count": MappedField("reappointment_count", "SMALLINT", vocab.map_count),
     "non_territorial": MappedField("non_territorial_given", "BOOLEAN", vocab.map_flag),
+    "supplement_waiting_days": MappedField("supplement_waiting_days", "DOUBLE", vocab.map_days),
 }
+# Yes/no columns where a blank cell means "no" when the export has the column at all. A column the export
+# lacks leaves the attribute NULL (unknown): rates then count known values only (no data is not 0%).
+BLANK_IS_NO = frozenset({"digitized", "electronic_result", "reused", "paid_online"})
 PROCEDURE_MAPPED: dict[str, MappedField] = {
     "dvc_level": MAPPED_FIELDS["dvc_level"],
     "has_fee": MappedField("has_fee", "BOOLEAN", vocab.map_flag),
@@ -280,7 +287,11 @@ class Normalizer:
                                f"CAST(NULL AS VARCHAR) AS {field}_error")
                 continue
             joins.append(f"LEFT JOIN {table} {alias} ON {alias}.raw = r.{_quote(field)}")
-            selects.append(f"{alias}.value AS {spec.output}, {alias}.error AS {field}_error")
+            value = f"{alias}.value"
+            if field in BLANK_IS_NO:
+                # The export has the column: an empty cell is an unticked box (no), not unknown.
+                value = f"coalesce({value}, CASE WHEN nullif(trim(r.{_quote(field)}), '') IS NULL THEN false END)"
+            selects.append(f"{value} AS {spec.output}, {alias}.error AS {field}_error")
             checks.append(Check(f"{field}_error IS NOT NULL", field, f"{field}_error", raw=field))
         return selects, joins, checks
 
@@ -294,10 +305,12 @@ class Normalizer:
                   "(dạng hợp lệ: dd/mm/yyyy hoặc dd/mm/yyyy HH:MM)'", raw=field, detail=f"trim({raw}) <> ''"),
             Check(f"{field} < TIMESTAMP '{MIN_DATE.isoformat(sep=' ')}'", field,
                   f"'Ngày ''' || {raw} || ''' ở cột ''{label}'' trước 01/01/2000'", raw=field),
+        ] + ([] if field not in EVENT_FIELDS else [
+            # Only events cannot lie in the future; a pending dossier's due date normally does.
             Check(f"{field} > TIMESTAMP '{limit.isoformat(sep=' ', timespec='seconds')}'", field,
                   f"'Ngày ''' || {raw} || ''' ở cột ''{label}'' ở tương lai (sau {limit:%d/%m/%Y %H:%M})'",
                   raw=field),
-        ]
+        ])
 
     def _before_received_check(self, field: str) -> Check:
         """Results cannot come before reception (compared by day: exports often give a date without time)."""
@@ -438,7 +451,9 @@ class Normalizer:
         self._map_units([f for f in (receiving, resolving) if f])
         selects, joins, checks = self._mapping_joins(MAPPED_FIELDS)
         latest_serial = _excel_serial(self.now + timedelta(days=1))
-        dates = [f"{date_sql(f, latest_serial=latest_serial)} AS {f}" for f in DATE_FIELDS]
+        latest_due = _excel_serial(self.now + timedelta(days=DUE_HORIZON_DAYS))
+        dates = [f"{date_sql(f, latest_serial=latest_serial if f in EVENT_FIELDS else latest_due)} AS {f}"
+                 for f in DATE_FIELDS]
         given = [f"r.{_quote(f)} IS NOT NULL AS {f}_given" for f in DATE_FIELDS]
         fallback = _literal(self.fallback_unit.code) if self.fallback_unit else "CAST(NULL AS VARCHAR)"
         recv = "u_recv.code" if receiving else "CAST(NULL AS VARCHAR)"

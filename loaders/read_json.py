@@ -13,6 +13,7 @@ import math
 import pathlib
 import re
 import unicodedata
+from datetime import datetime
 
 import ijson
 import pyarrow as pa
@@ -50,7 +51,8 @@ DERIVED_SOURCES: dict[str, tuple[str, ...]] = {
     "danhsachgiaytoketqua": ("electronic_result",),
     "tailieunop": ("reused",),
     "danhsachlephi": ("fee",),
-    "danhsachhosobosung": ("supplement_count", "supplement_requested_at", "supplement_received_at", "new_due_at"),
+    "danhsachhosobosung": ("supplement_count", "supplement_requested_at", "supplement_received_at", "new_due_at",
+                           "supplement_waiting_days"),
     "diachichuhoso": ("applicant_locality",),
     "xaphuongchuhoso": ("applicant_locality",),
 }
@@ -157,7 +159,37 @@ def _derived(record: dict[str, object]) -> dict[str, str | None]:
         values["supplement_requested_at"] = _text(last.get("ngaybosung"))
         values["supplement_received_at"] = _text(last.get("ngaytiepnhanbosung"))
         values["new_due_at"] = _text(last.get("ngayhentramoi"))
+        values["supplement_waiting_days"] = _waiting_days(_dicts(supplements))
     return values
+
+
+_ROUND_FORMATS = ("%Y%m%d%H%M%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
+
+
+def _round_time(value: object) -> datetime | None:
+    text = _text(value)
+    for pattern in _ROUND_FORMATS:
+        try:
+            return datetime.strptime(text, pattern) if text else None
+        except ValueError:
+            continue
+    return None
+
+
+def _waiting_days(rounds: list[dict[str, object]]) -> str | None:
+    """Total waiting time (days) of every answered supplement round, for the portal_766 rule.
+
+    None when a round's dates cannot be read: the KPI engine then falls back to the last round only.
+    """
+    total = 0.0
+    for item in rounds:
+        requested, answered = _round_time(item.get("ngaybosung")), _round_time(item.get("ngaytiepnhanbosung"))
+        if requested is None:
+            return None
+        if answered is None:  # the open round: its waiting is the clock stop, not a deduction
+            continue
+        total += max((answered - requested).total_seconds(), 0) / 86400
+    return f"{total:.6f}"
 
 
 _NO_LIST = "tệp JSON không có danh sách hồ sơ (mảng 'data' của dịch vụ DongBoHoSoMC)."

@@ -150,6 +150,16 @@ def map_channel(raw: str | None) -> Mapped:
 # not by today's toàn trình/một phần criteria, so legacy "Mức độ 4" is taken as toàn trình at face value.
 _LEVEL_BY_NUMBER = {4: "toan_trinh", 3: "mot_phan", 2: "thong_tin", 1: "thong_tin"}
 _LEVEL_NUMBER_RE = re.compile(r"^(?:dvc(?: truc tuyen)? )?(?:muc(?: do)? )?0*([1-4])(?: 0+)?$")
+# Labels found in real exports and procedure lists: "Mức độ 2", "DVC mức 3", "Dịch vụ công trực tuyến mức độ 4",
+# "DVCTT cấp độ 3", "Level 4".
+_LEVEL_WORD_RE = re.compile(r"\b(?:muc do|muc|cap do|level)\s*0*([1-4])\b")
+# Words of each level, checked in this order ("toàn trình" before "một phần": "không toàn trình" is rare).
+_LEVEL_WORDS = (
+    ("toan_trinh", ("toan trinh", "toan phan", "dvctt tt", "truc tuyen day du")),
+    ("mot_phan", ("mot phan", "dvctt mp")),
+    # "Cung cấp TTTT" = cung cấp thông tin trực tuyến; "Chỉ cung cấp thông tin"; "CCTT".
+    ("thong_tin", ("thong tin", "tttt", "cctt", "cung cap tt")),
+)
 DVC_LEVEL_DEFAULT = "unknown"
 
 
@@ -157,13 +167,10 @@ def map_dvc_level(raw: str | None) -> Mapped:
     if raw is None or not str(raw).strip():
         return None, None
     key = fold(raw)
-    if "toan trinh" in key:
-        return "toan_trinh", None
-    if "mot phan" in key:
-        return "mot_phan", None
-    if "thong tin" in key:
-        return "thong_tin", None
-    match = _LEVEL_NUMBER_RE.match(key)
+    for level, words in _LEVEL_WORDS:
+        if any(re.search(rf"(?:^|\s){re.escape(word)}(?:\s|$)", key) for word in words):
+            return level, None
+    match = _LEVEL_NUMBER_RE.match(key) or _LEVEL_WORD_RE.search(key)
     if match:
         return _LEVEL_BY_NUMBER[int(match.group(1))], None
     return None, f"Mức độ DVC '{raw}' không nhận diện được"
@@ -245,6 +252,47 @@ def map_days(raw: str | None) -> Mapped:
     if not match:
         return None, f"Số ngày '{raw}' không hợp lệ"
     return float(match.group(1).replace(",", ".")), None
+
+
+# Time limits (thời hạn giải quyết) as published: "15 ngày làm việc", "15 ngày", "04 giờ", "24 giờ", "01 tháng",
+# "30 ngày (kể cả ngày nghỉ)". Stored in working days (the unit of the due-date arithmetic):
+#   - "N ngày" counts as N working days unless the text says calendar days ("kể cả ngày nghỉ", "ngày lịch");
+#   - calendar days and months are converted at 5 working days per 7 calendar days, a month = 30 days
+#     (approximate: the exact count depends on the holidays inside the span);
+#   - hours: a multiple of 24 is whole days ("24 giờ" = 1 ngày), otherwise working hours, 8 per working day
+#     (Bộ luật Lao động 2019 Điều 105).
+_LIMIT_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+_LIMIT_PREFIXES = ("", "khong qua", "trong", "trong vong", "trong thoi han", "toi da", "thoi han")
+_LIMIT_UNIT_RE = re.compile(r"^(?:(ngay lam viec|ngay|gio lam viec|gio|tieng|thang|tuan)\b)?\s*(.*)$")
+_CALENDAR_WORDS = ("ke ca ngay nghi", "ngay lich", "theo lich", "ke ca thu 7", "ke ca thu bay")
+WORKING_HOURS_PER_DAY = 8
+CALENDAR_TO_WORKING = 5 / 7
+
+
+def map_time_limit(raw: str | None) -> Mapped:
+    """A procedure's time limit in working days: '15' / '15 ngày làm việc' -> 15, '4 giờ' -> 0.5, '1 tháng' -> 21.43."""
+    if raw is None or not str(raw).strip():
+        return None, None
+    text = str(raw).strip()
+    found = _LIMIT_NUMBER_RE.search(text)
+    words = _LIMIT_UNIT_RE.match(fold(text[found.end():])) if found else None
+    if (not found or words is None or fold(text[:found.start()]) not in _LIMIT_PREFIXES
+            or (words.group(1) is None and words.group(2))):  # "3 xyz": a number with unknown words
+        return None, f"Thời hạn giải quyết '{raw}' không hợp lệ"
+    number, unit, rest = float(found.group(0).replace(",", ".")), words.group(1) or "ngay", words.group(2)
+    calendar_days = any(word in rest for word in _CALENDAR_WORDS)
+    if unit in ("gio", "tieng", "gio lam viec"):
+        if unit != "gio lam viec" and number >= 24 and number % 24 == 0:
+            days = number / 24
+            return (days * CALENDAR_TO_WORKING if calendar_days else days), None
+        return number / WORKING_HOURS_PER_DAY, None
+    if unit == "thang":
+        return round(number * 30 * CALENDAR_TO_WORKING, 2), None
+    if unit == "tuan":
+        return number * 5, None
+    if unit == "ngay" and calendar_days:
+        return round(number * CALENDAR_TO_WORKING, 2), None
+    return number, None
 
 
 def map_count(raw: str | None) -> Mapped:

@@ -83,3 +83,21 @@ def fmt_delta_pct_points(value) -> str:
         return NA
     sign = "+" if value > 0 else ""
     return f"{sign}{fmt_num(value * 100)} điểm %"
+
+
+NO_DATA = "không có dữ liệu"
+
+
+def fmt_coverage(coverage: dict | None) -> str:
+    """'có dữ liệu cho 1.277/3.182 hồ sơ' ('' when every dossier in scope has the value or none is in scope)."""
+    if not coverage or not coverage.get("denominator") or coverage["numerator"] >= coverage["denominator"]:
+        return ""
+    return f"có dữ liệu cho {fmt_int(coverage['numerator'])}/{fmt_int(coverage['denominator'])} hồ sơ"
+
+
+def fmt_rate_coverage(value, coverage: dict | None) -> str:
+    """'88,25%', '88,25% (có dữ liệu cho 1.277/3.182 hồ sơ)' or 'không có dữ liệu' (never '0,00%' for no data)."""
+    if _missing(value):
+        return NO_DATA if coverage and coverage.get("denominator") else NA
+    note = fmt_coverage(coverage)
+    return fmt_pct(value) + (f" ({note})" if note else "")

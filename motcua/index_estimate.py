@@ -414,9 +414,12 @@ def _open_due_before_end(db, scope: Scope, period: Period, as_of: date,
                          settings: metrics.Settings = _DEFAULT_SETTINGS) -> int:
     """Open dossiers at ``as_of``, not overdue yet, due before the period end (overdue at the end if left)."""
     where_sql, params = scope.with_settings(settings).where("d")
+    # The clock of the supplement / day-off rules in force (issue 11).
+    closed = f"d.{msql.closed_column(settings.supplement_rule)}"
+    due = f"d.due_day_{msql.clock_suffix(settings.supplement_rule, settings.due_on_day_off)}"
     sql, bound = msql.bind(
         f"SELECT count(*) AS n FROM {msql.FACTS_TABLE} d WHERE d.received_day <= :asof AND "
-        "(d.closed_day IS NULL OR d.closed_day > :asof) AND d.due_day >= :asof AND d.due_day < :e "
+        f"({closed} IS NULL OR {closed} > :asof) AND {due} >= :asof AND {due} < :e "
         f"AND ({where_sql})", {"asof": as_of, "e": period.end}, params)
     return int(metrics._query(db, sql, bound).iloc[0]["n"])
 
@@ -569,7 +572,8 @@ def monthly_unit_counts(db, unit_codes: Iterable[str], months: list[Period],
     columns = sorted({column for _state, attributes in specs.values() for column in attributes})
     scope = Scope(unit_codes=tuple(unit_codes)).with_settings(settings)  # attribution, boundaries
     where_sql, where_params = scope.where("d")
-    select = msql.grouped_select(f"d.{scope.unit_column}", None, columns, where_sql, cube=True)
+    select = msql.grouped_select(f"d.{scope.unit_column}", None, columns, where_sql, cube=True,
+                                 **metrics._clock(settings))
     select = (select.replace(":sb", "m.sb").replace(":eb", "m.eb")
               .replace("SELECT ", "SELECT m.i AS month_i, ", 1)
               .replace(f"FROM {msql.CUBE_TABLE} d\n", f"FROM {msql.CUBE_TABLE} d, (SELECT unnest(:mi) AS i, "

@@ -9,6 +9,14 @@ Definitions (lead decisions; sources in ``METRIC_DOCS``):
   a closing status (7, 8, 9, 10). Effective due date = new_due_at (one re-appointment, NĐ 61/2018
   Art 19(9)), else due_at, else receipt + the procedure's legal working days (``motcua.workdays``);
   with none of those the dossier is on time / within the deadline and reported by ``data_quality``.
+  A due date without a time of day means the end of that day.
+* The official clock (``Settings.supplement_rule``, ``Settings.due_on_day_off``; one precomputed set of
+  columns per combination, ``metrics_sql.clock_suffix``): "restart" (default, NĐ 61/2018 Art 19(4)) judges
+  against the new due date, else the supplement's receipt + the time limit, else the old due date; a
+  dossier waiting for a supplement at the period end is within the deadline and counted as
+  ``waiting_supplement``. "portal_766": end − waiting time against the first due date, more than one request
+  = late, an unanswered request ends the dossier at the request time. "as_exported": dates as exported.
+  ``due_on_day_off`` "next_working_day" moves a due date on a day off to the next working day.
 * Period P = [start, end] (inclusive days; timestamps compare as [start_ts, end_ts)).
   carried_over = received before P and not closed before P; new = received in P (online / direct /
   postal by channel); received_total = carried_over + new; resolved = closed in P; pending = received
@@ -23,13 +31,15 @@ Definitions (lead decisions; sources in ``METRIC_DOCS``):
 * Returned / withdrawn / stopped (status 7, 8): ``returned_or_withdrawn`` is always its own count.
   ``Settings.returned_policy`` "resolved_on_time" (default; vendor convention, domain_metrics §2.3) keeps
   them in every Biểu 06 column, resolved as "đúng hạn"; "excluded" removes them from every column of
-  every period (so the identities and carried-over chains still hold). "separate" is accepted as an
-  alias of "excluded".
+  every period (so the identities and carried-over chains still hold; earlier periods are restated);
+  "judged_766" judges them against their due date like any closed dossier. "separate" is an alias of
+  "excluded".
 * Identities (tested for every setting): received_total = online + direct + postal + carried_over =
   resolved_total + pending_total; resolved_total = early + on_time + late; pending_total =
   within_deadline + overdue; pending at the end of P = carried_over of the next period.
 * Rates are fractions, None (NaN in frames) when the denominator is 0, and always aggregate as
-  sum(numerator) / sum(denominator), never as a mean of rates.
+  sum(numerator) / sum(denominator), never as a mean of rates. An attribute the source lacks is NULL
+  (unknown): such rates count known values only and report their ``coverage``; no data is not 0%.
 
 Every count is declared once (``motcua.metrics_sql.count_specs``) and computed in one statement over the
 derived tables of ``motcua.aggregates``: the half-month cube for calendar/report periods without a field or
@@ -53,10 +63,12 @@ from motcua.filters import MISSING_TEXT_KEY, Scope, current_unit_codes, unit_nam
 from motcua.periods import Period, custom_period
 from motcua.settings import (  # noqa: F401  (re-exported: the metrics API names its settings)
     DIGITIZATION_SCOPES,
+    DUE_ON_DAY_OFF_RULES,
     EARLY_RULES,
     LEVEL_LABELS,
     RETURNED_POLICIES,
     SETTINGS,
+    SUPPLEMENT_RULES,
     Settings,
 )
 
@@ -98,6 +110,9 @@ class Metric:
     denominator: str  # a COUNTS key
     definition: str
     source: str
+    # Coverage: (dossiers whose value is known, dossiers the rate is about) as COUNTS keys; the denominator
+    # counts known values only, so a source without the column gives None, never 0%.
+    coverage: tuple[str, str] | None = None
 
 
 COUNTS: dict[str, str] = {
@@ -114,19 +129,25 @@ COUNTS: dict[str, str] = {
     "pending_total": "Đang giải quyết",
     "within_deadline": "Đang giải quyết trong hạn",
     "overdue": "Đang giải quyết quá hạn",
+    "waiting_supplement": "Đang chờ bổ sung",
     "returned_or_withdrawn": "Trả lại, rút, dừng xử lý",
     "new_of_online_procedures": "Hồ sơ mới của TTHC có DVC trực tuyến",
     "online_of_online_procedures": "Hồ sơ trực tuyến của TTHC có DVC trực tuyến",
+    "new_level_known": "Hồ sơ mới biết mức độ DVC",
     "digitized": "Hồ sơ được số hóa khi tiếp nhận",
-    "digitized_scope": "Hồ sơ thuộc diện số hóa",
+    "digitized_scope": "Hồ sơ thuộc diện số hóa (có dữ liệu số hóa)",
+    "digitized_scope_all": "Hồ sơ thuộc diện số hóa",
     "electronic_result": "Hồ sơ có kết quả điện tử",
-    "electronic_result_scope": "Hồ sơ đã có kết quả giải quyết",
+    "electronic_result_scope": "Hồ sơ đã có kết quả giải quyết (có dữ liệu kết quả điện tử)",
+    "electronic_result_scope_all": "Hồ sơ đã có kết quả giải quyết",
     "reused": "Hồ sơ tái sử dụng dữ liệu số hóa",
-    "fee_bearing": "Hồ sơ có phí, lệ phí",
+    "reuse_scope": "Hồ sơ mới có dữ liệu tái sử dụng",
+    "fee_bearing": "Hồ sơ có phí, lệ phí (có dữ liệu thanh toán)",
     "paid_online": "Hồ sơ thanh toán trực tuyến",
     "non_territorial": "Hồ sơ tiếp nhận không phụ thuộc địa giới hành chính",
     "non_territorial_known": "Hồ sơ mới có thông tin nơi cư trú của người nộp",
     "reappointed_more_than_once": "Hồ sơ hẹn lại ngày trả quá một lần",
+    "payment_known": "Hồ sơ mới có dữ liệu phí và thanh toán",
 }
 _LEVEL_COUNT_KEYS = {f"level_{level}": level for level in LEVEL_LABELS}
 
@@ -138,8 +159,10 @@ RATES: dict[str, Metric] = {
                "QĐ 766/QĐ-TTg chỉ số 3.3"),
         Metric("online_rate_of_online_procedures", "Tỷ lệ hồ sơ trực tuyến của TTHC có DVC trực tuyến",
                "online_of_online_procedures", "new_of_online_procedures",
-               "Hồ sơ trực tuyến / hồ sơ mới của các TTHC cung cấp DVC trực tuyến (toàn trình, một phần)",
-               "TT 23/2018/TT-BTTTT Điều 8"),
+               "Hồ sơ trực tuyến / hồ sơ mới của các TTHC cung cấp DVC trực tuyến (mặc định toàn trình và một phần, "
+               "theo cài đặt online_procedure_levels)",
+               "NĐ 42/2022/NĐ-CP Điều 11 (DVC trực tuyến = toàn trình + một phần); cách tính theo TT 23/2018/TT-BTTTT "
+               "Điều 8 (chỉ TTHC mức độ 4: chọn toan_trinh)", ("new_level_known", "new")),
         Metric("on_time_rate_resolved", "Tỷ lệ giải quyết đúng hạn (trên số đã giải quyết)", "on_time_resolved",
                "resolved_total", "(Trước hạn + đúng hạn) / số hồ sơ đã giải quyết",
                "Thực tiễn báo cáo định kỳ (Biểu 06/VPCP/KSTT, TT 01/2020/TT-VPCP)"),
@@ -148,22 +171,23 @@ RATES: dict[str, Metric] = {
                "QĐ 766/QĐ-TTg chỉ số 2.1"),
         Metric("digitized_intake_rate", "Tỷ lệ số hóa hồ sơ khi tiếp nhận", "digitized", "digitized_scope",
                "Hồ sơ có thành phần được số hóa / hồ sơ mới thuộc diện số hóa",
-               "QĐ 766/QĐ-TTg chỉ số 4.2; TT 01/2023/TT-VPCP; TT 03/2025/TT-VPCP Điều 5"),
+               "QĐ 766/QĐ-TTg chỉ số 4.2; TT 01/2023/TT-VPCP; TT 03/2025/TT-VPCP Điều 5",
+               ("digitized_scope", "digitized_scope_all")),
         Metric("electronic_result_rate", "Tỷ lệ cấp kết quả điện tử", "electronic_result",
                "electronic_result_scope",
                "Hồ sơ có kết quả điện tử / hồ sơ đã có kết quả trong kỳ (hồ sơ đang xử lý không tính thiếu)",
-               "QĐ 766/QĐ-TTg chỉ số 4.1"),
-        Metric("reuse_rate", "Tỷ lệ tái sử dụng dữ liệu số hóa", "reused", "new",
+               "QĐ 766/QĐ-TTg chỉ số 4.1", ("electronic_result_scope", "electronic_result_scope_all")),
+        Metric("reuse_rate", "Tỷ lệ tái sử dụng dữ liệu số hóa", "reused", "reuse_scope",
                "Hồ sơ có thành phần tái sử dụng dữ liệu số hóa / hồ sơ mới tiếp nhận",
-               "QĐ 766/QĐ-TTg chỉ số 4.3"),
+               "QĐ 766/QĐ-TTg chỉ số 4.3", ("reuse_scope", "new")),
         Metric("online_payment_rate", "Tỷ lệ thanh toán trực tuyến", "paid_online", "fee_bearing",
                "Hồ sơ thanh toán trực tuyến / hồ sơ mới có phí, lệ phí (số tiền > 0, hoặc TTHC có phí khi "
-               "không rõ số tiền)", "QĐ 766/QĐ-TTg chỉ số 3.6"),
+               "không rõ số tiền)", "QĐ 766/QĐ-TTg chỉ số 3.6", ("payment_known", "new")),
         Metric("non_territorial_rate", "Tỷ lệ hồ sơ không phụ thuộc địa giới hành chính", "non_territorial",
                "non_territorial_known",
                "Hồ sơ mới tiếp nhận của người nộp cư trú ngoài xã/phường (cột của tệp xuất, hoặc suy ra từ địa chỉ "
                "khi nạp; địa chỉ không được lưu) / hồ sơ mới có thông tin này",
-               "NĐ 118/2025/NĐ-CP Điều 4, 11; NQ 27/NQ-CP 2025"),
+               "NĐ 118/2025/NĐ-CP Điều 4, 11; NQ 27/NQ-CP 2025", ("non_territorial_known", "new")),
     )
 }
 
@@ -193,7 +217,25 @@ _DECISIONS = (
      "so theo thời điểm", "Biểu 06/VPCP/KSTT (TT 01/2020/TT-VPCP) cột 8–10; chưa có hướng dẫn chính thức"),
     ("returned_policy", "Hồ sơ trả lại, rút, dừng xử lý",
      "Luôn báo riêng; mặc định vẫn tính vào Biểu 06 là đã giải quyết đúng hạn (cách phần mềm một cửa thường làm), "
-     "hoặc loại khỏi mọi cột", "NĐ 118/2025/NĐ-CP Điều 21; TT 03/2025/TT-VPCP Điều 7"),
+     "hoặc so với ngày hẹn trả như Cổng DVCQG (judged_766), hoặc loại khỏi mọi cột (excluded: số liệu các kỳ "
+     "trước cũng thay đổi)", "NĐ 118/2025/NĐ-CP Điều 21; TT 03/2025/TT-VPCP Điều 7; QĐ 766/QĐ-TTg chỉ số 2.1"),
+    ("supplement_rule", "Hồ sơ yêu cầu bổ sung",
+     "restart (mặc định): hạn mới = ngày hẹn trả mới, nếu không có thì ngày nhận bổ sung + thời hạn giải quyết "
+     "(ngày làm việc), nếu không có thì giữ ngày hẹn trả (báo ở kiểm tra dữ liệu); hồ sơ đang chờ bổ sung cuối kỳ "
+     "là trong hạn và báo riêng \"chờ bổ sung\". portal_766: thời điểm kết thúc trừ thời gian chờ bổ sung, bổ sung "
+     "quá 1 lần là quá hạn, yêu cầu chưa được đáp ứng kết thúc tại thời điểm yêu cầu. Tệp JSON Cổng DVCQG có đủ các "
+     "lần bổ sung (DanhSachHoSoBoSung); tệp khác chỉ có lần cuối và số lần (tính gần đúng theo lần cuối).",
+     "NĐ 61/2018/NĐ-CP Điều 19(4) (giữ ở NĐ 118/2025); QĐ 766/QĐ-TTg chỉ số 2.1"),
+    ("due_date_only", "Ngày hẹn trả không có giờ",
+     "Là hết ngày đó (23:59:59); hồ sơ đang giải quyết có ngày hẹn trả trong tương lai là hợp lệ, chỉ thời điểm "
+     "sự kiện (tiếp nhận, kết thúc, trả, bổ sung) không được ở tương lai", "NĐ 61/2018/NĐ-CP Điều 17"),
+    ("due_on_day_off", "Ngày hẹn trả rơi vào ngày nghỉ",
+     "as_exported (mặc định): giữ nguyên; next_working_day: lùi sang ngày làm việc tiếp theo. Cả hai cách đều báo "
+     "số hồ sơ này ở kiểm tra dữ liệu", "Bộ luật Dân sự 2015 Điều 148"),
+    ("no_data", "Không có dữ liệu không phải 0%",
+     "Tệp không có cột (số hóa, kết quả điện tử, tái sử dụng, thanh toán, phí, mức độ) thì hồ sơ là chưa rõ; tỷ lệ "
+     "chỉ tính trên hồ sơ có dữ liệu và ghi độ phủ (có dữ liệu cho a/b hồ sơ); không có hồ sơ nào thì ghi "
+     "\"không có dữ liệu\"", "Nguyên tắc thống kê của công cụ"),
 )
 
 
@@ -266,7 +308,12 @@ def _period_params(period: Period) -> dict:
 
 
 def _specs(settings: Settings) -> dict:
-    return msql.count_specs(settings.early_rule, settings.digitization_scope, settings.online_procedure_levels)
+    return msql.count_specs(settings.early_rule, settings.digitization_scope, settings.online_procedure_levels,
+                            settings.supplement_rule, settings.due_on_day_off)
+
+
+def _clock(settings: Settings) -> dict:
+    return {"supplement_rule": settings.supplement_rule, "due_on_day_off": settings.due_on_day_off}
 
 
 def _to_int(value) -> int:
@@ -312,8 +359,8 @@ def _grouped_counts(db, scope: Scope, period: Period, settings: Settings, key_sq
     cube = allow_cube and _cube_answers(scope, period, key_sql)
     named = {**_period_params(period), "sb": msql.half_month_number(period.start),
              "eb": msql.half_month_number(period.end + timedelta(days=1))}
-    sql, params = msql.bind(msql.grouped_select(key_sql, label_sql, columns, where_sql, cube), named,
-                            where_params)
+    sql, params = msql.bind(msql.grouped_select(key_sql, label_sql, columns, where_sql, cube, **_clock(settings)),
+                            named, where_params)
     groups = _query(db, sql, params)
     return _combine_groups(groups, specs, settings, grouped=key_sql is not None)
 
@@ -323,14 +370,20 @@ def _combine_groups(groups: pd.DataFrame, specs: dict, settings: Settings, group
     carried = groups["carried"].fillna(False).to_numpy(dtype=bool)
     resolved = groups["resolved"].fillna(False).to_numpy(dtype=bool)
     due_ok = groups["due_ok"].fillna(True).to_numpy(dtype=bool)
+    waiting = groups["waiting"].fillna(False).to_numpy(dtype=bool)
     returned = groups["returned"].fillna(False).to_numpy(dtype=bool)
     counted = ~returned if settings.returned_policy == "excluded" else np.ones(len(groups), dtype=bool)
+    # A dossier waiting for a supplement has its clock stopped (restart, portal_766): within the deadline.
+    within = due_ok | waiting if msql.stops_clock(settings.supplement_rule) else due_ok
     states = {
         "all": counted, "carried": counted & carried, "new": counted & ~carried,
         "resolved": counted & resolved, "pending": counted & ~resolved,
-        "within": counted & ~resolved & due_ok, "overdue": counted & ~resolved & ~due_ok,
+        "within": counted & ~resolved & within, "overdue": counted & ~resolved & ~within,
+        "waiting": counted & ~resolved & waiting,
         "returned": returned & resolved,
     }
+    # resolved_on_time (vendor convention): a returned dossier is "đúng hạn", never early or late.
+    vendor = settings.returned_policy == "resolved_on_time"
     if grouped:
         codes, keys = pd.factorize(groups["key"], sort=False)
         labels = groups.groupby(codes)["label"].first().reindex(range(len(keys))).tolist() if len(keys) else []
@@ -342,6 +395,10 @@ def _combine_groups(groups: pd.DataFrame, specs: dict, settings: Settings, group
     for key, (state, attributes) in specs.items():
         values = n if not attributes else sum(groups[column].fillna(0).to_numpy(dtype=np.int64)
                                               for column in attributes)
+        if key in msql.COMPLEMENT_KEYS:
+            values = n - values
+        if vendor and key in msql.OUTCOME_KEYS:
+            values = np.where(returned, n if key == "on_time" else 0, values)
         weights = np.where(states[state], values, 0)
         result[key] = np.bincount(codes, weights=weights, minlength=size).astype(np.int64) if len(codes) else (
             np.zeros(size, dtype=np.int64))
@@ -376,13 +433,43 @@ def compute_kpis(db, scope: Scope, period: Period, settings: Settings = Settings
         "resolved": {"total": counts["resolved_total"], "early": counts["early"], "on_time": counts["on_time"],
                      "late": counts["late"]},
         "pending": {"total": counts["pending_total"], "within_deadline": counts["within_deadline"],
-                    "overdue": counts["overdue"]},
+                    "overdue": counts["overdue"], "waiting_supplement": counts["waiting_supplement"]},
         "returned_or_withdrawn": counts["returned_or_withdrawn"],
         "reappointed_more_than_once": counts["reappointed_more_than_once"],
         "rates": {key: rate(counts, key) for key in RATES},
+        "coverage": {key: coverage(counts, key) for key in RATES},
         "levels": {level: _to_int(row.get(key)) for key, level in _LEVEL_COUNT_KEYS.items()},
         "settings": settings.as_dict(),
     }
+
+
+def coverage(counts: Mapping, key: str) -> dict[str, int]:
+    """{"numerator": dossiers with a known value, "denominator": dossiers the rate is about} of one rate."""
+    metric = RATES[key]
+    known, scope = metric.coverage or (metric.denominator, metric.denominator)
+    return {"numerator": int(count_value(counts, known)), "denominator": int(count_value(counts, scope))}
+
+
+EXCLUDED_WARNING = ("Lưu ý: cách tính 'excluded' loại hồ sơ trả lại/rút/dừng khỏi mọi cột của mọi kỳ, nên số liệu "
+                    "các kỳ trước (kể cả kỳ đã báo cáo) cũng thay đổi.")
+
+
+def settings_notes(block: Mapping) -> list[str]:
+    """Vietnamese lines naming the rules in force (CLI text, report footnotes); a warning for 'excluded'."""
+    labels = {"early_rule": EARLY_RULES, "returned_policy": RETURNED_POLICIES, "supplement_rule": SUPPLEMENT_RULES,
+              "due_on_day_off": DUE_ON_DAY_OFF_RULES, "digitization_scope": DIGITIZATION_SCOPES}
+    parts = [f"{name}={', '.join(value) if isinstance(value, list | tuple) else value}"
+             for name, value in block.items()]
+    lines = ["Cách tính: " + "; ".join(parts)]
+    lines += [f"  {name}: {labels[name][block[name]]}" for name in labels if block.get(name) in labels[name]]
+    if block.get("returned_policy") == "excluded":
+        lines.append(EXCLUDED_WARNING)
+    return lines
+
+
+def settings_block(settings: Settings) -> dict:
+    """Every rule in force (JSON ``settings`` block, report footnotes): reproducible figures."""
+    return settings.as_dict()
 
 
 def _count_array(frame, key: str) -> np.ndarray:
@@ -490,13 +577,18 @@ _LIST_COLUMNS = ["dossier_code", "receiving_unit", "resolving_unit", "procedure_
                  "reappointment_count"]
 
 
-def _list_select(extra_columns: str = "") -> str:
+def _list_select(extra_columns: str = "", settings: Settings = Settings()) -> str:
+    """The list columns under the settings' clock (its due date and end of processing)."""
+    suffix = msql.clock_suffix(settings.supplement_rule, settings.due_on_day_off)
+    closed = msql.closed_column(settings.supplement_rule)
+    closed_at = "d.closed_at_766" if settings.supplement_rule == "portal_766" else "d.closed_at"
     return f"""
 SELECT d.dossier_code, coalesce(ur.name, d.receiving_unit_code) AS receiving_unit,
        coalesce(us.name, d.resolving_unit_code) AS resolving_unit, d.procedure_code, d.procedure_name,
-       d.field_name, d.channel, d.dvc_level, d.received_at, d.due_at, d.closed_at AS finished_at, d.status,
-       d.due_day, d.closed_day, d.handling_department, d.handling_officer, d.current_step, d.reappointed,
-       d.reappointment_count{extra_columns}
+       d.field_name, d.channel, d.dvc_level, d.received_at,
+       {msql.due_at_sql(settings.supplement_rule, settings.due_on_day_off)} AS due_at, {closed_at} AS finished_at,
+       d.status, d.due_day_{suffix} AS due_day, d.{closed} AS closed_day, d.wait_from, d.wait_until, d.handling_department,
+       d.handling_officer, d.current_step, d.reappointed, d.reappointment_count{extra_columns}
 FROM {msql.FACTS_TABLE} d
 LEFT JOIN units ur ON ur.code = d.receiving_unit_code
 LEFT JOIN units us ON us.code = d.resolving_unit_code
@@ -537,13 +629,15 @@ def dossier_list(db, scope: Scope, period: Period, bucket: str, settings: Settin
     state, attributes = _specs(settings)[bucket]
     scope = scope.with_settings(settings)
     counted = msql.counted_sql(settings.returned_policy)
-    condition = msql.condition_sql(state, attributes, counted)
-    late_sql = msql.condition_sql("resolved", _specs(settings)["late"][1], counted)
-    overdue_sql = msql.condition_sql("overdue", (), counted)
+    rules = {**_clock(settings), "returned_policy": settings.returned_policy}
+    condition = msql.condition_sql(state, attributes, counted, key=bucket, **rules)
+    late_sql = msql.condition_sql("resolved", _specs(settings)["late"][1], counted, key="late", **rules)
+    overdue_sql = msql.condition_sql("overdue", (), counted, **rules)
     where_sql, where_params = scope.where("d")
     # The late flag (days_late) needs the late and overdue tests, so they are selected alongside.
-    select = _list_select(f", {late_sql} AS is_late, {overdue_sql} AS is_overdue")
-    template = (f"SELECT * FROM ({select} WHERE {msql.ACTIVE} AND ({where_sql}) AND ({condition})"
+    select = _list_select(f", {late_sql} AS is_late, {overdue_sql} AS is_overdue", settings)
+    active = msql.clock_states(**_clock(settings))["active"]
+    template = (f"SELECT * FROM ({select} WHERE {active} AND ({where_sql}) AND ({condition})"
                 f") ORDER BY received_at, dossier_code" + (" LIMIT :limit" if limit is not None else ""))
     sql, params = msql.bind(template, {**_period_params(period), "limit": limit}, where_params)
     frame = _query(db, sql, params)
@@ -555,27 +649,35 @@ def dossier_list(db, scope: Scope, period: Period, bucket: str, settings: Settin
 
 
 def at_risk(db, scope: Scope, as_of: date, settings: Settings = Settings()) -> pd.DataFrame:
-    """Open dossiers at ``as_of`` that are overdue or due within ``settings.at_risk_days`` working days."""
+    """Open dossiers at ``as_of`` that are overdue or due within ``settings.at_risk_days`` working days.
+
+    ``risk`` is "overdue", "due_soon" or "waiting" (waiting for a supplement: the clock is stopped under the
+    restart and portal_766 rules, so the dossier is shown as waiting, not as overdue).
+    """
     scope = scope.with_settings(settings)
     where_sql, where_params = scope.where("d")
     # Calendar-day horizon wide enough for any holiday block; the exact working-day cut is made below.
     horizon = as_of + timedelta(days=settings.at_risk_days * 2 + 16)
-    template = (f"SELECT * FROM ({_list_select()} WHERE d.received_day <= :asof "
-                "AND (d.closed_day IS NULL OR d.closed_day > :asof) AND d.due_day <= :horizon "
-                f"AND ({where_sql})) ORDER BY due_at, dossier_code")
+    waiting_sql = "coalesce(d.wait_from <= :asof AND (d.wait_until IS NULL OR d.wait_until > :asof), false)"
+    closed = f"d.{msql.closed_column(settings.supplement_rule)}"
+    due = f"d.due_day_{msql.clock_suffix(settings.supplement_rule, settings.due_on_day_off)}"
+    template = (f"SELECT * FROM ({_list_select(f', {waiting_sql} AS is_waiting', settings)} "
+                f"WHERE d.received_day <= :asof AND ({closed} IS NULL OR {closed} > :asof) "
+                f"AND {due} <= :horizon AND ({where_sql})) ORDER BY due_at, dossier_code")
     sql, params = msql.bind(template, {"asof": as_of, "horizon": horizon}, where_params)
     frame = _query(db, sql, params)
     if len(frame):
         left = _workday_index(frame["due_day"]) - _workday_index(pd.Series([as_of] * len(frame)))
     else:
         left = np.array([], dtype=float)
-    overdue = (pd.to_datetime(frame["due_day"]) < pd.Timestamp(as_of)).to_numpy(dtype=bool)
+    waiting = frame["is_waiting"].fillna(False).to_numpy(dtype=bool) & msql.stops_clock(settings.supplement_rule)
+    overdue = (pd.to_datetime(frame["due_day"]) < pd.Timestamp(as_of)).to_numpy(dtype=bool) & ~waiting
     # Overdue by at least one working day even when the due day itself was a day off.
     left = np.where(overdue, np.minimum(left, -1), left)
-    keep = overdue | (left <= settings.at_risk_days)
-    frame, left, overdue = frame[keep].copy(), left[keep], overdue[keep]
+    keep = overdue | waiting | (left <= settings.at_risk_days)
+    frame, left, overdue, waiting = frame[keep].copy(), left[keep], overdue[keep], waiting[keep]
     frame = _finish_list(frame, overdue, pd.Series([as_of] * len(frame)))
-    frame["risk"] = np.where(overdue, "overdue", "due_soon")
+    frame["risk"] = np.where(waiting, "waiting", np.where(overdue, "overdue", "due_soon"))
     frame["working_days_left"] = left.astype("int64")
     frame = frame.sort_values(["working_days_left", "dossier_code"], kind="stable")
     return frame[[*_LIST_COLUMNS, "risk", "working_days_left"]].reset_index(drop=True)
@@ -617,6 +719,64 @@ def level_breakdown(db, scope: Scope, period: Period, settings: Settings = Setti
              "procedures": _to_int(found["procedures"].get(level)) if level in found.index else 0}
             for level, label in LEVEL_LABELS.items()]
     return pd.DataFrame(rows)
+
+
+def procedures_by_level(db, scope: Scope, period: Period, by_unit: bool = False,
+                        settings: Settings = Settings()) -> pd.DataFrame:
+    """Procedures a unit offers at each DVC level and how many of them had dossiers received in the period.
+
+    Offered = the procedure catalogue (danh mục TTHC, the same list for every commune) when one was
+    imported, else the procedures seen in the unit's dossiers of any period (``source`` says which).
+    Columns: [unit, unit_label,] level, level_label, offered, with_dossiers, source. A seed report states
+    "164 TTHC: 53 toàn trình, 69 một phần, 42 cung cấp thông tin".
+    """
+    scope = scope.with_settings(settings)
+    where_sql, where_params = scope.where("d")
+    unit_key = f"d.{scope.unit_column}" if by_unit else "NULL"
+    catalogue = int(_query(db, "SELECT count(*) AS n FROM procedures WHERE from_catalogue", []).iloc[0]["n"])
+    level = ("CASE WHEN {0} IN ('toan_trinh', 'mot_phan', 'thong_tin') THEN {0} ELSE 'unknown' END")
+    if catalogue:
+        offered = (f"SELECT u.unit, p.procedure_code, {level.format('p.dvc_level')} AS level "
+                   f"FROM procedures p CROSS JOIN ({'SELECT DISTINCT unit FROM seen' if by_unit else 'SELECT NULL AS unit'}) u "
+                   "WHERE p.from_catalogue")
+    else:
+        offered = "SELECT unit, procedure_code, max(level) AS level FROM seen GROUP BY 1, 2"
+    template = f"""
+WITH seen AS (
+    SELECT {unit_key} AS unit, d.procedure_code, d.dvc_level AS level,
+           bool_or(d.received_day BETWEEN :s AND :e) AS used
+    FROM {msql.FACTS_TABLE} d WHERE d.procedure_code IS NOT NULL AND ({where_sql}) GROUP BY 1, 2, 3
+), offered AS ({offered})
+SELECT o.unit, o.level, count(*) AS offered,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM seen s WHERE s.unit IS NOT DISTINCT FROM o.unit
+                                       AND s.procedure_code = o.procedure_code AND s.used)) AS with_dossiers
+FROM offered o GROUP BY 1, 2"""
+    sql, params = msql.bind(template, {"s": period.start, "e": period.end}, where_params)
+    found = _query(db, sql, params)
+    units = list(dict.fromkeys(found["unit"].tolist())) if by_unit else [None]
+    names = unit_names(db, [u for u in units if u is not None]) if by_unit else {}
+    indexed = {(row.unit if by_unit else None, row.level): row for row in found.itertuples()}
+    rows = []
+    for unit in units:
+        for level, label in LEVEL_LABELS.items():
+            row = indexed.get((unit, level))
+            rows.append({**({"unit": unit, "unit_label": names.get(unit, unit)} if by_unit else {}),
+                         "level": level, "level_label": label,
+                         "offered": _to_int(row.offered) if row is not None else 0,
+                         "with_dossiers": _to_int(row.with_dossiers) if row is not None else 0,
+                         "source": "catalogue" if catalogue else "dossiers"})
+    return pd.DataFrame(rows, columns=[*(["unit", "unit_label"] if by_unit else []), "level", "level_label",
+                                       "offered", "with_dossiers", "source"])
+
+
+def procedures_by_level_sentence(frame: pd.DataFrame) -> str:
+    """'164 TTHC: 53 toàn trình, 69 một phần, 42 cung cấp thông tin; 120 TTHC có hồ sơ trong kỳ.'"""
+    from motcua.fmt import fmt_int
+
+    total, used = int(frame["offered"].sum()), int(frame["with_dossiers"].sum())
+    parts = [f"{fmt_int(row.offered)} {row.level_label.lower()}" for row in frame.itertuples() if row.offered]
+    what = "TTHC trong danh mục" if (frame["source"] == "catalogue").any() else "TTHC đã có hồ sơ"
+    return f"{fmt_int(total)} {what}: {', '.join(parts)}; {fmt_int(used)} TTHC có hồ sơ tiếp nhận trong kỳ."
 
 
 _PROCESSING_KEYS = {
@@ -692,6 +852,11 @@ _QUALITY_CHECKS = (
      f"CAST({_CODE_DATE} AS DATE) <> CAST(d.received_at AS DATE)"),
     ("closed_without_end_date", "Trạng thái đã kết thúc (7–10) nhưng không có ngày kết thúc/trả kết quả",
      "dossiers", "d.status IN (7, 8, 9, 10) AND d.finished_at IS NULL AND d.returned_at IS NULL"),
+    ("due_on_day_off", "Ngày hẹn trả rơi vào ngày nghỉ (thứ Bảy, Chủ nhật, lễ, Tết)", "facts", "d.due_on_day_off"),
+    ("restart_due_unknown", "Đã nhận bổ sung nhưng không có ngày hẹn trả mới và thời hạn giải quyết (giữ ngày hẹn "
+     "trả cũ khi tính lại thời hạn)", "facts", "d.restart_unknown"),
+    ("supplement_last_round_only", "Bổ sung nhiều lần nhưng tệp chỉ có lần cuối (thời gian chờ tính gần đúng theo "
+     "lần cuối)", "dossiers", "d.supplement_count > 1 AND d.supplement_waiting_days IS NULL"),
 )
 
 
@@ -733,6 +898,40 @@ def attribution_reconciliation(db, scope: Scope, period: Period, settings: Setti
     return {key: _to_int(row[key]) for key in ("both_here", "resolved_elsewhere", "received_elsewhere")}
 
 
+# Attributes a source may lack, with the SQL counting the dossiers whose value is known.
+COVERAGE_ATTRIBUTES = {
+    "digitized": ("Số hóa khi tiếp nhận", "count(d.digitized)"),
+    "electronic_result": ("Kết quả điện tử", "count(d.electronic_result)"),
+    "reused": ("Tái sử dụng dữ liệu", "count(d.reused)"),
+    "paid_online": ("Thanh toán trực tuyến", "count(d.paid_online)"),
+    "fee": ("Phí, lệ phí", "count(d.fee_bearing)"),
+    "dvc_level": ("Mức độ DVC", "count(*) FILTER (WHERE d.dvc_level <> 'unknown')"),
+}
+
+
+def coverage_table(db, scope: Scope, by: str = "unit", settings: Settings = Settings()) -> pd.DataFrame:
+    """Per unit or per imported file (the file that last wrote each dossier): key, label, dossiers and, for
+    every attribute of ``COVERAGE_ATTRIBUTES``, the share of dossiers whose value is known (0..1)."""
+    if by not in ("unit", "file"):
+        raise ValueError(f"Không tính độ phủ theo '{by}'; chỉ dùng: unit, file.")
+    scope = scope.with_settings(settings)
+    where_sql, where_params = scope.where("d")
+    if by == "unit":
+        key, label, join = f"d.{scope.unit_column}", "NULL", ""
+    else:
+        key, label, join = "d.import_id", "max(i.file_name)", " LEFT JOIN imports i ON i.import_id = d.import_id"
+    known = "".join(f", {sql} AS {name}" for name, (_label, sql) in COVERAGE_ATTRIBUTES.items())
+    sql = (f"SELECT {key} AS key, {label} AS label, count(*) AS dossiers{known} "
+           f"FROM {msql.FACTS_TABLE} d{join} WHERE {where_sql} GROUP BY 1 ORDER BY 1")
+    frame = _query(db, sql, where_params)
+    if by == "unit":
+        names = unit_names(db, frame["key"].tolist())
+        frame["label"] = [names.get(code, code) for code in frame["key"]]
+    for name in COVERAGE_ATTRIBUTES:
+        frame[name] = frame[name].astype("float64") / frame["dossiers"].where(frame["dossiers"] > 0)
+    return frame
+
+
 def data_range(db, scope: Scope, settings: Settings = Settings()) -> tuple[date | None, date | None]:
     """First and last receipt day of the counted dossiers in the scope."""
     scope = scope.with_settings(settings)
@@ -748,5 +947,6 @@ __all__ = [
     "BREAKDOWNS", "CHANNEL_LABELS", "attribution_reconciliation", "COUNTS", "DIGITIZATION_SCOPES", "EARLY_RULES", "LEVEL_LABELS", "METRIC_DOCS",
     "Metric", "RATES", "RETURNED_POLICIES", "STATUS_LABELS", "Settings", "at_risk", "breakdown", "compute_kpis",
     "data_quality", "data_range", "dossier_list", "kpi_counts", "league_table", "level_breakdown",
-    "processing_time", "rate", "total_row", "unused_procedures",
+    "coverage_table", "procedures_by_level", "procedures_by_level_sentence", "processing_time", "rate", "total_row",
+    "unused_procedures",
 ]

@@ -41,34 +41,115 @@ def bind(template: str, named: dict, positional: list | tuple = ()) -> tuple[str
     return _MARKER_RE.sub(substitute, template), params
 
 
-# Period states of an active dossier (rows are already restricted to ``ACTIVE``).
-ACTIVE = "d.received_day <= :e AND (d.closed_day IS NULL OR d.closed_day >= :s)"
-CARRIED = "d.received_day < :s"
-RESOLVED = "coalesce(d.closed_day <= :e, false)"
-# QĐ 766: open dossiers are judged at the period end; without an exported due date, an exported "Quá hạn"
-# label (``label_overdue``) makes the dossier overdue.
-DUE_OK = "(NOT d.label_overdue AND (d.due_day IS NULL OR d.due_day >= :e))"
-STATE_SQL = {
-    "all": "TRUE",
-    "carried": CARRIED,
-    "new": f"NOT {CARRIED}",
-    "resolved": RESOLVED,
-    "pending": f"NOT {RESOLVED}",
-    "within": f"NOT {RESOLVED} AND {DUE_OK}",
-    "overdue": f"NOT {RESOLVED} AND NOT {DUE_OK}",
-    "returned": f"d.is_returned AND {RESOLVED}",  # returned_or_withdrawn: reported whatever the policy
-}
+# --- the official clock: which end time and due date a rule judges by ---------------------------------
+# ``supplement_rule`` (NĐ 61/2018 Art 19(4) kept by NĐ 118/2025; QĐ 766 indicator 2.1) and ``due_on_day_off``
+# (Bộ luật Dân sự 2015 Art 148) pick precomputed columns of kpi_facts: every combination is derived once at
+# import (FACTS_SELECT), so switching rules is a different column name, never a slower query.
+SUPPLEMENT_RULES = ("restart", "portal_766", "as_exported")
+DAY_OFF_RULES = ("as_exported", "next_working_day")
+_SUPPLEMENT_CODES = {"as_exported": "exp", "restart": "rst", "portal_766": "766"}
+
+
+def clock_suffix(supplement_rule: str = "as_exported", due_on_day_off: str = "as_exported") -> str:
+    """Column suffix of one (supplement rule, day-off rule) clock: 'exp', 'rst_nwd', '766', ..."""
+    return _SUPPLEMENT_CODES[supplement_rule] + ("_nwd" if due_on_day_off == "next_working_day" else "")
+
+
+CLOCK_SUFFIXES = tuple(clock_suffix(s, o) for s in SUPPLEMENT_RULES for o in DAY_OFF_RULES)
+
+
+def due_at_sql(supplement_rule: str = "as_exported", due_on_day_off: str = "as_exported", alias: str = "d") -> str:
+    """The due moment of a clock for display (only the day columns are stored for the day-off variants)."""
+    base = f"{alias}.due_at" + {"as_exported": "", "restart": "_rst", "portal_766": "_766"}[supplement_rule]
+    if due_on_day_off == "as_exported":
+        return base
+    day = f"{alias}.due_day_{clock_suffix(supplement_rule, due_on_day_off)}"
+    # The moved day at the exported time of day (the 766 "more than one request" marker keeps the base).
+    return (f"CASE WHEN {day} > CAST({base} AS DATE) THEN CAST({day} AS TIMESTAMP) + ({base} - date_trunc('day', "
+            f"{base})) ELSE {base} END")
+
+
+def closed_column(supplement_rule: str) -> str:
+    # QĐ 766: a dossier whose last event is an unanswered supplement request ends at the request time.
+    return "closed_day_766" if supplement_rule == "portal_766" else "closed_day"
+
+
+def clock_states(supplement_rule: str = "as_exported", due_on_day_off: str = "as_exported",
+                 cube: bool = False) -> dict[str, str]:
+    """SQL of the period states (active, carried, resolved, due_ok, waiting) on facts or on the cube.
+
+    A dossier waiting for a supplement at the period end (request made, not yet answered, not closed) has its
+    clock stopped under ``restart`` and ``portal_766``: it is pending within the deadline.
+    """
+    suffix = clock_suffix(supplement_rule, due_on_day_off)
+    if cube:
+        closed = "cb766" if supplement_rule == "portal_766" else "cb"
+        return {
+            "active": f"d.rb < :eb AND (d.{closed} IS NULL OR d.{closed} >= :sb)",
+            "carried": "d.rb < :sb",
+            "resolved": f"coalesce(d.{closed} < :eb, false)",
+            "due_ok": f"(d.db_{suffix} IS NULL OR d.db_{suffix} >= :eb)",  # -1: exported "Quá hạn" label
+            "waiting": "coalesce(d.wfb < :eb AND (d.wub IS NULL OR d.wub >= :eb), false)",
+        }
+    closed = closed_column(supplement_rule)
+    return {
+        "active": f"d.received_day <= :e AND (d.{closed} IS NULL OR d.{closed} >= :s)",
+        "carried": "d.received_day < :s",
+        "resolved": f"coalesce(d.{closed} <= :e, false)",
+        # QĐ 766: open dossiers are judged at the period end; without an exported due date, an exported
+        # "Quá hạn" label (``label_overdue``) makes the dossier overdue.
+        "due_ok": f"(NOT d.label_overdue AND (d.due_day_{suffix} IS NULL OR d.due_day_{suffix} >= :e))",
+        "waiting": "coalesce(d.wait_from <= :e AND (d.wait_until IS NULL OR d.wait_until > :e), false)",
+    }
+
+
+def stops_clock(supplement_rule: str) -> bool:
+    return supplement_rule != "as_exported"
+
+
+def state_sql(supplement_rule: str = "as_exported", due_on_day_off: str = "as_exported") -> dict[str, str]:
+    """Row conditions of the period states of an active dossier (dossier lists)."""
+    c = clock_states(supplement_rule, due_on_day_off)
+    resolved, due_ok, waiting = c["resolved"], c["due_ok"], c["waiting"]
+    within = f"({due_ok} OR {waiting})" if stops_clock(supplement_rule) else due_ok
+    return {
+        "all": "TRUE",
+        "carried": c["carried"],
+        "new": f"NOT {c['carried']}",
+        "resolved": resolved,
+        "pending": f"NOT {resolved}",
+        "within": f"NOT {resolved} AND {within}",
+        "overdue": f"NOT {resolved} AND NOT {within}",
+        "waiting": f"NOT {resolved} AND {waiting}",
+        "returned": f"d.is_returned AND {resolved}",  # returned_or_withdrawn: reported whatever the policy
+    }
+
+
+# Back-compatible names: the as-exported clock.
+ACTIVE = clock_states()["active"]
+CARRIED = clock_states()["carried"]
+RESOLVED = clock_states()["resolved"]
+DUE_OK = clock_states()["due_ok"]
+STATE_SQL = state_sql()
 
 # Period-independent 0/1 attributes precomputed per dossier in kpi_facts (see FACTS_SELECT).
 LEVELS = ("toan_trinh", "mot_phan", "thong_tin", "unknown")
+# Outcome counts whose returned/withdrawn dossiers follow ``returned_policy``.
+OUTCOME_KEYS = ("early", "on_time", "late")
+# Counts of the dossiers in their state that have NONE of the spec's attributes.
+COMPLEMENT_KEYS = frozenset({"on_time"})
+RETURNED_POLICIES = ("resolved_on_time", "excluded", "judged_766")
 
 
-def count_specs(early_rule: str, digitization_scope: str, online_levels: tuple[str, ...]) -> dict:
+def count_specs(early_rule: str, digitization_scope: str, online_levels: tuple[str, ...],
+                supplement_rule: str = "as_exported", due_on_day_off: str = "as_exported") -> dict:
     """count key -> (period state, attribute columns summed; () = every dossier in that state).
 
     The ONE definition of every count: the grouped count query and the dossier lists both use it.
+    Rates over an attribute a source may lack (digitised, e-result, reuse, payment, level) have a
+    denominator over dossiers whose value is known (``*_known`` columns) and a coverage count over all.
     """
-    rule = "ts" if early_rule == "timestamp" else "date"
+    rule = ("ts" if early_rule == "timestamp" else "date") + "_" + clock_suffix(supplement_rule, due_on_day_off)
     offline_scope = digitization_scope == "direct_postal_only"  # TT 03/2025 Art 5(2): online ones exempt
     specs = {
         "received_total": ("all", ()),
@@ -79,19 +160,25 @@ def count_specs(early_rule: str, digitization_scope: str, online_levels: tuple[s
         "postal": ("new", ("a_postal",)),
         "resolved_total": ("resolved", ()),
         "early": ("resolved", (f"a_early_{rule}",)),
-        "on_time": ("resolved", (f"a_on_time_{rule}",)),
+        # on_time is the complement (every closed dossier has exactly one outcome): one attribute fewer per rule.
+        "on_time": ("resolved", (f"a_early_{rule}", f"a_late_{rule}")),
         "late": ("resolved", (f"a_late_{rule}",)),
         "pending_total": ("pending", ()),
         "within_deadline": ("within", ()),
         "overdue": ("overdue", ()),
+        "waiting_supplement": ("waiting", ()),
         "returned_or_withdrawn": ("returned", ()),
         "new_of_online_procedures": ("new", tuple(f"a_level_{level}" for level in online_levels)),
         "online_of_online_procedures": ("new", tuple(f"a_online_{level}" for level in online_levels)),
+        "new_level_known": ("new", tuple(f"a_level_{level}" for level in LEVELS if level != "unknown")),
         "digitized": ("new", ("a_digitized_offline",) if offline_scope else ("a_digitized",)),
-        "digitized_scope": ("new", ("a_direct", "a_postal") if offline_scope else ()),
+        "digitized_scope": ("new", ("a_digitized_known_offline",) if offline_scope else ("a_digitized_known",)),
+        "digitized_scope_all": ("new", ("a_direct", "a_postal") if offline_scope else ()),
         "electronic_result": ("resolved", ("a_electronic_result",)),
-        "electronic_result_scope": ("resolved", ("a_result",)),
+        "electronic_result_scope": ("resolved", ("a_result_known",)),
+        "electronic_result_scope_all": ("resolved", ("a_result",)),
         "reused": ("new", ("a_reused",)),
+        "reuse_scope": ("new", ("a_reused_known",)),
         "fee_bearing": ("new", ("a_fee",)),
         "paid_online": ("new", ("a_paid_online",)),
         # Received regardless of the applicant's commune (NĐ 118/2025): over new dossiers whose flag is
@@ -101,16 +188,28 @@ def count_specs(early_rule: str, digitization_scope: str, online_levels: tuple[s
         # Re-appointed more than once (NĐ 61/2018 Art 19(9) allows one apology and new date): every dossier
         # handled in the period.
         "reappointed_more_than_once": ("all", ("a_reappointed_twice",)),
+        "payment_known": ("new", ("a_payment_known",)),
     }
     specs.update({f"level_{level}": ("new", (f"a_level_{level}",)) for level in LEVELS})
     return specs
 
 
-def condition_sql(state: str, attributes: tuple[str, ...], counted: str) -> str:
-    """Row condition of one count (dossier lists); `counted` is the returned-policy condition."""
-    parts = [STATE_SQL[state]] + ([counted] if state != "returned" else [])
-    if attributes:
-        parts.append("(" + " + ".join(f"d.{column}" for column in attributes) + ") > 0")
+def condition_sql(state: str, attributes: tuple[str, ...], counted: str, supplement_rule: str = "as_exported",
+                  due_on_day_off: str = "as_exported", key: str | None = None,
+                  returned_policy: str = "judged_766") -> str:
+    """Row condition of one count (dossier lists); `counted` is the returned-policy condition.
+
+    ``key`` names the count so the outcome counts follow ``returned_policy`` exactly as the grouped query
+    does (``resolved_on_time``: a returned dossier is "đúng hạn", never early or late).
+    """
+    parts = [state_sql(supplement_rule, due_on_day_off)[state]] + ([counted] if state != "returned" else [])
+    attribute = "(" + " + ".join(attribute_sql(column) for column in attributes) + ") > 0" if attributes else None
+    if key in COMPLEMENT_KEYS:
+        attribute = f"NOT {attribute}"
+    if key in OUTCOME_KEYS and returned_policy == "resolved_on_time":
+        attribute = f"(d.is_returned OR {attribute})" if key == "on_time" else f"NOT d.is_returned AND {attribute}"
+    if attribute:
+        parts.append(attribute)
     return " AND ".join(f"({part})" for part in parts)
 
 
@@ -121,37 +220,36 @@ def counted_sql(returned_policy: str) -> str:
 
 
 def grouped_select(key_sql: str | None, label_sql: str | None, columns: list[str], where_sql: str,
-                   cube: bool = False) -> str:
-    """Active dossiers grouped by (key, period state, returned), with every needed attribute summed.
+                   cube: bool = False, supplement_rule: str = "as_exported",
+                   due_on_day_off: str = "as_exported") -> str:
+    """Active dossiers grouped by (key, period state, waiting, returned), with every needed attribute summed.
 
     A league table of a year reads millions of rows; summing precomputed 0/1 columns per group is several
     times faster than one FILTER aggregate per count, and the final counts come from a few rows per key.
     With ``cube`` the same query runs on the half-month cube (markers :sb / :eb instead of :s / :e).
     """
     key = f"{key_sql} AS key, {label_sql or 'NULL'} AS label" if key_sql else "NULL AS key, NULL AS label"
-    sums = "".join(f", sum(d.{column}) AS {column}" for column in columns)
-    if cube:
-        table, active, carried, resolved, due_ok, rows = (CUBE_TABLE, CUBE_ACTIVE, CUBE_CARRIED, CUBE_RESOLVED,
-                                                          CUBE_DUE_OK, "sum(d.n)")
-    else:
-        table, active, carried, resolved, due_ok, rows = FACTS_TABLE, ACTIVE, CARRIED, RESOLVED, DUE_OK, "count(*)"
-    return (f"SELECT {key}, {carried} AS carried, {resolved} AS resolved, {due_ok} AS due_ok, "
-            f"d.is_returned AS returned, {rows} AS n{sums}\n"
-            f"FROM {table} d\nWHERE {active} AND ({where_sql})\n"
-            f"GROUP BY {'1, ' if key_sql else ''}carried, resolved, due_ok, returned")
+    sums = "".join(f", sum({f'd.{column}' if cube else attribute_sql(column)}) AS {column}" for column in columns)
+    c = clock_states(supplement_rule, due_on_day_off, cube)
+    table, rows = (CUBE_TABLE, "sum(d.n)") if cube else (FACTS_TABLE, "count(*)")
+    return (f"SELECT {key}, {c['carried']} AS carried, {c['resolved']} AS resolved, {c['due_ok']} AS due_ok, "
+            f"{c['waiting']} AS waiting, d.is_returned AS returned, {rows} AS n{sums}\n"
+            f"FROM {table} d\nWHERE {c['active']} AND ({where_sql})\n"
+            f"GROUP BY {'1, ' if key_sql else ''}carried, resolved, due_ok, waiting, returned")
 
 
-# Half-month cube: the facts summed by (units, channel, level, returned, receipt/end/due half-month).
-# Calendar and report periods start on the 1st or the 15th and end the day before one, so every day
-# comparison of the period states is exact on half-month buckets:
+# Half-month cube: the facts summed by (units, channel, level, returned, receipt/end/due/supplement
+# half-month). Calendar and report periods start on the 1st or the 15th and end the day before one, so
+# every day comparison of the period states is exact on half-month buckets:
 #   received_day <  s  <=> rb <  bucket(s);       closed_day <= e <=> cb < bucket(e + 1);
-#   due_day      >= e  <=> db >= bucket(e + 1)    with db = bucket(due_day + 1).
+#   due_day      >= e  <=> db >= bucket(e + 1)    with db = bucket(due_day + 1);
+#   wait_from    <= e  <=> wfb < bucket(e + 1);   wait_until > e  <=> wub >= bucket(e + 1).
 # A year league table then sums thousands of cube rows instead of millions of dossiers.
 CUBE_TABLE = "kpi_cube"
-CUBE_ACTIVE = "d.rb < :eb AND (d.cb IS NULL OR d.cb >= :sb)"
-CUBE_CARRIED = "d.rb < :sb"
-CUBE_RESOLVED = "coalesce(d.cb < :eb, false)"
-CUBE_DUE_OK = "(d.db IS NULL OR d.db >= :eb)"
+CUBE_ACTIVE = clock_states(cube=True)["active"]
+CUBE_CARRIED = clock_states(cube=True)["carried"]
+CUBE_RESOLVED = clock_states(cube=True)["resolved"]
+CUBE_DUE_OK = clock_states(cube=True)["due_ok"]
 CUBE_KEYS = ("receiving_unit_code", "resolving_unit_code", "receiving_current_code", "resolving_current_code",
              "channel", "dvc_level")
 
@@ -168,40 +266,65 @@ def half_month_number(day) -> int:
 
 
 def cube_select(attributes: tuple[str, ...]) -> str:
-    sums = "".join(f", CAST(sum({column}) AS INTEGER) AS {column}" for column in attributes)
+    sums = "".join(f", CAST(sum({attribute_sql(column, None)}) AS INTEGER) AS {column}" for column in attributes)
     keys = ", ".join(CUBE_KEYS)
-    # An overdue label sorts before every period end (-1), so CUBE_DUE_OK says overdue as DUE_OK does.
-    due_bucket = f"CASE WHEN label_overdue THEN CAST(-1 AS SMALLINT) ELSE {half_month('due_day + 1')} END"
+    # An overdue label sorts before every period end (-1), so the cube's due_ok says overdue as the facts' does.
+    dues = "".join(f", CASE WHEN label_overdue THEN CAST(-1 AS SMALLINT) ELSE {half_month(f'due_day_{suffix} + 1')} "
+                   f"END AS db_{suffix}" for suffix in CLOCK_SUFFIXES)
     return (f"SELECT {keys}, is_returned, {half_month('received_day')} AS rb, {half_month('closed_day')} AS cb, "
-            f"{due_bucket} AS db, CAST(count(*) AS INTEGER) AS n{sums}\n"
+            f"{half_month('closed_day_766')} AS cb766{dues}, {half_month('wait_from')} AS wfb, "
+            f"{half_month('wait_until')} AS wub, CAST(count(*) AS INTEGER) AS n{sums}\n"
             f"FROM {FACTS_TABLE}\nGROUP BY ALL\nORDER BY resolving_current_code, rb")
+
+
+def _outcome_attributes() -> dict[str, str]:
+    """a_{early,late}_{date,ts}_{clock}: the outcome of a closed dossier under every rule.
+
+    Returned/withdrawn/stopped dossiers are judged like the others here (``judged_766``); the vendor
+    convention (``resolved_on_time``) is applied by the count query, which groups by ``is_returned``.
+    """
+    codes = {"early": EARLY, "late": LATE}  # on time = closed and neither (COMPLEMENT_KEYS)
+    return {f"a_{name}_{rule}_{suffix}": f"outcome_{rule}_{suffix} = {code}"
+            for suffix in CLOCK_SUFFIXES for rule in ("date", "ts") for name, code in codes.items()}
+
+
+# The 36 outcome attributes stay expressions over the 12 stored outcome codes (cheaper to build and store);
+# the cube materialises their sums like every other attribute.
+OUTCOME_ATTRIBUTES = _outcome_attributes()
+
+
+def attribute_sql(column: str, alias: str | None = "d") -> str:
+    """SQL of a 0/1 attribute on kpi_facts: a stored column, or an expression over an outcome code."""
+    prefix = f"{alias}." if alias else ""
+    if column in OUTCOME_ATTRIBUTES:
+        return f"CAST(coalesce({prefix}{OUTCOME_ATTRIBUTES[column]}, false) AS UTINYINT)"
+    return f"{prefix}{column}"
 
 
 _ATTRIBUTE_SQL = {
     "a_online": "channel = 'online'",
     "a_direct": "channel = 'direct'",
     "a_postal": "channel = 'postal'",
-    # Returned/withdrawn/stopped count as "đúng hạn" (vendor convention, domain_metrics §2.3) when kept.
-    "a_early_date": f"NOT is_returned AND outcome_date = {EARLY}",
-    "a_on_time_date": f"is_returned OR outcome_date = {ON_TIME}",
-    "a_late_date": f"NOT is_returned AND outcome_date = {LATE}",
-    "a_early_ts": f"NOT is_returned AND outcome_ts = {EARLY}",
-    "a_on_time_ts": f"is_returned OR outcome_ts = {ON_TIME}",
-    "a_late_ts": f"NOT is_returned AND outcome_ts = {LATE}",
     **{f"a_level_{level}": f"dvc_level = '{level}'" for level in LEVELS},
     **{f"a_online_{level}": f"dvc_level = '{level}' AND channel = 'online'" for level in LEVELS},
+    # Unknown (NULL: the source has no such column) is neither yes nor no: rates count known values only.
     "a_digitized": "digitized",
     "a_digitized_offline": "digitized AND channel <> 'online'",
+    "a_digitized_known": "digitized IS NOT NULL",
+    "a_digitized_known_offline": "digitized IS NOT NULL AND channel <> 'online'",
     "a_result": "has_result",
     "a_electronic_result": "has_result AND electronic_result",
+    "a_result_known": "has_result AND electronic_result IS NOT NULL",
     "a_reused": "reused",
-    "a_fee": "fee_bearing",
+    "a_reused_known": "reused IS NOT NULL",
+    "a_fee": "fee_bearing AND paid_online IS NOT NULL",
     "a_paid_online": "fee_bearing AND paid_online",
     "a_non_territorial": "non_territorial",
     "a_non_territorial_known": "non_territorial IS NOT NULL",
     "a_reappointed_twice": "reappointment_count > 1",
+    "a_payment_known": "fee_bearing IS NOT NULL AND (NOT fee_bearing OR paid_online IS NOT NULL)",
 }
-ATTRIBUTES = tuple(_ATTRIBUTE_SQL)
+ATTRIBUTES = (*_ATTRIBUTE_SQL, *OUTCOME_ATTRIBUTES)
 _ATTRIBUTE_COLUMNS = ",\n       ".join(
     f"CAST(coalesce({sql}, false) AS UTINYINT) AS {name}" for name, sql in _ATTRIBUTE_SQL.items())
 
@@ -213,11 +336,66 @@ CURRENT_UNIT_COLUMNS = ("coalesce(ur.successor_code, d.receiving_unit_code) AS r
 CURRENT_UNIT_JOINS = ("LEFT JOIN units ur ON ur.code = d.receiving_unit_code "
                       "LEFT JOIN units us ON us.code = d.resolving_unit_code")
 
-# Derived facts table. `due_fill` is a registered frame (received_at, legal_days, due_at) with due dates
-# computed in Python from the procedure's legal time limit in working days (motcua.workdays).
+def _end_of_day(ts_sql: str) -> str:
+    """A due date exported without a time of day means the end of that day."""
+    return (f"CASE WHEN {ts_sql} = date_trunc('day', {ts_sql}) "
+            f"THEN {ts_sql} + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND ELSE {ts_sql} END")
+
+
+def _outcomes() -> str:
+    """outcome_{date,ts}_{clock} codes and the due columns of every clock."""
+    lines = []
+    for supplement in SUPPLEMENT_RULES:
+        closed_at = "closed_at_766" if supplement == "portal_766" else "closed_at"
+        for day_off in DAY_OFF_RULES:
+            suffix = clock_suffix(supplement, day_off)
+            due = f"due_at_{suffix}"
+            # The exported time status decides where the dates cannot (no end date or no due date).
+            late_first = f"WHEN {closed_at} IS NULL THEN NULL WHEN label_outcome IS NOT NULL THEN label_outcome " + (
+                f"WHEN multi_request THEN {LATE} " if supplement == "portal_766" else "")
+            lines.append(
+                f"CAST(CASE {late_first}WHEN {due} IS NULL THEN {ON_TIME} "
+                f"WHEN CAST({closed_at} AS DATE) < CAST({due} AS DATE) THEN {EARLY} "
+                f"WHEN CAST({closed_at} AS DATE) = CAST({due} AS DATE) THEN {ON_TIME} "
+                f"ELSE {LATE} END AS TINYINT) AS outcome_date_{suffix}")
+            lines.append(
+                f"CAST(CASE {late_first}WHEN {due} IS NULL THEN {ON_TIME} WHEN {closed_at} > {due} THEN {LATE} "
+                f"WHEN CAST({closed_at} AS DATE) < CAST({due} AS DATE) THEN {EARLY} "
+                f"ELSE {ON_TIME} END AS TINYINT) AS outcome_ts_{suffix}")
+            # QĐ 766: more than one supplement request => late; an open one is overdue from the receipt on.
+            judged = (f"CASE WHEN multi_request THEN CAST(received_at AS DATE) - 1 ELSE CAST({due} AS DATE) END"
+                      if supplement == "portal_766" else f"CAST({due} AS DATE)")
+            lines.append(f"{judged} AS due_day_{suffix}")
+    return ",\n       ".join(lines)
+
+
+def _due_columns() -> str:
+    """due_at_{clock}: base due per supplement rule, then the day-off rule (next working day, same time)."""
+    lines = []
+    for supplement in SUPPLEMENT_RULES:
+        base = {"as_exported": "due_exp", "restart": "due_rst", "portal_766": "due_766"}[supplement]
+        for day_off in DAY_OFF_RULES:
+            suffix = clock_suffix(supplement, day_off)
+            if day_off == "as_exported":
+                lines.append(f"{base} AS due_at_{suffix}")
+            else:
+                lines.append(
+                    f"CASE WHEN nwd_{base}.next_day IS NULL THEN {base} ELSE CAST(nwd_{base}.next_day AS TIMESTAMP) "
+                    f"+ ({base} - date_trunc('day', {base})) END AS due_at_{suffix}")
+    return ",\n           ".join(lines)
+
+
+_NWD_JOINS = "\n    ".join(
+    f"LEFT JOIN next_working_day nwd_{base} ON nwd_{base}.day = CAST(c.{base} AS DATE)"
+    for base in ("due_exp", "due_rst", "due_766"))
+
+
+# Derived facts table. `due_fill` is a registered frame (start_at, legal_days, due_at) with due dates computed
+# in Python from the procedure's legal time limit in working days (motcua.workdays), from the receipt and
+# from a supplement's receipt; `next_working_day` (day, next_day) lists the days off with the next working day.
 FACTS_SELECT = f"""
 WITH base AS (
-    SELECT d.source, d.dossier_code, d.receiving_unit_code, d.resolving_unit_code, d.procedure_code,
+    SELECT d.source, d.dossier_code, d.receiving_unit_code, d.resolving_unit_code, d.procedure_code, d.import_id,
            coalesce(d.procedure_name, p.procedure_name) AS procedure_name,
            coalesce(d.field_code, p.field_code) AS field_code,
            coalesce(d.field_name, p.field_name) AS field_name,
@@ -225,7 +403,7 @@ WITH base AS (
                 WHEN p.dvc_level IN ('toan_trinh', 'mot_phan', 'thong_tin') THEN p.dvc_level
                 ELSE 'unknown' END AS dvc_level,
            CASE WHEN d.channel IN ('online', 'postal') THEN d.channel ELSE 'direct' END AS channel,
-           d.status, d.received_at, d.time_status,
+           d.status, d.received_at, d.new_due_at, d.due_at AS exported_due_at, d.time_status,
            d.finished_at IS NULL AND d.returned_at IS NULL AS no_end_date,
            coalesce(d.new_due_at, d.due_at) AS given_due_at,
            coalesce(d.legal_days, p.legal_days) AS legal_days,
@@ -238,56 +416,81 @@ WITH base AS (
            coalesce(d.status IN (9, 10), false)
              OR (coalesce(d.status NOT IN (7, 8), true)
                  AND (d.finished_at IS NOT NULL OR d.returned_at IS NOT NULL)) AS has_result,
-           coalesce(d.has_digitized_components, false) AS digitized,
-           coalesce(d.has_electronic_result, false) AS electronic_result,
-           coalesce(d.reused_digitized_data, false) AS reused,
-           coalesce(d.paid_online, false) AS paid_online,
-           coalesce(d.fee_amount > 0, p.has_fee, false) AS fee_bearing,
-           d.supplement_count,
+           -- NULL = the source has no such value: unknown, never "no".
+           d.has_digitized_components AS digitized,
+           d.has_electronic_result AS electronic_result,
+           d.reused_digitized_data AS reused,
+           d.paid_online,
+           coalesce(d.fee_amount > 0, p.has_fee) AS fee_bearing,
+           d.supplement_count, d.supplement_requested_at, d.supplement_received_at,
+           -- The last round is answered when its receipt is not before its request.
+           d.supplement_received_at IS NOT NULL
+             AND coalesce(d.supplement_received_at >= d.supplement_requested_at, true) AS supplement_answered,
+           coalesce(d.supplement_count > 1, false) AS multi_request,
+           coalesce(d.supplement_waiting_days,
+                    CASE WHEN d.supplement_received_at >= d.supplement_requested_at
+                         THEN epoch(d.supplement_received_at - d.supplement_requested_at) / 86400.0 END,
+                    0) AS waiting_days,
            d.handling_department, d.handling_officer, d.current_step, d.non_territorial,
            d.reappointment_count,
-           -- Re-appointed (xin lỗi, hẹn lại): an exported new due date or a re-appointment count.
-           d.new_due_at IS NOT NULL OR coalesce(d.reappointment_count > 0, false) AS reappointed,
+           -- Re-appointed (xin lỗi, hẹn lại, NĐ 61/2018 Art 19(9)): a re-appointment count when exported; else a
+           -- new due date on a dossier without a supplement request (after a supplement the new due date is
+           -- the restarted clock, Art 19(4), not an apology).
+           coalesce(d.reappointment_count > 0,
+                    d.new_due_at IS NOT NULL AND d.supplement_requested_at IS NULL) AS reappointed,
            {CURRENT_UNIT_COLUMNS}
     FROM dossiers d
     LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
     {CURRENT_UNIT_JOINS}
     WHERE d.received_at IS NOT NULL AND (d.status IS NULL OR d.status NOT IN (1, 3))
 ), dated AS (
-    SELECT b.*, coalesce(b.given_due_at, f.due_at) AS eff_due_at, b.given_due_at IS NULL AS due_computed,
+    SELECT b.*, coalesce(b.given_due_at, f.due_at) AS fill_due_at, b.given_due_at IS NULL AS due_computed,
+           r.due_at AS restart_fill_at,
            -- The exported time status decides where the dates cannot: a resolved dossier without an end date
            -- or without a due date, an open dossier without a due date (README "Nạp dữ liệu").
            CASE WHEN b.no_end_date OR b.given_due_at IS NULL THEN
                 CASE b.time_status WHEN 'truoc_han' THEN {EARLY} WHEN 'dung_han' THEN {ON_TIME}
                                    WHEN 'qua_han' THEN {LATE} END END AS label_outcome
     FROM base b
-    LEFT JOIN due_fill f ON b.given_due_at IS NULL AND f.received_at = b.received_at
-                        AND f.legal_days = b.legal_days
+    LEFT JOIN due_fill f ON b.given_due_at IS NULL AND f.start_at = b.received_at AND f.legal_days = b.legal_days
+    LEFT JOIN due_fill r ON b.new_due_at IS NULL AND b.supplement_answered
+                        AND r.start_at = b.supplement_received_at AND r.legal_days = b.legal_days
+), clocked AS (
+    SELECT *,
+           {_end_of_day("fill_due_at")} AS due_exp,
+           -- restart (NĐ 61/2018 Art 19(4)): the new due date, else supplement receipt + the time limit.
+           CASE WHEN new_due_at IS NOT NULL OR NOT supplement_answered THEN {_end_of_day("fill_due_at")}
+                WHEN restart_fill_at IS NOT NULL THEN {_end_of_day("restart_fill_at")}
+                ELSE {_end_of_day("fill_due_at")} END AS due_rst,
+           supplement_answered AND new_due_at IS NULL AND restart_fill_at IS NULL AS restart_unknown,
+           -- portal_766: end - waiting time <= due  <=>  end <= due + waiting time, against the first due
+           -- date (a supplement's new due date already contains the waiting time).
+           {_end_of_day("CASE WHEN supplement_answered AND exported_due_at IS NOT NULL THEN exported_due_at ELSE fill_due_at END")} + to_microseconds(CAST(waiting_days * 86400e6 AS BIGINT)) AS due_766,
+           coalesce(closed_at, CASE WHEN supplement_requested_at IS NOT NULL AND NOT supplement_answered
+                                    THEN greatest(supplement_requested_at, received_at) END) AS closed_at_766
+    FROM dated
+), shifted AS (
+    SELECT c.*,
+           {_due_columns()},
+           nwd_due_exp.next_day IS NOT NULL AS due_on_day_off
+    FROM clocked c
+    {_NWD_JOINS}
 ), facts AS (
 SELECT source, dossier_code, receiving_unit_code, resolving_unit_code, receiving_current_code,
-       resolving_current_code, procedure_code, procedure_name,
+       resolving_current_code, procedure_code, import_id, procedure_name,
        field_code, field_name, dvc_level, channel, status, time_status, is_returned, has_result, digitized,
-       electronic_result, reused, paid_online, fee_bearing, supplement_count,
-       handling_department, handling_officer, current_step, non_territorial, reappointment_count, reappointed,
-       received_at, eff_due_at AS due_at, closed_at,
+       electronic_result, reused, paid_online, fee_bearing, supplement_count, multi_request, restart_unknown,
+       due_on_day_off, handling_department, handling_officer, current_step, non_territorial,
+       reappointment_count, reappointed, received_at, due_exp AS due_at, due_at_rst, due_at_766, closed_at, closed_at_766,
        CAST(received_at AS DATE) AS received_day,
-       CAST(eff_due_at AS DATE) AS due_day,
        CAST(closed_at AS DATE) AS closed_day,
-       due_computed AND eff_due_at IS NOT NULL AS due_from_legal_days,
+       CAST(closed_at_766 AS DATE) AS closed_day_766,
+       CAST(supplement_requested_at AS DATE) AS wait_from,
+       CASE WHEN supplement_answered THEN CAST(supplement_received_at AS DATE) END AS wait_until,
+       due_computed AND fill_due_at IS NOT NULL AS due_from_legal_days,
        closed_at IS NULL AND given_due_at IS NULL AND coalesce(time_status = 'qua_han', false) AS label_overdue,
-       CAST(CASE WHEN closed_at IS NULL THEN NULL
-            WHEN label_outcome IS NOT NULL THEN label_outcome
-            WHEN eff_due_at IS NULL THEN {ON_TIME}
-            WHEN CAST(closed_at AS DATE) < CAST(eff_due_at AS DATE) THEN {EARLY}
-            WHEN CAST(closed_at AS DATE) = CAST(eff_due_at AS DATE) THEN {ON_TIME}
-            ELSE {LATE} END AS TINYINT) AS outcome_date,
-       CAST(CASE WHEN closed_at IS NULL THEN NULL
-            WHEN label_outcome IS NOT NULL THEN label_outcome
-            WHEN eff_due_at IS NULL THEN {ON_TIME}
-            WHEN closed_at > eff_due_at THEN {LATE}
-            WHEN CAST(closed_at AS DATE) < CAST(eff_due_at AS DATE) THEN {EARLY}
-            ELSE {ON_TIME} END AS TINYINT) AS outcome_ts
-FROM dated
+       {_outcomes()}
+FROM shifted
 )
 SELECT *,
        {_ATTRIBUTE_COLUMNS}
@@ -295,11 +498,19 @@ FROM facts
 ORDER BY resolving_current_code, received_day
 """
 
-# Distinct (received_at, legal_days) pairs whose due date must be computed from legal_days.
+# Distinct (start, legal_days) pairs whose due date must be computed from legal_days: receipts without an
+# exported due date, and answered supplement rounds without a new due date (restart rule).
 DUE_FILL_CANDIDATES = """
-SELECT DISTINCT d.received_at, coalesce(d.legal_days, p.legal_days) AS legal_days
+SELECT DISTINCT d.received_at AS start_at, coalesce(d.legal_days, p.legal_days) AS legal_days
 FROM dossiers d
 LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
 WHERE d.due_at IS NULL AND d.new_due_at IS NULL AND d.received_at IS NOT NULL
+  AND coalesce(d.legal_days, p.legal_days) IS NOT NULL
+UNION
+SELECT DISTINCT d.supplement_received_at, coalesce(d.legal_days, p.legal_days)
+FROM dossiers d
+LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
+WHERE d.new_due_at IS NULL AND d.supplement_received_at IS NOT NULL
+  AND coalesce(d.supplement_received_at >= d.supplement_requested_at, true)
   AND coalesce(d.legal_days, p.legal_days) IS NOT NULL
 """

@@ -54,10 +54,13 @@ DOSSIER_COLUMNS: dict[str, str] = {
     "current_step": "VARCHAR",  # bước xử lý hiện tại, as exported
     "reappointment_count": "SMALLINT",  # số lần hẹn lại ngày trả (NULL = not exported)
     "non_territorial": "BOOLEAN",  # received regardless of the applicant's commune (NULL = unknown)
+    # Total waiting time of every answered supplement round (days), when the export lists the rounds
+    # (DVCQG DanhSachHoSoBoSung); NULL: only the last round is known. Appended like the columns above.
+    "supplement_waiting_days": "DOUBLE",
 }
 # Columns a file of an older schema version lacks: added in place by ``create_schema``.
 ADDED_COLUMNS = ("time_status", "handling_department", "handling_officer", "current_step", "reappointment_count",
-                 "non_territorial")
+                 "non_territorial", "supplement_waiting_days")
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",

@@ -31,7 +31,20 @@ EARLY_RULES = {
 }
 RETURNED_POLICIES = {
     "resolved_on_time": "Hồ sơ trả lại/rút/dừng tính là đã giải quyết đúng hạn (cách phần mềm một cửa thường làm)",
-    "excluded": "Không tính hồ sơ trả lại/rút/dừng vào Biểu 06 (báo cáo riêng)",
+    "excluded": "Không tính hồ sơ trả lại/rút/dừng vào Biểu 06 (báo cáo riêng; số liệu các kỳ trước cũng thay đổi)",
+    "judged_766": "Hồ sơ trả lại/rút/dừng là hồ sơ đã kết thúc, so với ngày hẹn trả như Cổng DVCQG (QĐ 766)",
+}
+SUPPLEMENT_RULES = {
+    "restart": "Tính lại thời hạn từ ngày nhận đủ hồ sơ bổ sung; hồ sơ đang chờ bổ sung là trong hạn "
+               "(NĐ 61/2018 Điều 19(4), NĐ 118/2025)",
+    "portal_766": "Như Cổng DVCQG: thời điểm kết thúc trừ thời gian chờ bổ sung; bổ sung quá 1 lần là quá hạn; "
+                  "yêu cầu bổ sung chưa được đáp ứng kết thúc tại thời điểm yêu cầu (QĐ 766 chỉ số 2.1)",
+    "as_exported": "Dùng ngày hẹn trả như tệp xuất, không xét bổ sung",
+}
+DUE_ON_DAY_OFF_RULES = {
+    "as_exported": "Ngày hẹn trả rơi vào ngày nghỉ giữ nguyên như tệp xuất",
+    "next_working_day": "Ngày hẹn trả rơi vào ngày nghỉ lùi sang ngày làm việc tiếp theo (Bộ luật Dân sự 2015 "
+                        "Điều 148)",
 }
 DIGITIZATION_SCOPES = {
     "all_new": "Mọi hồ sơ mới tiếp nhận",
@@ -133,7 +146,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "returned_policy", "Hồ sơ trả lại, rút, dừng", "resolved_on_time", "choice",
-        "NĐ 118/2025/NĐ-CP Điều 21; TT 03/2025/TT-VPCP Điều 7", choices=RETURNED_POLICIES,
+        "NĐ 118/2025/NĐ-CP Điều 21; TT 03/2025/TT-VPCP Điều 7; QĐ 766/QĐ-TTg chỉ số 2.1 (judged_766)",
+        choices=RETURNED_POLICIES,
         url_param="returned", help="Cách tính hồ sơ trả lại, rút, dừng xử lý.",
     ),
     SettingSpec(
@@ -143,7 +157,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "online_procedure_levels", "Mức độ tính là TTHC có DVC trực tuyến", ("toan_trinh", "mot_phan"), "multi",
-        "NĐ 42/2022/NĐ-CP Điều 11 (DVC trực tuyến toàn trình và một phần)", choices=LEVEL_LABELS,
+        "NĐ 42/2022/NĐ-CP Điều 11: DVC trực tuyến gồm toàn trình và một phần (mặc định theo nguồn này). "
+        "TT 23/2018/TT-BTTTT Điều 8 chỉ tính TTHC mức độ 4 (≈ toàn trình): chọn toan_trinh",
+        choices=LEVEL_LABELS,
         url_param="online_levels", help="Các mức độ DVC, cách nhau bằng dấu phẩy (toan_trinh,mot_phan).",
     ),
     SettingSpec(
@@ -169,6 +185,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
         choices=INDEX_VERSIONS, url_param="index_version", changes_facts=False,
         help="Công thức tính điểm ước tính; không so sánh điểm giữa hai phiên bản.",
     ),
+    SettingSpec(
+        "supplement_rule", "Hồ sơ yêu cầu bổ sung", "restart", "choice",
+        "NĐ 61/2018/NĐ-CP Điều 19(4), giữ ở NĐ 118/2025 (tính lại thời hạn từ khi nhận đủ hồ sơ); QĐ 766/QĐ-TTg "
+        "chỉ số 2.1 (portal_766)", choices=SUPPLEMENT_RULES, url_param="supplement",
+        help="Cách tính hạn của hồ sơ có yêu cầu bổ sung.",
+    ),
+    SettingSpec(
+        "due_on_day_off", "Ngày hẹn trả rơi vào ngày nghỉ", "as_exported", "choice",
+        "Bộ luật Dân sự 2015 Điều 148 (hạn kết thúc vào ngày nghỉ thì chuyển sang ngày làm việc tiếp theo)",
+        choices=DUE_ON_DAY_OFF_RULES, url_param="day_off",
+        help="Giữ ngày hẹn trả như tệp xuất hoặc lùi sang ngày làm việc tiếp theo.",
+    ),
 )
 SPECS: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
 
@@ -186,6 +214,8 @@ class Settings:
     boundaries: str = SPECS["boundaries"].default
     attribution: str = SPECS["attribution"].default
     index_version: str = SPECS["index_version"].default
+    supplement_rule: str = SPECS["supplement_rule"].default
+    due_on_day_off: str = SPECS["due_on_day_off"].default
 
     def __post_init__(self) -> None:
         for spec in SETTINGS:

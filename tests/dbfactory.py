@@ -61,6 +61,14 @@ def make_dossiers(n: int, unit_codes: list[str], start: datetime, end: datetime,
     withdrawn = (rng.random(n) < 0.02) & ~pd.isna(finished)
     status = np.where(withdrawn, 7, status).astype("int16")
     channel = rng.choice(np.array(["online", "direct", "postal"]), n, p=[0.62, 0.35, 0.03])
+    # About 8% asked for a supplement a day after receipt; most answered 2 days later, a few twice or never.
+    # Drawn after every other column so the rest of the data does not change with it.
+    supp_rng = np.random.default_rng(seed + 1)
+    asked = supp_rng.random(n) < 0.08
+    requested = (received + pd.Timedelta(days=1)).where(asked, pd.NaT)
+    answered = asked & (supp_rng.random(n) < 0.9)
+    handed_in = (requested + pd.Timedelta(days=2)).where(answered, pd.NaT)
+    supp_count = np.where(asked, np.where(supp_rng.random(n) < 0.1, 2, 1), 0).astype("int16")
     units_idx = rng.integers(0, len(unit_codes), n)
     codes = np.array(unit_codes)[units_idx]
     fee = np.array([p[5] for p in PROCEDURES])[proc]
@@ -81,8 +89,8 @@ def make_dossiers(n: int, unit_codes: list[str], start: datetime, end: datetime,
         "new_due_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
         "finished_at": finished,
         "returned_at": finished,
-        "supplement_requested_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
-        "supplement_received_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
+        "supplement_requested_at": requested.astype("datetime64[us]"),
+        "supplement_received_at": handed_in.astype("datetime64[us]"),
         "status": status,
         "status_raw": status.astype(str),
         "has_digitized_components": rng.random(n) < 0.8,
@@ -90,7 +98,8 @@ def make_dossiers(n: int, unit_codes: list[str], start: datetime, end: datetime,
         "reused_digitized_data": rng.random(n) < 0.3,
         "paid_online": (fee > 0) & (rng.random(n) < 0.5),
         "fee_amount": fee.astype("int64"),
-        "supplement_count": np.zeros(n, dtype="int16"),
+        "supplement_count": supp_count,
+        "supplement_waiting_days": pd.Series(np.nan, index=range(n), dtype="float64"),
         "legal_days": legal,
         "state_at": finished.fillna(received),
         "import_id": import_id,

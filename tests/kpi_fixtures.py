@@ -26,6 +26,11 @@ _DEFAULTS = {
     "dvc_level": "toan_trinh",
     "channel": "direct",
     "status": 4,
+    # A file with these columns, every box unticked (a file without them: pass None = unknown).
+    "has_digitized_components": False,
+    "has_electronic_result": False,
+    "reused_digitized_data": False,
+    "paid_online": False,
 }
 
 

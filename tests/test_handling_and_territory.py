@@ -245,3 +245,19 @@ def test_officer_grouping_only_when_enabled_and_only_own_names(tmp_path, monkeyp
 @pytest.mark.parametrize("address", ["Thôn Như Lâm", "Ngõ Hoa Sữa", "Ấp Bình Thuận", "Khu phố Mới"])
 def test_a_bare_hamlet_or_street_is_never_a_locality(address):
     assert locality_of(address) is None
+
+
+def test_a_new_due_date_after_a_supplement_is_not_an_apology(tmp_path):
+    """The restarted clock after a supplement (NĐ 61/2018 Art 19(4)) moves the due date too; only a new due
+    date without a supplement request, or an exported re-appointment count, is a re-appointment."""
+    path = tmp_path / "reappointed.csv"
+    path.write_text(
+        "Mã hồ sơ,Ngày tiếp nhận,Ngày hẹn trả,Ngày hẹn trả mới,Ngày yêu cầu bổ sung,Ngày nhận bổ sung,Trạng thái\n"
+        "R-1,01/07/2026,03/07/2026,08/07/2026,,,Đang xử lý\n"
+        "R-2,01/07/2026,03/07/2026,08/07/2026,02/07/2026,03/07/2026,Đang xử lý\n"
+        "R-3,01/07/2026,03/07/2026,,,,Đang xử lý\n", encoding="utf-8")
+    db_path = tmp_path / "r.duckdb"
+    assert import_files([str(path)], db_path=str(db_path), unit="Xã Tứ Kỳ").ok
+    listed = metrics.dossier_list(dbmod.Database(str(db_path)), Scope(), parse_period("2026Q3"), "received_total")
+    assert dict(zip(listed["dossier_code"], listed["reappointed"], strict=True)) == {
+        "R-1": True, "R-2": False, "R-3": False}

@@ -54,7 +54,7 @@ def test_json_is_exactly_compute_kpis(db_path):
     assert payload == json.loads(json.dumps(expected))
     assert payload["received"]["total"] == 11 and payload["resolved"]["early"] == 3
     assert list(payload) == ["units", "period", "received", "resolved", "pending", "returned_or_withdrawn",
-                             "reappointed_more_than_once", "rates", "levels", "settings"]
+                             "reappointed_more_than_once", "rates", "coverage", "levels", "settings"]
     # Tiến độ of the service-index estimate = 20 × the QĐ 766 on-time rate, exactly.
     on_time = next(c for c in estimate["components"] if c["key"] == "td_on_time")
     assert on_time["points"] == 20 * expected["rates"]["on_time_rate_766"]

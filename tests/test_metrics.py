@@ -19,6 +19,7 @@ from motcua.filters import Scope
 from motcua.metrics import Settings
 from motcua.metrics_sql import bind
 from motcua.periods import make_period, parse_period, period_containing
+from motcua.settings import all_combinations
 
 ALL_SETTINGS = [Settings(early_rule=rule, returned_policy=policy)
                 for rule in ("date", "timestamp") for policy in ("resolved_on_time", "excluded")]
@@ -34,6 +35,11 @@ dossier_strategy = st.fixed_dictionaries({
     "unit": st.sampled_from(["10001", "10002"]),
     "end_field": st.sampled_from(["finished_at", "returned_at"]),
     "time_status": st.sampled_from([None, "truoc_han", "dung_han", "qua_han", "trong_han", "tam_dung"]),
+    # supplement round: (request after receipt, days until handed in or None = still waiting, count)
+    "supplement": st.one_of(st.none(), st.tuples(st.integers(0, 30), st.one_of(st.none(), st.integers(-1, 40)),
+                                                 st.integers(1, 3))),
+    "legal_days": st.one_of(st.none(), st.integers(1, 20)),
+    "date_only_due": st.booleans(),
 })
 
 
@@ -45,7 +51,15 @@ def _rows(specs: list[dict]) -> list[dict]:
                "channel": spec["channel"], "receiving_unit_code": spec["unit"],
                "time_status": spec.get("time_status")}
         if spec["due"] is not None:
-            row["due_at"] = received + timedelta(days=spec["due"], hours=1)
+            due = received + timedelta(days=spec["due"], hours=1)
+            row["due_at"] = datetime.combine(due.date(), datetime.min.time()) if spec.get("date_only_due") else due
+        if spec.get("supplement"):
+            after, answered, count = spec["supplement"]
+            requested = received + timedelta(days=after, hours=2)
+            row.update(supplement_requested_at=requested, supplement_count=count,
+                       supplement_received_at=None if answered is None else requested + timedelta(days=answered))
+        if spec.get("legal_days"):
+            row["legal_days"] = spec["legal_days"]
         if spec["duration"] is not None:
             row[spec["end_field"]] = received + timedelta(days=spec["duration"], hours=3)
         rows.append(row)
@@ -96,6 +110,29 @@ def test_identities_and_chains_hold_for_any_data(specs, kind, calendar, start):
         units = metrics.breakdown(con, Scope(), first, "unit", settings)
         assert metrics.total_row(units)["received_total"] == whole["received_total"]
         assert {k: metrics.total_row(units)[k] for k in metrics.COUNTS} == whole
+
+
+# Every combination of the settings that change the facts, generated from the registry.
+RULE_PRODUCT = list(all_combinations())
+
+
+@hsettings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=st.lists(dossier_strategy, min_size=1, max_size=30), calendar=st.sampled_from(["calendar", "report"]),
+       start=st.integers(0, 400), cube_checked=st.lists(st.sampled_from(RULE_PRODUCT), min_size=1, max_size=3))
+def test_identities_hold_for_every_combination_of_settings(specs, calendar, start, cube_checked):
+    con = make_db(_rows(specs))
+    first = period_containing(BASE.date() + timedelta(days=start), "month", calendar)
+    periods = [first, _next(first)]
+    for settings in RULE_PRODUCT:
+        results = [metrics.kpi_counts(con, Scope(), p, settings) for p in periods]
+        for counts in results:
+            assert_identities(counts)
+            assert counts["waiting_supplement"] <= counts["pending_total"]
+        assert results[0]["pending_total"] == results[1]["carried_over"], settings
+    for settings in cube_checked:  # the half-month cube agrees with the facts under these rules too
+        cube = metrics._grouped_counts(con, Scope(), first, settings, None)
+        facts = metrics._grouped_counts(con, Scope(), first, settings, None, allow_cube=False)
+        pd.testing.assert_frame_equal(cube, facts, check_dtype=False)
 
 
 def test_rate_aggregates_sums_not_means():

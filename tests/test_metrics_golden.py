@@ -81,7 +81,7 @@ def test_golden_default_settings(golden):
     assert result["received"] == {"total": 11, "carried_over": 2, "new": 9, "online": 2, "direct": 6, "postal": 1,
                                   "non_territorial": None, "non_territorial_known": 0}
     assert result["resolved"] == {"total": 7, "early": 3, "on_time": 3, "late": 1}  # on time: B, G, N
-    assert result["pending"] == {"total": 4, "within_deadline": 2, "overdue": 2}  # within F, I; overdue E, L
+    assert result["pending"] == {"total": 4, "within_deadline": 2, "overdue": 2, "waiting_supplement": 0}  # within F, I; overdue E, L
     assert result["returned_or_withdrawn"] == 1
     assert result["levels"] == {"toan_trinh": 7, "mot_phan": 1, "thong_tin": 1, "unknown": 0}
     assert result["rates"] == pytest.approx({
@@ -117,7 +117,7 @@ def test_golden_returned_excluded(golden):
     assert result["received"] == {"total": 10, "carried_over": 2, "new": 8, "online": 1, "direct": 6, "postal": 1,
                                   "non_territorial": None, "non_territorial_known": 0}
     assert result["resolved"] == {"total": 6, "early": 3, "on_time": 2, "late": 1}
-    assert result["pending"] == {"total": 4, "within_deadline": 2, "overdue": 2}
+    assert result["pending"] == {"total": 4, "within_deadline": 2, "overdue": 2, "waiting_supplement": 0}
     assert result["returned_or_withdrawn"] == 1  # still reported on its own
     assert result["rates"]["online_rate"] == pytest.approx(1 / 8)
     assert result["levels"]["toan_trinh"] == 6

@@ -132,7 +132,8 @@ def test_labels_are_mapped_and_unknown_labels_rejected(con):
     assert list(ok["status_raw"]) == ["Đã trả kết quả", "4", "Quá hạn"]
     assert list(ok["channel"]) == ["online", "postal", "direct"]  # missing channel -> direct (QĐ 766)
     assert list(ok["dvc_level"]) == ["toan_trinh", "mot_phan", "unknown"]
-    assert list(ok["has_digitized_components"].astype("boolean")) == [True, True, pd_na()]
+    # The column exists: a blank cell is an unticked box (no); a file without the column leaves NULL.
+    assert list(ok["has_digitized_components"].astype("boolean")) == [True, True, False]
     assert list(ok["fee_amount"].astype("Int64")) == [1_235_000, 50_000, pd_na()]  # phí + lệ phí
     reasons = dict(zip(rejects["row_number"], rejects["reason"], strict=True))
     assert "nháp" in reasons[5]

@@ -40,7 +40,7 @@ def test_phuong_ky_2023_figures(loaded_db):
     assert kpis["received"] == {"total": 907, "carried_over": 0, "new": 907, "online": 892, "direct": 15,
                                 "postal": 0, "non_territorial": None, "non_territorial_known": 0}
     assert kpis["resolved"] == {"total": 907, "early": 907, "on_time": 0, "late": 0}
-    assert kpis["pending"] == {"total": 0, "within_deadline": 0, "overdue": 0}
+    assert kpis["pending"] == {"total": 0, "within_deadline": 0, "overdue": 0, "waiting_supplement": 0}
     assert kpis["rates"]["online_rate"] == pytest.approx(892 / 907)
     assert kpis["rates"]["on_time_rate_resolved"] == 1.0
     assert kpis["rates"]["on_time_rate_766"] == 1.0

@@ -504,7 +504,7 @@ def test_dvcqg_json_wrapper_maps_fields_and_drops_pii(make_json):
         "finished_at": "20250701150000", "returned_at": "20250701160000",
         "supplement_requested_at": "20250701110000", "supplement_received_at": "20250701113000",
         "status": "10", "digitized": "1", "electronic_result": "1", "reused": "1", "paid_online": "1",
-        "fee": "13000", "supplement_count": "2", "source_row": 1,
+        "fee": "13000", "supplement_count": "2", "supplement_waiting_days": "0.062500", "source_row": 1,
         "applicant_locality": None,  # "Thôn Như Lâm" names no commune: nothing of the address is kept
     }]
     assert table.dropped_pii == ["ChuHoSo", "DiaChiChuHoSo", "DinhDanhCHS", "SoDienThoai", "SoGiayToChuHoSo"]

@@ -64,14 +64,14 @@ def test_all_units_writes_one_zip_with_a_pack_per_commune_and_the_league_table(d
     [archive_path] = list(tmp_path.glob("*.zip"))
     with zipfile.ZipFile(archive_path) as archive:
         names = set(archive.namelist())
-        league = openpyxl.load_workbook(io.BytesIO(archive.read("so-sanh-don-vi_2026Q2_duong-lich.xlsx"))).active
+        league = openpyxl.load_workbook(io.BytesIO(archive.read("so-sanh-don-vi_2026Q2_ky-bao-cao.xlsx"))).active
         packs = {name.split("/")[0] for name in names if "/" in name}
         for folder in packs:
             assert {f"{folder}/{folder}.xlsx", f"{folder}/{folder}.docx"} <= names
             Document(io.BytesIO(archive.read(f"{folder}/{folder}.docx")))  # opens
     # The commune without dossiers gets no pack; the three with dossiers do.
-    assert packs == {"xa-tu-ky_2026Q2_duong-lich", "xa-phuong-ky_2026Q2_duong-lich",
-                     "phuong-duc-thuan_2026Q2_duong-lich"}
+    assert packs == {"xa-tu-ky_2026Q2_ky-bao-cao", "xa-phuong-ky_2026Q2_ky-bao-cao",
+                     "phuong-duc-thuan_2026Q2_ky-bao-cao"}
     units = [row[1] for row in league.iter_rows(min_row=6, values_only=True) if row[0]]
     assert sorted(units) == ["Phường Đức Thuận", "Xã Phượng Kỳ", "Xã Tứ Kỳ"]
 
@@ -82,7 +82,7 @@ def test_all_units_can_be_limited_to_one_province(db_path, tmp_path):
     assert result.exit_code == 0, result.output
     [archive_path] = list(tmp_path.glob("*.zip"))
     with zipfile.ZipFile(archive_path) as archive:
-        assert {name.split("/")[0] for name in archive.namelist() if "/" in name} == {"phuong-duc-thuan_2026Q2_duong-lich"}
+        assert {name.split("/")[0] for name in archive.namelist() if "/" in name} == {"phuong-duc-thuan_2026Q2_ky-bao-cao"}
 
 
 def test_unknown_unit_exits_with_a_clear_message(db_path, tmp_path):

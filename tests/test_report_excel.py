@@ -112,7 +112,8 @@ def test_kpi_sheet_rates_numerators_and_comparisons(workbook, database):
     for key, metric in metrics.RATES.items():
         row = rows[metric.label]
         expected = kpis["rates"][key]
-        assert row[4] == (pytest.approx(expected) if expected is not None else "–")
+        no_data = "không có dữ liệu" if kpis["coverage"][key]["denominator"] else "–"  # no data is not 0%
+        assert row[4] == (pytest.approx(expected) if expected is not None else no_data)
         assert row[5] == (pytest.approx(previous["rates"][key]) if previous["rates"][key] is not None else "–")
         if row[3]:
             assert row[2] / row[3] == pytest.approx(expected)

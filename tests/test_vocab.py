@@ -130,3 +130,29 @@ def test_time_status():
 def test_money_out_of_range_is_refused():
     assert "quá lớn" in vocab.map_money("99999999999999999999999999")[1]
     assert vocab.map_money("-5.000")[0] is None
+
+
+@pytest.mark.parametrize(("raw", "level"), [
+    ("Cung cấp TTTT", "thong_tin"), ("Cung cấp thông tin trực tuyến", "thong_tin"),
+    ("Chỉ cung cấp thông tin", "thong_tin"), ("DVC một phần", "mot_phan"), ("toàn trình", "toan_trinh"),
+    ("DVCTT toàn trình", "toan_trinh"), ("Mức độ 2", "thong_tin"), ("Mức 3", "mot_phan"),
+    ("DVC mức độ 4", "toan_trinh"), ("Dịch vụ công trực tuyến mức độ 4", "toan_trinh"), ("Level 3", "mot_phan"),
+])
+def test_dvc_level_labels_from_real_documents(raw, level):
+    assert vocab.map_dvc_level(raw) == (level, None)
+
+
+@pytest.mark.parametrize(("raw", "days"), [
+    ("15", 15.0), ("15 ngày làm việc", 15.0), ("15 ngày", 15.0),  # "N ngày" = working days
+    ("Không quá 20 ngày làm việc", 20.0), ("1,5", 1.5), ("04 giờ", 0.5), ("8 giờ làm việc", 1.0),
+    ("24 giờ", 1.0), ("48 giờ", 2.0), ("2 tuần", 10.0), ("01 tháng", round(30 * 5 / 7, 2)),
+    ("30 ngày (kể cả ngày nghỉ)", round(30 * 5 / 7, 2)), ("15 ngày kể từ ngày nhận đủ hồ sơ", 15.0),
+])
+def test_time_limits_in_hours_days_and_months(raw, days):
+    assert vocab.map_time_limit(raw) == (pytest.approx(days), None)
+
+
+@pytest.mark.parametrize("raw", ["mười", "3 xyz", "ngày"])
+def test_unreadable_time_limits_are_refused(raw):
+    value, error = vocab.map_time_limit(raw)
+    assert value is None and raw in error

@@ -28,7 +28,7 @@ from motcua.periods import Period
 from motcua.report import word
 from motcua.report.data import BIEU06_COLUMNS, EmptyReport, ReportData, bieu06_value, collect
 from motcua.report.images import find_chromium
-from motcua.report.pack import Pack, batch_units, batch_zip_bytes, make_pack, pack_stem
+from motcua.report.pack import Pack, batch_units, batch_zip_bytes, make_pack, pack_stem, rules_tag
 
 TITLE = "Báo cáo"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -108,7 +108,7 @@ def _downloads(data: ReportData, scope: Scope, period: Period, settings: metrics
                             help="Biểu đồ được vẽ bằng Chromium trên máy chủ; mất thêm vài giây.")
     if with_charts and find_chromium() is None:
         st.warning("Máy chủ chưa có Chromium: báo cáo Word sẽ được lập không kèm biểu đồ (có ghi chú trong tệp).")
-    stem = pack_stem(data.unit_name, period)
+    stem = pack_stem(data.unit_name, period, settings)
     get_pack = _pack_getter(scope, period, settings, with_charts)
     left, right = st.columns(2)
     left.download_button("Tải Excel – Biểu 06 và phụ lục", data=lambda: get_pack().xlsx, file_name=f"{stem}.xlsx",
@@ -156,7 +156,7 @@ def _batch_section(scope: Scope, period: Period, settings: metrics.Settings) -> 
     with_charts = st.toggle("Kèm biểu đồ (chậm hơn: khoảng 1–2 giây mỗi đơn vị)", value=False, key=K_BATCH_CHARTS)
     get_zip = _zip_getter(scope, period, settings, with_charts)
     st.download_button("Tải bộ báo cáo (zip)", data=lambda: get_zip()[1],
-                       file_name=f"{ui.download_name('bao-cao')}.zip", mime=ZIP_MIME, key="report_zip",
+                       file_name=f"{ui.download_name('bao-cao')}{rules_tag(settings)}.zip", mime=ZIP_MIME, key="report_zip",
                        on_click="ignore", icon=":material/folder_zip:")
 
 

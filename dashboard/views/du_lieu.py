@@ -193,6 +193,24 @@ def _reconciliation() -> None:
              file_stem="doi-chieu-noi-tiep-nhan-giai-quyet")
 
 
+def _coverage(by_file: bool) -> None:
+    """Share of dossiers whose export carries each attribute: a rate over few known values is not 0%."""
+    st.subheader("Độ phủ dữ liệu (tỷ lệ hồ sơ có thông tin)")
+    scope = state.current_scope()
+    cols = [ui.Col(name, label, "pct") for name, (label, _sql) in metrics.COVERAGE_ATTRIBUTES.items()]
+    st.caption("Tệp xuất không có cột nào đó thì hồ sơ là chưa rõ (không phải 'không'): tỷ lệ chỉ tính trên hồ sơ "
+               "có dữ liệu và ghi độ phủ; không có hồ sơ nào thì ghi 'không có dữ liệu'.")
+    per_unit = data.coverage_table(scope, "unit")
+    ui.table(per_unit, [ui.Col("label", "Đơn vị"), ui.Col("dossiers", "Số hồ sơ", "int"), *cols], "data_coverage_unit",
+             f"{state.scope_caption(scope)} · theo đơn vị", file_stem="do-phu-theo-don-vi",
+             empty_text="Chưa có hồ sơ.")
+    if by_file:  # file names are admin information
+        per_file = data.coverage_table(scope, "file")
+        ui.table(per_file, [ui.Col("label", "Tệp"), ui.Col("dossiers", "Số hồ sơ", "int"), *cols],
+                 "data_coverage_file", f"{state.scope_caption(scope)} · theo tệp đã nạp (lần nạp cuối của hồ sơ)",
+                 file_stem="do-phu-theo-tep", empty_text="Chưa có hồ sơ.")
+
+
 def _definitions() -> None:
     st.subheader("Định nghĩa chỉ tiêu và căn cứ pháp lý")
     ui.table(pd.DataFrame(metrics.METRIC_DOCS), DOC_COLS, "data_definitions",
@@ -219,4 +237,5 @@ def render() -> None:
         st.caption("Lịch sử nạp và các dòng bị loại chỉ dành cho quản trị viên.")
     ui.safe_section(_quality, "kiểm tra dữ liệu")
     ui.safe_section(_reconciliation, "đối chiếu nơi tiếp nhận và nơi giải quyết")
+    ui.safe_section(lambda: _coverage(state.is_admin()), "độ phủ dữ liệu")
     _definitions()

@@ -68,7 +68,8 @@ def _drill_down(scope, period, settings) -> None:
     if not drill or drill.get("view") != _view_key(scope, period, settings):
         st.caption("Bấm vào một cột trên biểu đồ hoặc chọn một dòng trong bảng để xem các hồ sơ tương ứng.")
         return
-    bucket_options = [*charts.RESOLUTION_BUCKETS, "resolved_total", "pending_total", "received_total"]
+    bucket_options = [*charts.RESOLUTION_BUCKETS, "waiting_supplement", "resolved_total", "pending_total",
+                      "received_total"]
     bucket = st.selectbox("Nhóm hồ sơ", bucket_options, key=f"progress_bucket_{drill['by']}_{drill['key']}_{drill['bucket']}",
                           index=bucket_options.index(drill["bucket"]) if drill["bucket"] in bucket_options else 0,
                           format_func=lambda k: metrics.COUNTS.get(k, k), placeholder="Chọn…")

@@ -18,6 +18,7 @@ COUNT_CARDS = (
 )
 RATE_CARDS = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate")
 TREND_RATES = ("online_rate", "on_time_rate_766", "digitized_intake_rate")
+RISK_LABELS = {"overdue": "Đã quá hạn", "due_soon": "Sắp đến hạn", "waiting": "Chờ bổ sung (dừng tính hạn)"}
 # Warning, days left, due date and procedure first: on a 390 px phone these four are what fits. Who holds
 # the dossier (resolving unit, department, officer where this user may see names) follows, in the table
 # and its downloads.
@@ -56,6 +57,9 @@ def _cards(kpis: dict, previous: dict, previous_period, partial: bool = False) -
         f"Tiếp nhận {fmt.fmt_int(received['total'])} hồ sơ: {fmt.fmt_int(received['carried_over'])} từ kỳ trước "
         f"chuyển sang, {fmt.fmt_int(received['new'])} mới tiếp nhận ({fmt.fmt_int(received['online'])} trực "
         f"tuyến, {fmt.fmt_int(received['direct'])} trực tiếp, {fmt.fmt_int(received['postal'])} bưu chính). "
+        f"Đang giải quyết: {fmt.fmt_int(kpis['pending']['within_deadline'])} trong hạn (gồm "
+        f"{fmt.fmt_int(kpis['pending']['waiting_supplement'])} chờ bổ sung), "
+        f"{fmt.fmt_int(kpis['pending']['overdue'])} quá hạn. "
         f"Mũi tên: thay đổi so với {'cùng khoảng của kỳ trước' if partial else 'kỳ trước'} "
         f"({previous_period.caption}); tỷ lệ thay đổi tính bằng điểm phần trăm."
     )
@@ -80,7 +84,7 @@ def _at_risk(scope, period, settings) -> None:
     st.subheader("Hồ sơ quá hạn và sắp đến hạn")
     frame = data.at_risk(scope, as_of, settings)
     if frame is not None and not frame.empty:
-        frame = frame.assign(risk_label=frame["risk"].map({"overdue": "Đã quá hạn", "due_soon": "Sắp đến hạn"}))
+        frame = frame.assign(risk_label=frame["risk"].map(RISK_LABELS))
     caption = (f"{state.scope_caption(scope)} · hồ sơ chưa giải quyết tại ngày {fmt.fmt_date(as_of)}, "
                f"quá hạn hoặc còn ≤ {settings.at_risk_days} ngày làm việc")
     ui.dossier_table(frame, "overview_at_risk", caption, cols=AT_RISK_COLS, file_stem="ho-so-qua-han-sap-den-han",

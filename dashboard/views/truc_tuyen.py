@@ -55,6 +55,29 @@ def _levels(scope, period) -> None:
     ui.table(frame, LEVEL_COLS, "online_level_table", caption, file_stem="muc-do-dvc")
 
 
+PROCEDURE_LEVEL_COLS = (
+    ui.Col("level_label", "Mức độ dịch vụ công"),
+    ui.Col("offered", "Số TTHC cung cấp", "int"),
+    ui.Col("with_dossiers", "Số TTHC có hồ sơ trong kỳ", "int"),
+)
+
+
+def _procedure_levels(scope, period) -> None:
+    st.subheader("Thủ tục hành chính theo mức độ DVC")
+    frame = data.procedures_by_level(scope, period)
+    if int(frame["offered"].sum()) == 0:
+        ui.empty_state("Chưa có danh mục TTHC hoặc hồ sơ để đếm thủ tục theo mức độ.")
+        return
+    st.markdown(metrics.procedures_by_level_sentence(frame))  # numbers only: no text from the data
+    ui.table(frame, PROCEDURE_LEVEL_COLS, "online_procedure_levels", state.view_caption("số TTHC theo mức độ DVC"),
+             file_stem="tthc-theo-muc-do")
+    if len(scope.unit_codes) != 1:
+        per_unit = data.procedures_by_level(scope, period, by_unit=True)
+        cols = (ui.Col("unit_label", "Đơn vị"), *PROCEDURE_LEVEL_COLS)
+        ui.table(per_unit[per_unit["offered"] > 0], cols, "online_procedure_levels_units",
+                 state.view_caption("số TTHC theo mức độ DVC, từng đơn vị"), file_stem="tthc-theo-muc-do-don-vi")
+
+
 def _by_procedure(scope, period, settings) -> None:
     st.subheader("Tỷ lệ trực tuyến theo thủ tục")
     frame = data.breakdown(scope, period, "procedure", settings)
@@ -76,4 +99,5 @@ def render() -> None:
     st.caption(ui.non_territorial_caption(kpis))
     ui.safe_section(lambda: _channels(scope, period, settings), "cơ cấu kênh nộp")
     ui.safe_section(lambda: _levels(scope, period), "mức độ dịch vụ công")
+    ui.safe_section(lambda: _procedure_levels(scope, period), "thủ tục theo mức độ DVC")
     ui.safe_section(lambda: _by_procedure(scope, period, settings), "bảng theo thủ tục")

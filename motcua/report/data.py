@@ -57,6 +57,7 @@ class ReportData:
     total: dict  # total_row(fields)
     months: pd.DataFrame  # breakdown(by="month")
     levels: pd.DataFrame  # level_breakdown
+    procedure_levels: pd.DataFrame  # procedures_by_level: offered / with dossiers per DVC level
     previous: dict  # compute_kpis of period.previous()
     previous_counts: dict
     last_year: dict  # compute_kpis of period.same_period_last_year()
@@ -193,6 +194,7 @@ def collect(db, scope: Scope, period: Period, settings: metrics.Settings | None 
         fields=fields, total=metrics.total_row(fields),
         months=metrics.breakdown(db, scope, period, "month", settings),
         levels=metrics.level_breakdown(db, scope, period),
+        procedure_levels=metrics.procedures_by_level(db, scope, period),
         previous=metrics.compute_kpis(db, scope, previous_period, settings),
         previous_counts=metrics.kpi_counts(db, scope, previous_period, settings),
         last_year=metrics.compute_kpis(db, scope, last_year_period, settings),

@@ -21,6 +21,8 @@ from motcua.fmt import (
     EXCEL_DATETIME_FORMAT,
     EXCEL_INT_FORMAT,
     EXCEL_PCT_FORMAT,
+    NO_DATA,
+    fmt_coverage,
     fmt_datetime,
     fmt_int,
 )
@@ -161,10 +163,19 @@ def _bieu06_notes(data: ReportData) -> list[str]:
     notes = [f"Ghi chú: (3) = (4) + (5) + (6) = (7) + (11); (7) = (8) + (9) + (10); (11) = (12) + (13). {rule}"]
     returned = fmt_int(data.counts.get("returned_or_withdrawn", 0))
     if settings.returned_policy == "excluded":
-        notes.append(f"Hồ sơ trả lại, công dân rút, dừng giải quyết ({returned} hồ sơ) không tính vào biểu.")
+        notes.append(f"Hồ sơ trả lại, công dân rút, dừng giải quyết ({returned} hồ sơ) không tính vào biểu. "
+                     + metrics.EXCLUDED_WARNING)
+    elif settings.returned_policy == "judged_766":
+        notes.append(f"Hồ sơ trả lại, công dân rút, dừng giải quyết ({returned} hồ sơ) là hồ sơ đã giải quyết, "
+                     "so với ngày hẹn trả như Cổng DVCQG (QĐ 766).")
     else:
         notes.append(f"Hồ sơ trả lại, công dân rút, dừng giải quyết ({returned} hồ sơ) được tính là đã giải quyết "
                      "đúng hạn, theo quy ước của phần mềm một cửa.")
+    calendar = ("kỳ báo cáo 15 tháng trước – 14 (NĐ 09/2019/NĐ-CP)" if data.period.calendar == "report"
+                else "tháng, quý dương lịch")
+    notes.append(f"Kỳ: {calendar}; " + "; ".join(
+        f"{name} = {', '.join(value) if isinstance(value, list) else value}"
+        for name, value in metrics.settings_block(settings).items()) + ".")
     notes.append(f"Số liệu lập tự động từ dữ liệu phần mềm một cửa lúc {fmt_datetime(data.generated_at)}.")
     return notes
 
@@ -177,6 +188,7 @@ def _kpi_rows(data: ReportData) -> list[dict]:
             "numerator": metric_count(data.counts, metric.numerator),
             "denominator": metric_count(data.counts, metric.denominator),
             "rate": data.kpis["rates"].get(key),
+            "coverage": data.kpis.get("coverage", {}).get(key),
             "previous": data.previous["rates"].get(key),
             "last_year": data.last_year["rates"].get(key),
             "definition": metric.definition,
@@ -212,8 +224,12 @@ def _kpi_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> No
         sheet.write_number(row, 3, item["denominator"], fmt.cell_int)
         for col, key in enumerate(["rate", *[key for key, _label in compare]], start=4):
             _write_optional(sheet, row, col, item[key], fmt.cell_pct)
-        sheet.write_string(row, last_col, item["definition"], fmt.cell_text)
+        if item["rate"] is None and item["coverage"] and item["coverage"]["denominator"]:
+            sheet.write_string(row, 4, NO_DATA, fmt.cell_text)  # no data is not 0%
+        note = fmt_coverage(item["coverage"])
+        sheet.write_string(row, last_col, item["definition"] + (f" ({note.capitalize()}.)" if note else ""), fmt.cell_text)
     row = _levels_table(sheet, fmt, data, row + 2)
+    row = _procedure_levels_table(sheet, fmt, data, row + 2)
     _channels_table(sheet, fmt, data, row + 2)
     sheet.set_column(0, 0, 5)
     sheet.set_column(1, 1, 42)
@@ -227,6 +243,27 @@ def _levels_table(sheet: Worksheet, fmt: _Formats, data: ReportData, row: int) -
     counts = [(metrics.LEVEL_LABELS.get(level, level), int(count)) for level, count in levels.items()]
     return _share_table(sheet, fmt, row, "Hồ sơ theo mức độ dịch vụ công trực tuyến", "Mức độ", counts,
                         total=sum(count for _, count in counts))
+
+
+def _procedure_levels_table(sheet: Worksheet, fmt: _Formats, data: ReportData, row: int) -> int:
+    """TTHC offered at each DVC level and how many had dossiers in the period (numbers stay numbers)."""
+    frame = data.procedure_levels
+    source = "danh mục TTHC" if (frame["source"] == "catalogue").any() else "thủ tục đã có hồ sơ"
+    sheet.merge_range(row, 0, row, 3, f"Thủ tục hành chính theo mức độ dịch vụ công ({source})", fmt.bold)
+    row += 1
+    for col, label in enumerate(("STT", "Mức độ", "Số TTHC", "Số TTHC có hồ sơ trong kỳ")):
+        sheet.write(row, col, label, fmt.header)
+    for number, item in enumerate(frame.itertuples(), start=1):
+        row += 1
+        sheet.write_number(row, 0, number, fmt.cell_center)
+        sheet.write_string(row, 1, item.level_label, fmt.cell_text)
+        sheet.write_number(row, 2, int(item.offered), fmt.cell_int)
+        sheet.write_number(row, 3, int(item.with_dossiers), fmt.cell_int)
+    row += 1
+    sheet.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_text)
+    sheet.write_number(row, 2, int(frame["offered"].sum()), fmt.total_int)
+    sheet.write_number(row, 3, int(frame["with_dossiers"].sum()), fmt.total_int)
+    return row
 
 
 def _channels_table(sheet: Worksheet, fmt: _Formats, data: ReportData, row: int) -> int:

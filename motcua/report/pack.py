@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,9 +51,18 @@ class Pack:
         return {f"{self.stem}.xlsx": self.xlsx, f"{self.stem}.docx": self.docx}
 
 
-def pack_stem(unit_name: str, period: Period) -> str:
-    """'xa-tu-ky_2026Q3_ky-bao-cao': unit, period and calendar (two calendars never share a name)."""
-    return f"{slug(unit_name)[:MAX_STEM].rstrip('-')}_{period.file_code}"
+def pack_stem(unit_name: str, period: Period, settings: metrics.Settings | None = None) -> str:
+    """'xa-tu-ky_2026Q3_ky-bao-cao': unit, period and calendar (two calendars never share a name), plus a tag of
+    the counting rules when they are not the defaults (the same figures always carry the same name)."""
+    return f"{slug(unit_name)[:MAX_STEM].rstrip('-')}_{period.file_code}{rules_tag(settings)}"
+
+
+def rules_tag(settings: metrics.Settings | None = None) -> str:
+    """'' for the default rules, else '_cach-tinh-<6 hex>' from the settings block (calendar aside)."""
+    block = metrics.settings_block(dataclasses.replace(settings or metrics.Settings(), calendar="calendar"))
+    if block == metrics.settings_block(metrics.Settings(calendar="calendar")):
+        return ""
+    return "_cach-tinh-" + hashlib.sha1(json.dumps(block, sort_keys=True).encode()).hexdigest()[:6]
 
 
 def chart_figures(data: ReportData) -> list[tuple[str, object]]:
@@ -83,7 +94,7 @@ def render_charts(data: ReportData, renderer: ChartRenderer) -> tuple[list[tuple
 
 
 def pack_from_data(data: ReportData, images: list[tuple[str, bytes]], note: str | None) -> Pack:
-    return Pack(stem=pack_stem(data.unit_name, data.period), xlsx=excel.workbook_bytes(data),
+    return Pack(stem=pack_stem(data.unit_name, data.period, data.settings), xlsx=excel.workbook_bytes(data),
                 docx=word.document_bytes(data, images, note), charts=len(images),
                 chart_note=None if images else note, data=data)
 
@@ -140,7 +151,7 @@ def batch_zip_bytes(db, period: Period, settings: metrics.Settings | None = None
     caption, _province = scope_unit_name(db, scope)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, ChartRenderer(with_charts) as renderer:
-        archive.writestr(f"so-sanh-don-vi_{period.file_code}.xlsx", excel.league_workbook_bytes(
+        archive.writestr(f"so-sanh-don-vi_{period.file_code}{rules_tag(settings)}.xlsx", excel.league_workbook_bytes(
             league, caption, period_sentence(period)))
         total, used_stems = len(league), set()
         # By unit code, not rank: ties in the ranking must not change which same-named commune gets the suffix.
@@ -149,13 +160,13 @@ def batch_zip_bytes(db, period: Period, settings: metrics.Settings | None = None
             data = collect(db, dataclasses.replace(scope, unit_codes=(code,)), period, settings, allow_empty=True)
             pack = pack_from_data(data, *render_charts(data, renderer))
             if pack.stem in used_stems:  # same commune name in two provinces: the code tells them apart
-                pack.stem = pack_stem(f"{data.unit_name} {code}", period)
+                pack.stem = pack_stem(f"{data.unit_name} {code}", period, settings)
             used_stems.add(pack.stem)
             for name, content in pack.files.items():
                 archive.writestr(f"{pack.stem}/{name}", content)
             if progress:
                 progress(done, total, str(record["label"]))
-    return f"bao-cao-{slug(caption)[:MAX_STEM].rstrip('-')}_{period.file_code}.zip", buffer.getvalue()
+    return f"bao-cao-{slug(caption)[:MAX_STEM].rstrip('-')}_{period.file_code}{rules_tag(settings)}.zip", buffer.getvalue()
 
 
 def build_batch_zip(db, period: Period, settings: metrics.Settings | None, out_dir: str | Path,

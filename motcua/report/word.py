@@ -20,7 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from motcua import metrics
-from motcua.fmt import fmt_count, fmt_date, fmt_int, fmt_num, fmt_pct
+from motcua.fmt import NO_DATA, fmt_count, fmt_coverage, fmt_date, fmt_int, fmt_num, fmt_pct
 from motcua.report.data import (  # place_name: re-exported, the dateline moved to ReportData.date_line
     BIEU06_COLUMNS,
     ReportData,
@@ -76,8 +76,11 @@ def pending_sentence(kpis: dict, period_end) -> str:
         return f"Đến ngày {fmt_date(period_end)}, không còn hồ sơ đang giải quyết."
     parts = [_part(pending[key], label) for key, label in
              (("within_deadline", "trong hạn"), ("overdue", "quá hạn")) if int(pending[key])]
+    waiting = int(pending.get("waiting_supplement", 0))
+    extra = (f" Trong số hồ sơ trong hạn có {fmt_count(waiting)} hồ sơ đang chờ công dân bổ sung (dừng tính thời "
+             "hạn giải quyết)." if waiting else "")
     return (f"Số hồ sơ đang giải quyết đến ngày {fmt_date(period_end)} là {fmt_count(pending['total'])} hồ sơ "
-            f"({'; '.join(parts)}).")
+            f"({'; '.join(parts)}).{extra}")
 
 
 def on_time_766_sentence(kpis: dict) -> str:
@@ -141,9 +144,15 @@ def digital_sentence(kpis: dict, counts: dict) -> str:
     for key, subject, noun in DIGITAL_PHRASES:
         metric = metrics.RATES[key]
         numerator, denominator = metric_count(counts, metric.numerator), metric_count(counts, metric.denominator)
+        coverage = kpis.get("coverage", {}).get(key)
         if denominator:
+            note = fmt_coverage(coverage)
             clauses.append(f"{subject} {fmt_count(numerator)}/{fmt_count(denominator)} {noun}, "
-                           f"đạt {fmt_pct(kpis['rates'][key])}")
+                           f"đạt {fmt_pct(kpis['rates'][key])}" + (f" ({note})" if note else ""))
+        elif coverage and coverage.get("denominator"):
+            # No data is not 0%: never "00/03 hồ sơ, đạt 0,00%" when the export lacks the column.
+            clauses.append(f"{subject}: không có dữ liệu (tệp xuất không có thông tin này cho "
+                           f"{fmt_count(coverage['denominator'])} hồ sơ)")
         else:
             clauses.append(f"{subject}: không có hồ sơ thuộc phạm vi tính")
     text = "; ".join(clauses) + "."
@@ -319,6 +328,9 @@ def _body(document, data: ReportData) -> None:
     levels = levels_sentence(kpis)
     if levels:
         _paragraph(document, levels)
+    if int(data.procedure_levels["offered"].sum()):
+        _paragraph(document, "Thủ tục hành chính theo mức độ dịch vụ công trực tuyến: "
+                   + metrics.procedures_by_level_sentence(data.procedure_levels))
     _heading(document, "2. Kết quả giải quyết hồ sơ")
     for text in (resolved_sentence(kpis), pending_sentence(kpis, data.period.end), on_time_766_sentence(kpis),
                  returned_sentence(kpis)):
@@ -351,8 +363,7 @@ def _comparison_table(document, data: ReportData) -> None:
     rows = [("Số hồ sơ tiếp nhận trong kỳ", lambda k: fmt_int(k["received"]["new"])),
             ("Số hồ sơ đã giải quyết", lambda k: fmt_int(k["resolved"]["total"])),
             ("Số hồ sơ đang giải quyết", lambda k: fmt_int(k["pending"]["total"]))]
-    rows += [(metrics.RATES[key].label, lambda k, key=key: fmt_pct(k["rates"].get(key)))
-             for key in metrics.RATES]
+    rows += [(metrics.RATES[key].label, lambda k, key=key: _rate_cell(k, key)) for key in metrics.RATES]
     header = ["Chỉ tiêu", data.period.label, f"Kỳ trước\n({data.period.previous().label})",
               f"Cùng kỳ năm trước\n({data.period.same_period_last_year().label})"]
     others = [data.kpis, data.previous, data.last_year]
@@ -371,6 +382,29 @@ def _comparison_table(document, data: ReportData) -> None:
             _cell_text(cells[col], value(kpis), size=11, align=WD_ALIGN_PARAGRAPH.RIGHT)
     _set_widths(table, (Cm(7.5), Cm(2.8), Cm(3), Cm(3))[:len(header)])
     _paragraph(document, "")
+
+
+def _rate_cell(kpis: dict, key: str) -> str:
+    value, coverage = kpis["rates"].get(key), kpis.get("coverage", {}).get(key)
+    if value is None and coverage and coverage.get("denominator"):
+        return NO_DATA
+    return fmt_pct(value)
+
+
+def _settings_footnote(document, data: ReportData) -> None:
+    """Calendar and every rule in force: the figures can be reproduced (motcua kpi --json, 'settings')."""
+    calendar = ("kỳ báo cáo từ ngày 15 tháng trước đến ngày 14 (NĐ 09/2019/NĐ-CP)" if data.period.calendar == "report"
+                else "tháng, quý dương lịch (như Cổng DVCQG)")
+    _paragraph(document, f"Ghi chú: số liệu tính theo {calendar}; {settings_sentence(data.settings)}", italic=True,
+               size=11, indent=False)
+
+
+def settings_sentence(settings) -> str:
+    block = metrics.settings_block(settings)
+    rules = "; ".join(f"{name} = {', '.join(value) if isinstance(value, list) else value}"
+                      for name, value in block.items())
+    warning = f" {metrics.EXCLUDED_WARNING}" if block["returned_policy"] == "excluded" else ""
+    return f"cách tính: {rules}.{warning}"
 
 
 def _set_widths(table, widths: Sequence) -> None:
@@ -469,6 +503,7 @@ def document_bytes(data: ReportData, images: Sequence[tuple[str, bytes]] = (),
     _title(document, data)
     _body(document, data)
     _charts(document, data, images, chart_note)
+    _settings_footnote(document, data)
     _signature(document, data)
     _bieu06_annex(document, data)
     buffer = io.BytesIO()
