@@ -54,6 +54,7 @@ from motcua.metrics import (
 )
 from motcua.periods import Period, custom_period, period_containing
 from motcua.safe_export import XLSXWRITER_OPTIONS, neutralize_value
+from motcua.site import load_site
 from motcua.text import slug
 
 DIGEST_ROLES = ("chair", "officer")
@@ -66,7 +67,10 @@ _HEADLINE_RATES = ("on_time_rate_766", "on_time_rate_resolved", "online_rate", "
 _LEAGUE_RATES = ("on_time_rate_766", "on_time_rate_resolved", "online_rate")
 _LIST_COLUMNS = (("dossier_code", "Mã hồ sơ", "text"), ("receiving_unit", "Đơn vị tiếp nhận", "text"),
                  ("procedure_name", "Thủ tục", "text"), ("received_at", "Ngày tiếp nhận", "datetime"),
-                 ("due_at", "Hạn trả", "datetime"), ("status_label", "Trạng thái", "text"))
+                 ("due_at", "Hạn trả", "datetime"), ("status_label", "Trạng thái", "text"),
+                 # Who holds the dossier (issue 17); officials' names only where the site stores them, and a
+                 # digest only ever goes to users of the dossier's own unit.
+                 ("handling_department", "Phòng ban xử lý", "text"), ("handling_officer", "Cán bộ xử lý", "text"))
 
 
 @dataclass(frozen=True)
@@ -186,12 +190,14 @@ def _chair_tables(db, scope: Scope, period: Period, today: date,
 
 def _list_table(title: str, frame: pd.DataFrame, days_column: str | None, days_header: str,
                 negate: bool = False) -> _Table:
-    columns = tuple((header, kind) for _, header, kind in _LIST_COLUMNS)
+    shown = [(key, header, kind) for key, header, kind in _LIST_COLUMNS
+             if key != "handling_officer" or load_site().store_officer_names]
+    columns = tuple((header, kind) for _, header, kind in shown)
     if days_column:
         columns += ((days_header, "int"),)
     rows = []
     for record in frame.to_dict("records"):
-        row = tuple(record[key] for key, _, _ in _LIST_COLUMNS)
+        row = tuple(record.get(key) for key, _, _ in shown)
         if days_column:
             row += (-record[days_column] if negate else record[days_column],)
         rows.append(row)

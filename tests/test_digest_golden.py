@@ -17,7 +17,8 @@ TODAY = date(2026, 11, 20)  # a Friday
 def con():
     return make_db([
         # overdue: due Tue 10/11, open on Fri 20/11 -> 8 working days late
-        dict(dossier_code="HS-QUA-HAN", received_at="2026-11-02 08:00", due_at="2026-11-10 17:00", status=4),
+        dict(dossier_code="HS-QUA-HAN", received_at="2026-11-02 08:00", due_at="2026-11-10 17:00", status=4,
+             handling_department="Văn phòng HĐND và UBND"),
         # due Mon 23/11 -> 1 working day left (within the default 2)
         dict(dossier_code="HS-SAP-HAN", received_at="2026-11-16 09:00", due_at="2026-11-23 17:00", status=4,
              procedure_name="Chứng thực bản sao", channel="online"),
@@ -42,18 +43,25 @@ Mới tiếp nhận trong kỳ | 4
 Đã giải quyết | 1
 Đang giải quyết | 3
 Đang giải quyết quá hạn | 1
+Đang chờ bổ sung | 0
 Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (QĐ 766) | 75,00%
 Tỷ lệ giải quyết đúng hạn (trên số đã giải quyết) | 100,00%
 Tỷ lệ hồ sơ trực tuyến | 50,00%
 Tỷ lệ số hóa hồ sơ khi tiếp nhận | 0,00%
 
 HỒ SƠ QUÁ HẠN TẠI NGÀY 20/11/2026
-Mã hồ sơ | Đơn vị tiếp nhận | Thủ tục | Ngày tiếp nhận | Hạn trả | Trạng thái | Quá hạn (ngày làm việc)
-HS-QUA-HAN | Xã Tứ Kỳ | Đăng ký khai sinh | 02/11/2026 08:00 | 10/11/2026 17:00 | Đang xử lý | 8
+Mã hồ sơ | Đơn vị tiếp nhận | Thủ tục | Ngày tiếp nhận | Hạn trả | Trạng thái | Phòng ban xử lý | \
+Quá hạn (ngày làm việc)
+HS-QUA-HAN | Xã Tứ Kỳ | Đăng ký khai sinh | 02/11/2026 08:00 | 10/11/2026 17:00 | Đang xử lý | \
+Văn phòng HĐND và UBND | 8
 
 HỒ SƠ SẮP ĐẾN HẠN TRONG 2 NGÀY LÀM VIỆC TỚI
-Mã hồ sơ | Đơn vị tiếp nhận | Thủ tục | Ngày tiếp nhận | Hạn trả | Trạng thái | Còn (ngày làm việc)
-HS-SAP-HAN | Xã Tứ Kỳ | Chứng thực bản sao | 16/11/2026 09:00 | 23/11/2026 17:00 | Đang xử lý | 1
+Mã hồ sơ | Đơn vị tiếp nhận | Thủ tục | Ngày tiếp nhận | Hạn trả | Trạng thái | Phòng ban xử lý | \
+Còn (ngày làm việc)
+HS-SAP-HAN | Xã Tứ Kỳ | Chứng thực bản sao | 16/11/2026 09:00 | 23/11/2026 17:00 | Đang xử lý |  | 1
+
+HỒ SƠ ĐANG CHỜ BỔ SUNG TẠI NGÀY 20/11/2026
+Không có hồ sơ nào.
 
 Danh sách đầy đủ ở tệp Excel đính kèm. Thư gửi tự động, xin không trả lời.
 """

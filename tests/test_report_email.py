@@ -63,8 +63,12 @@ def test_each_commune_pack_goes_only_to_its_chairs(db_path, config_dir, tmp_path
     with smtp_server(tmp_path) as box:
         (config_dir / "motcua.toml").write_text(box.config_toml(), encoding="utf-8")
         monkeypatch.setenv("MOTCUA_TEST_SMTP_PASSWORD", PASSWORD)
+        # Receiving attribution: every dossier in a pack was received by that commune, so no other unit's
+        # name may appear (under the default resolving attribution a pack also lists, as their receiving
+        # unit, the other communes whose dossiers this commune resolved: its own work, not a leak).
         result = CliRunner().invoke(main, ["report", "--db", db_path, "--all-units", "--email", "--period",
-                                           "2026Q2", "--no-charts", "--config-dir", str(config_dir)],
+                                           "2026Q2", "--no-charts", "--config-dir", str(config_dir),
+                                           "--attribution", "receiving"],
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
         messages = list(box.messages)
