@@ -21,7 +21,8 @@ $(DB): | $(VENV)/.installed
 demo-db: $(DB)
 
 run: $(VENV)/.installed $(DB)
-	MOTCUA_DB=$(DB) $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT) --server.headless true
+	MOTCUA_DB=$(DB) $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT) --server.headless true \
+		--client.disableDataExport true
 
 # System Chromium drives the browser tests, the chart PNGs and the PDF brief (never `playwright install`);
 # poppler-utils (pdftoppm) lets the tests look at the printed brief.
