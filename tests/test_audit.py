@@ -152,7 +152,7 @@ def test_admin_sees_the_log_on_the_data_page_and_a_chair_does_not(env):
 def test_cli_load_and_report_are_recorded_and_motcua_audit_filters(env, tmp_path):
     export = tmp_path / "xa.csv"
     export.write_text("Mã hồ sơ;Đơn vị tiếp nhận;Ngày tiếp nhận;Trạng thái\n"
-                      "HS-1;Phường Ba Đình;02/03/2026 08:00;Đang giải quyết\n", encoding="utf-8")
+                      f"HS-1;{env['codes'][0]};02/03/2026 08:00;Đang giải quyết\n", encoding="utf-8")
     runner = CliRunner()
     loaded = runner.invoke(cli_main, ["load", str(export), "--db", str(env["db"]), "--user", "canbo.nap"])
     assert loaded.exit_code == 0, loaded.output
@@ -174,7 +174,7 @@ def test_cli_load_and_report_are_recorded_and_motcua_audit_filters(env, tmp_path
 def test_dashboard_import_is_recorded_per_file(env, tmp_path):
     export = tmp_path / "xa.csv"
     export.write_text("Mã hồ sơ;Đơn vị tiếp nhận;Ngày tiếp nhận;Trạng thái\n"
-                      "HS-9;Phường Ba Đình;02/03/2026 08:00;Đang giải quyết\n", encoding="utf-8")
+                      f"HS-9;{env['codes'][0]};02/03/2026 08:00;Đang giải quyết\n", encoding="utf-8")
     script = (DATA_PAGE.replace("du_lieu.render()\n", "") + "class Upload:\n    name = '[x](http://h) tệp.csv'\n"
               f"    def getvalue(self):\n        return open({str(export)!r}, 'rb').read()\n"
               "du_lieu.run_import([Upload()], '', state.current_user())\n")
