@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from cli.audit import record_cli
+from cli.common import EXIT_FAILED, fail
 from loaders.pipeline import (
     STATUS_DUPLICATE,
     STATUS_FAILED,
@@ -15,6 +17,7 @@ from loaders.pipeline import (
     ProgressEvent,
     import_files,
 )
+from motcua import db as dbmod
 from motcua import units as unitsmod
 from motcua.fmt import fmt_int
 
@@ -100,8 +103,14 @@ def load_command(files, db_path, unit, user, as_json, replace) -> None:
                                replace=replace)
     except unitsmod.UnitError as exc:
         raise click.UsageError(f"--unit: {exc}") from exc
+    except dbmod.DatabaseUnavailable as exc:  # full disk, damaged database: nothing was published
+        fail(str(exc), EXIT_FAILED)
     finally:
         bar.close()
+    for result in summary.files:
+        record_cli("import", result.file_name, [result.unit_code] if result.unit_code else [],
+                   f"{result.status} · {result.rows_loaded} dòng nạp, {result.rows_rejected} dòng bị loại · "
+                   f"sha256 {result.sha256[:12]}", user, db_path)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, default=str, indent=2))
     else:

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from cli.audit import audit_command
 from cli.backup import backup_command, restore_command
 from cli.brief import brief_command
 from cli.common import db_option, fail, open_cursor
@@ -63,7 +64,7 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
 
 
 for _command in (load_command, kpi_command, report_command, brief_command, index_group, user_group,
-                 serve_command, watch_command, digest_command, backup_command, restore_command):
+                 serve_command, watch_command, digest_command, backup_command, restore_command, audit_command):
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from cli.audit import record_cli
 from cli.common import EXIT_BAD_INPUT, EXIT_EMPTY, db_option, fail, resolve_unit, settings_options
 from motcua import db as dbmod
 from motcua import metrics
@@ -81,8 +82,10 @@ def report_command(db_path, unit_text, period_text, out_dir, all_units, province
                         dry_run_dir=dry_run_dir, with_charts=not no_charts, progress=_echo_progress)
             return
         if all_units:
-            path = build_batch_zip(database, period, settings, out_dir, _province_scope(database, province),
+            scope = _province_scope(database, province)
+            path = build_batch_zip(database, period, settings, out_dir, scope,
                                    with_charts=not no_charts, progress=_echo_progress)
+            record_cli("report_batch", path.name, scope.unit_codes, f"{period.caption}", db_path=db_path)
             click.echo(f"Đã ghi {path} ({time.perf_counter() - started:.1f} giây).")
             return
         unit = resolve_unit(database, unit_text)
@@ -92,6 +95,7 @@ def report_command(db_path, unit_text, period_text, out_dir, all_units, province
     except EmptyReport as exc:
         fail(str(exc), EXIT_EMPTY)
     for path in write_files(pack.files, Path(out_dir)):
+        record_cli("report", path.name, [unit.code], pack.data.caption, db_path=db_path)
         click.echo(f"Đã ghi {path}")
     if pack.chart_note and not no_charts:
         click.echo(f"Lưu ý: {pack.chart_note}", err=True)

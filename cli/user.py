@@ -153,18 +153,19 @@ def list_command(as_json, users_file, db_path) -> None:
     """Liệt kê người dùng (không bao giờ in mật khẩu hay chuỗi băm)."""
     path = auth.users_path(users_file)
     directory = _load_directory(users_file)
-    rows = [{"username": u.username, "role": u.role, "units": list(u.units), "display_name": u.display_name,
-             "email": u.email, "has_password": bool(u.password_hash)}
-            for u in sorted(directory.users.values(), key=lambda u: u.username)]
+    with _unit_lookup(db_path) as cur:  # the names an admin granted, not only the codes stored
+        rows = [{"username": u.username, "role": u.role, "units": list(u.units),
+                 "unit_labels": auth.unit_labels(cur, u), "display_name": u.display_name,
+                 "email": u.email, "has_password": bool(u.password_hash)}
+                for u in sorted(directory.users.values(), key=lambda u: u.username)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     if not rows:
         click.echo(f"Chưa có người dùng nào ({path} không có) – ứng dụng chạy ở chế độ demo (không đăng nhập).")
         return
-    labels = _existing_labels(db_path, directory)
     for row in rows:
-        units = "; ".join(labels.get(u, u) for u in row["units"]) if row["units"] else "tất cả đơn vị"
+        units = "; ".join(row["unit_labels"]) if row["units"] else "tất cả đơn vị"
         login = "mật khẩu" if row["has_password"] else "chỉ OIDC"
         click.echo(f"{row['username']:<24} {row['role']:<8} {login:<9} {units}")
     click.echo(f"Tổng: {len(rows)} người dùng ({path})")

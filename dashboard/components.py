@@ -9,9 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, exports, pickers, state
+from dashboard import auth_ui, data, exports, pickers, state
+from motcua import audit, fmt
 from motcua import db as dbmod
-from motcua import fmt
+from motcua.safe_export import neutralize_formulas
 
 EMPTY_PERIOD = "Không có hồ sơ trong kỳ"
 # A missing date (dossier not finished yet) shows as an empty cell, like missing text, not Streamlit's "None".
@@ -132,17 +133,40 @@ def download_name(file_stem: str) -> str:
     return f"{file_stem}_{ascii_id(state.scope_caption(scope))[:60].rstrip('-')}_{state.current_period().file_code}"
 
 
+def audited(build: Callable[[], bytes], action: str, target: str, detail: str = "",
+            units: Sequence[str] | None = None) -> Callable[[], bytes]:
+    """``build`` (a deferred download), recording in the audit log who took ``target`` for which units
+    once the bytes are built. Who, from where and the units are read now, on the script thread: the
+    callable runs later without a session."""
+    user = state.current_user()
+    event = audit.Event(action, user.username, target,
+                        list(state.current_scope().unit_codes if units is None else units), detail,
+                        role=user.role, address=auth_ui.client_address())
+    db_path = state.get_db().path
+
+    def build_and_record() -> bytes:
+        content = build()
+        audit.record_quietly(event, db_path)
+        return content
+
+    return build_and_record
+
+
 def download_buttons(frame: pd.DataFrame, kinds: dict[str, str], key: str, caption: str,
                      file_stem: str) -> None:
-    """CSV (UTF-8-BOM) and XLSX of a numeric frame; bytes are built only when clicked."""
+    """CSV (UTF-8-BOM) and XLSX of a numeric frame; bytes are built only when clicked (and logged)."""
     file_stem = download_name(file_stem)
     left, right = st.columns(2)
+    detail = f"{caption} · {len(frame)} dòng"
     left.download_button(
-        "Tải CSV", data=lambda: exports.to_csv_bytes(frame), file_name=f"{file_stem}.csv",
+        "Tải CSV", data=audited(lambda: exports.to_csv_bytes(frame), "export", f"{file_stem}.csv", detail),
+        file_name=f"{file_stem}.csv",
         mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:",
     )
     right.download_button(
-        "Tải Excel", data=lambda: exports.to_xlsx_bytes(frame, kinds, title=caption), file_name=f"{file_stem}.xlsx",
+        "Tải Excel", data=audited(lambda: exports.to_xlsx_bytes(frame, kinds, title=caption), "export",
+                                  f"{file_stem}.xlsx", detail),
+        file_name=f"{file_stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
         on_click="ignore", icon=":material/table_view:",
     )
@@ -161,10 +185,32 @@ def brief_button(scope, period, settings, key: str) -> None:
         except brief.BriefError as exc:  # shown as a text file rather than a broken PDF
             return str(exc).encode("utf-8")
 
-    st.download_button("Tải bản tóm tắt một trang (PDF)", data=build, file_name=f"{download_name('tom-tat-mot-trang')}.pdf",
+    name = download_name("tom-tat-mot-trang")
+    st.download_button("Tải bản tóm tắt một trang (PDF)", file_name=f"{name}.pdf",
+                       data=audited(build, "report", f"{name}.pdf", state.view_caption(),
+                                    state.restrict(scope).unit_codes),
                        mime=PDF_MIME, key=key, on_click="ignore", icon=":material/picture_as_pdf:",
                        help="Chỉ tiêu so với mục tiêu, chỉ số phục vụ (ước tính) và xếp hạng, hồ sơ quá hạn, "
                             "sắp đến hạn và xu hướng 12 tháng trên một trang A4 (lập trong vài giây).")
+
+
+def grid_export_on() -> bool:
+    """Whether Streamlit's own grid export ("Download as CSV", copy) is turned on for this server."""
+    return not st.get_option("client.disableDataExport")
+
+
+def grid(data, **kwargs):
+    """Every ``st.dataframe`` of the dashboard goes through here.
+
+    The grid toolbar's own "Download as CSV" (and clipboard copy) would write imported text such as
+    ``=HYPERLINK(…)`` raw, for every role: ``client.disableDataExport = true`` in ``.streamlit/config.toml``
+    turns it off and our neutralised CSV/XLSX buttons are the only way out. If a deployment turns the
+    grid export back on, the displayed text is neutralised like those downloads (a Styler is
+    neutralised by ``table`` before styling).
+    """
+    if grid_export_on() and isinstance(data, pd.DataFrame):
+        data = neutralize_formulas(data)
+    return st.dataframe(data, **kwargs)
 
 
 def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, file_stem: str | None = None,
@@ -173,10 +219,12 @@ def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, f
     if frame is None or frame.empty:
         empty_state(empty_text)
         return []
-    st.caption(caption)
+    st.caption(fmt.md(caption))
     plain = display_frame(frame, cols)
+    if grid_export_on():  # before styling: a Styler's values cannot be changed afterwards
+        plain = neutralize_formulas(plain)
     shown = styled(plain, cols)
-    event = st.dataframe(
+    event = grid(
         shown, hide_index=True, width="stretch", height=height, key=key,
         column_config=column_config(cols, plain_numbers=shown is plain),
         placeholder=MISSING_CELL,
@@ -201,7 +249,7 @@ def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None =
         fig, key=key, config=config, width="stretch", theme="streamlit",
         on_select="rerun" if selectable else "ignore", selection_mode="points",
     )
-    st.caption(caption)
+    st.caption(fmt.md(caption))
     if data is not None and cols is not None and not data.empty:
         download_buttons(export_frame(data, cols), kinds_of(cols), f"{key}_data", caption, file_stem or key)
     if selectable and event is not None:
@@ -239,7 +287,7 @@ def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key:
 
 
 def empty_state(text: str = EMPTY_PERIOD) -> None:
-    st.info(text, icon=":material/inbox:")
+    st.info(fmt.md(text), icon=":material/inbox:")
 
 
 def target_status(value: float | None, target: float | None) -> tuple[str, str] | None:
@@ -356,7 +404,7 @@ def _open(title: str, intro: str) -> tuple | None:
     if not page_header(title, intro):
         return None
     scope, period, settings = state.current_scope(), state.current_period(), state.current_settings()
-    st.markdown(f"**{state.view_caption()}**")
+    st.markdown(f"**{fmt.md(state.view_caption())}**")
     if settings.returned_policy == "excluded":
         from motcua import metrics
 
@@ -394,7 +442,7 @@ def page_header(title: str, intro: str | None = None) -> bool:
         state.get_db().version()
         state.get_db().cursor().close()
     except dbmod.DatabaseUnavailable as exc:
-        st.error(str(exc), icon=":material/database:")
+        st.error(fmt.md(exc), icon=":material/database:")
         return False
     return True
 
@@ -404,9 +452,9 @@ def safe_section(render: Callable[[], None], what: str) -> None:
     try:
         render()
     except dbmod.DatabaseUnavailable as exc:
-        st.error(str(exc))
+        st.error(fmt.md(exc))
     except ValueError as exc:  # metrics raise ValueError with Vietnamese messages for bad filters
-        st.warning(f"Không hiển thị được {what}: {exc}")
+        st.warning(f"Không hiển thị được {what}: {fmt.md(exc)}")
 
 
 # ---------------------------------------------------------------- dossier lists (drill-downs)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import state, url_state
 from motcua import db as dbmod
+from motcua import fmt
 from motcua.settings import SETTINGS, Settings
 
 DEMO_CAPTION = "Chế độ demo (không đăng nhập)"
@@ -37,7 +38,7 @@ def render_sidebar(target=None) -> None:
         if user.demo:  # a one-line reminder above the pickers; the login gate's box explains
             st.caption(DEMO_CAPTION)
         for message in state.pop_url_warnings():
-            st.warning(message)
+            st.warning(fmt.md(message))
         _unit_picker()
         _period_pickers()
         _settings_expander()

@@ -19,7 +19,7 @@ import streamlit as st
 
 from dashboard import url_state
 from dashboard.auth_ui import SESSION_KEY, login_gate
-from motcua import auth, metrics, periods, vntime
+from motcua import auth, fmt, metrics, periods, vntime
 from motcua import db as dbmod
 from motcua.filters import Scope
 from motcua.settings import SETTINGS
@@ -62,13 +62,23 @@ def sign_in() -> auth.User | None:
         return None
     try:
         user.allowed_unit_codes(get_db())
+        _sidebar_units(user)
     except auth.AccessDenied as exc:
-        st.error(str(exc))
+        st.error(fmt.md(exc))
         return None
     except dbmod.DatabaseUnavailable:
         pass  # every page shows the database message itself; no query can run anyway
     st.session_state[_USER_KEY] = user
     return user
+
+
+def _sidebar_units(user: auth.User) -> None:
+    """The granted units in words under the account box, so a wrong grant is visible at once."""
+    if user.is_admin:
+        return
+    with get_db().cursor() as cur:
+        labels = auth.unit_labels(cur, user)
+    st.sidebar.caption("Đơn vị được xem: " + "; ".join(fmt.md(label) for label in labels))
 
 
 def sidebar_slot():

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,52 +276,128 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-class LoginThrottle:
-    """Refuse further attempts for a while after repeated failures (per user name, in memory)."""
+@dataclass(frozen=True)
+class ThrottleRule:
+    """``free`` failures cost nothing; then each failure doubles the wait before the next attempt,
+    from ``base`` seconds up to ``cap``. Failures older than the throttle's window are forgotten."""
 
-    def __init__(self, max_failures: int = 5, window_seconds: float = 300.0):
-        self.max_failures, self.window = max_failures, window_seconds
-        self._failures: dict[str, list[float]] = {}
+    free: int
+    base: float
+    cap: float
+
+    def delay(self, failures: int) -> float:
+        if failures <= self.free:
+            return 0.0
+        return min(self.cap, self.base * 2 ** min(failures - self.free - 1, 30))
+
+
+class LoginThrottle:
+    """Progressive delay after failed logins (in memory, per server process), never a hard lock.
+
+    Three counters: the account from one source address (a guesser at one account), the source address
+    over all accounts (one password tried against 40 names) and the account over all addresses (a
+    distributed guesser; its short cap means a stranger can slow ``admin`` down by at most ``cap``
+    seconds per attempt, not lock them out). An attempt during a wait is refused without verifying the
+    password, so it costs no argon2 work and does not lengthen the wait.
+    """
+
+    def __init__(self, *, per_account_address: ThrottleRule = ThrottleRule(3, 1.0, 300.0),
+                 per_address: ThrottleRule = ThrottleRule(10, 1.0, 300.0),
+                 per_account: ThrottleRule = ThrottleRule(20, 1.0, 30.0),
+                 window_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic):
+        self.rules = {"pair": per_account_address, "address": per_address, "account": per_account}
+        self.window, self._clock = window_seconds, clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> list[float]:
+    @staticmethod
+    def _keys(username: str, address: str | None) -> dict[str, tuple[str, str]]:
+        name, source = normalize_username(username or ""), (address or "?").strip().lower()
+        return {"pair": ("pair", f"{name}\0{source}"), "address": ("address", source), "account": ("account", name)}
+
+    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
         stamps = [t for t in self._failures.get(key, []) if now - t < self.window]
-        self._failures[key] = stamps
+        if stamps:
+            self._failures[key] = stamps
+        else:
+            self._failures.pop(key, None)
         return stamps
 
-    def blocked(self, username: str) -> bool:
+    def retry_after(self, username: str, address: str | None = None) -> float:
+        """Seconds to wait before the next attempt for this account from this address (0: may try now)."""
+        now = self._clock()
+        wait = 0.0
         with self._lock:
-            return len(self._recent(normalize_username(username), time.monotonic())) >= self.max_failures
+            for kind, key in self._keys(username, address).items():
+                stamps = self._recent(key, now)
+                if stamps:
+                    wait = max(wait, stamps[-1] + self.rules[kind].delay(len(stamps)) - now)
+        return max(wait, 0.0)
 
-    def record(self, username: str, success: bool) -> None:
-        key = normalize_username(username)
+    def blocked(self, username: str, address: str | None = None) -> bool:
+        return self.retry_after(username, address) > 0
+
+    def record(self, username: str, success: bool, address: str | None = None) -> None:
+        keys = self._keys(username, address)
+        now = self._clock()
         with self._lock:
-            if success:
-                self._failures.pop(key, None)
-            else:
-                self._recent(key, time.monotonic()).append(time.monotonic())
+            if success:  # the address's count stays: it may be guessing other accounts
+                self._failures.pop(keys["pair"], None)
+                self._failures.pop(keys["account"], None)
+                return
+            for key in keys.values():
+                self._failures[key] = [*self._recent(key, now), now]
+            if len(self._failures) > 100_000:  # bounded memory under a flood of random names/addresses
+                for key in list(self._failures):
+                    self._recent(key, now)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._failures.clear()
 
 
 THROTTLE = LoginThrottle()
 
+# argon2id uses 64 MB and a core per verification: 32 simultaneous logins took 2 GB and 9 s. At most this
+# many run at once; the others wait their turn (up to VERIFY_WAIT_SECONDS, then a "busy" message).
+MAX_CONCURRENT_VERIFICATIONS = 2
+VERIFY_WAIT_SECONDS = 20.0
+_VERIFY_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_VERIFICATIONS)
+
+
+class LoginBusy(RuntimeError):
+    """Too many sign-ins are being checked at this moment; the message is Vietnamese."""
+
+
+def _verify_bounded(password_hash: str, password: str) -> bool:
+    if not _VERIFY_SLOTS.acquire(timeout=VERIFY_WAIT_SECONDS):
+        raise LoginBusy("Máy chủ đang kiểm tra nhiều lượt đăng nhập cùng lúc; hãy thử lại sau ít giây.")
+    try:
+        return verify_password(password_hash, password)
+    finally:
+        _VERIFY_SLOTS.release()
+
 
 def authenticate(username: str, password: str, directory: UserDirectory | None = None,
-                 throttle: LoginThrottle | None = THROTTLE) -> User | None:
+                 throttle: LoginThrottle | None = THROTTLE, address: str | None = None) -> User | None:
     """The user when the password matches, else None (same work whether or not the name exists).
 
     ``directory`` defaults to ``load_users()``; in demo mode (no users file) nobody can log in.
+    ``address`` is the client's address (throttled separately from the account). During a throttle wait
+    the attempt is refused without checking the password. Raises ``LoginBusy`` when the server cannot
+    check it in time.
     """
     if directory is None:
         directory = load_users()
     if directory is None or not username or not password:
         return None
-    if throttle is not None and throttle.blocked(username):
+    if throttle is not None and throttle.blocked(username, address):
         return None
     user = directory.get(username)
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
-    ok = verify_password(stored, password) and user is not None and bool(user.password_hash)
+    ok = _verify_bounded(stored, password) and user is not None and bool(user.password_hash)
     if throttle is not None:
-        throttle.record(username, ok)
+        throttle.record(username, ok, address)
     return user if ok else None
 
 
@@ -367,16 +443,40 @@ def resolve_unit_entry(con, entry: str, role: str):
     """One ``units`` entry -> the ``motcua.units.Unit`` it names (province allowed for officers only)."""
     from motcua import units as unitsmod
 
-    text = nfc(entry)
-    if role == "officer":  # "31", "TP Hải Phòng", "Tỉnh Lào Cai": a whole province
-        row = con.execute("SELECT code FROM units WHERE level = 'province' AND (code = lpad(?, 2, '0') "
-                          "OR fold_name = ?)", [text, unitsmod._province_key(text)]).fetchone()
+    text = nfc(entry).strip()
+    if role == "officer":  # "31", "1", "TP Hải Phòng", "Tỉnh Lào Cai": a whole province
+        row = con.execute("SELECT code FROM units WHERE level = 'province' AND (code = ? OR fold_name = ?)",
+                          [province_code_of(text), unitsmod._province_key(text)]).fetchone()
         if row:
             return _unit_by_code(con, row[0])
     unit = unitsmod.resolve_unit(con, text)  # raises UnitError (Vietnamese) when unknown/ambiguous
     if unit.level == "province" and role != "officer":
         raise unitsmod.UnitError(f"Vai trò '{role}' chỉ được gán xã/phường, không gán cả tỉnh ('{entry}').")
     return unit
+
+
+def province_code_of(text: str) -> str | None:
+    """'1' / '01' -> '01'; anything else (a 5-digit commune code such as '11140') -> None.
+
+    Never truncate: SQL ``lpad('11140', 2, '0')`` is ``'11'``, which turned commune codes into provinces.
+    """
+    return text.zfill(2) if text.isascii() and text.isdigit() and len(text) <= 2 else None
+
+
+def unit_labels(con, user: User) -> list[str]:
+    """What was granted, in words ('Xã Tứ Kỳ, Thành phố Hải Phòng (mã 11074)', '… – cả tỉnh'):
+    shown by ``motcua user list`` and in the dashboard sidebar so an admin sees what a code means."""
+    from motcua import units as unitsmod
+
+    labels = []
+    for entry in user.units:
+        try:
+            unit = resolve_unit_entry(con, entry, user.role)
+        except unitsmod.UnitError:
+            labels.append(f"{entry} (không tìm thấy đơn vị)")
+            continue
+        labels.append(unit.label + (" – cả tỉnh" if unit.level == "province" else ""))
+    return labels
 
 
 def _unit_by_code(con, code: str):

@@ -63,7 +63,12 @@ def audit_logs(db_path: Path) -> list[Path]:
     configured = os.environ.get(AUDIT_ENV)
     if configured:
         return [Path(configured)] if Path(configured).is_file() else []
-    return sorted(p for p in db_path.parent.glob("audit*") if p.is_file())
+    from motcua.audit import audit_path  # the dashboard's and CLI's log: <database>.audit.jsonl
+
+    found = {p for p in db_path.parent.glob("audit*") if p.is_file()}
+    if audit_path(db_path).is_file():
+        found.add(audit_path(db_path))
+    return sorted(found)
 
 
 def config_files(config_dir: Path) -> list[Path]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from motcua.fmt import PLOTLY_SEPARATORS
+from motcua.fmt import PLOTLY_SEPARATORS, plotly_text
 
 # Semantic colours (colour-blind friendly, readable on light and dark backgrounds).
 BUCKET_COLORS = {
@@ -84,7 +84,8 @@ def label_of(key: str) -> str:
 def _layout(fig: go.Figure, title: str, caption: str, *, percent_axis: str | None = None,
             height: int = 420, legend_top: bool = False) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "subtitle": {"text": caption}, "x": 0, "xanchor": "left"},
+        # Titles and captions quote unit/procedure names: Plotly would render their <a>/<b> tags.
+        title={"text": plotly_text(title), "subtitle": {"text": plotly_text(caption)}, "x": 0, "xanchor": "left"},
         separators=PLOTLY_SEPARATORS,
         height=height,
         margin={"l": 10, "r": 10, "t": 150 if legend_top else 80, "b": 10},
@@ -112,7 +113,7 @@ def _empty(title: str, caption: str) -> go.Figure:
 
 def _x_labels(frame: pd.DataFrame) -> list[str]:
     column = "label" if "label" in frame.columns else "key"
-    return [str(v) for v in frame[column]]
+    return [plotly_text(v) for v in frame[column]]
 
 
 def _stacked_counts(frame: pd.DataFrame, keys: Sequence[str], title: str, caption: str,
@@ -185,7 +186,7 @@ def rates_by_unit(frame: pd.DataFrame, rate_key: str, caption: str, title: str |
         return _empty(title, caption)
     data = frame[["key", "label", rate_key]].dropna(subset=[rate_key]).sort_values(rate_key, ascending=True)
     fig = go.Figure(go.Bar(
-        x=data[rate_key].astype("float64"), y=data["label"].astype(str), orientation="h",
+        x=data[rate_key].astype("float64"), y=[plotly_text(v) for v in data["label"]], orientation="h",
         marker_color=BUCKET_COLORS["online"], customdata=data[["key"]].to_numpy(),
         text=[f"{v * 100:.2f}%".replace(".", ",") for v in data[rate_key]], textposition="auto",
         hovertemplate="%{y}: %{x:.2%}<extra></extra>",
@@ -255,7 +256,7 @@ def heatmap_unit_month(frame: pd.DataFrame, value_key: str, caption: str, title:
     grid = grid.reindex(columns=months)
     is_rate = value_key.endswith("_rate") or value_key.startswith("on_time_rate")
     fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(dtype="float64"), x=months, y=[str(u) for u in grid.index],
+        z=grid.to_numpy(dtype="float64"), x=months, y=[plotly_text(u) for u in grid.index],
         colorscale="RdYlGn" if is_rate else "Blues", zmin=0 if is_rate else None, zmax=1 if is_rate else None,
         hovertemplate="%{y} – %{x}: " + ("%{z:.2%}" if is_rate else "%{z:,.0f}") + "<extra></extra>",
         colorbar={"tickformat": ".0%" if is_rate else ",d"}, xgap=1, ygap=1,
@@ -277,7 +278,8 @@ def small_multiples(frame: pd.DataFrame, value_key: str, caption: str, title: st
     rows = -(-len(unit_labels) // columns)
     # Fixed pixel gaps: the month labels of one row need ~70 px above the next row's subplot titles.
     plot_height = SMALL_MULTIPLE_ROW_PX * rows + SMALL_MULTIPLE_GAP_PX * (rows - 1)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=unit_labels, shared_yaxes=True,
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[plotly_text(u) for u in unit_labels],
+                        shared_yaxes=True,
                         vertical_spacing=SMALL_MULTIPLE_GAP_PX / plot_height if rows > 1 else 0.0,
                         horizontal_spacing=0.06)
     months = list(dict.fromkeys(frame["month"].astype(str)))
@@ -286,7 +288,7 @@ def small_multiples(frame: pd.DataFrame, value_key: str, caption: str, title: st
         part = frame[frame["unit"].astype(str) == unit].set_index("month")[value_key].reindex(months)
         fig.add_scatter(x=months, y=part.astype("float64"), mode="lines+markers", showlegend=False,
                         row=index // columns + 1, col=index % columns + 1, marker_color=BUCKET_COLORS["online"],
-                        hovertemplate=unit + " – %{x}: " + ("%{y:.2%}" if is_rate else "%{y:,.0f}") + "<extra></extra>")
+                        hovertemplate=plotly_text(unit) + " – %{x}: " + ("%{y:.2%}" if is_rate else "%{y:,.0f}") + "<extra></extra>")
     fig.update_xaxes(type="category")
     if is_rate:
         fig.update_yaxes(tickformat=".0%", range=[0, 1.05])

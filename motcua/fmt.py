@@ -6,6 +6,8 @@ Excel keeps numbers with the number formats below (Excel shows them with the rea
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, datetime
 
 import pandas as pd
@@ -101,3 +103,43 @@ def fmt_rate_coverage(value, coverage: dict | None) -> str:
         return NO_DATA if coverage and coverage.get("denominator") else NA
     note = fmt_coverage(coverage)
     return fmt_pct(value) + (f" ({note})" if note else "")
+
+
+# ---------------------------------------------------------------- text from data or uploads
+# Unit and procedure names, file names, header cells, URL parameters and messages quoting them are
+# attacker-controlled. Streamlit renders Markdown (images, links, ``:red[…]``, ``:material/…:``, LaTeX) in
+# st.markdown/caption/error/…; Plotly renders a subset of HTML (``<a href>``, ``<b>``) in titles, axis
+# labels and hover texts. Such text goes through ``md`` or ``plotly_text`` and is then shown literally.
+
+# Characters that open inline Markdown anywhere in a line: emphasis, code, links and images (``[``),
+# raw HTML (``<``), strikethrough, ``$…$`` LaTeX, ``:red[…]`` / ``:material/…:`` directives and ``{…}``
+# attributes. Number punctuation (``1.277``, ``88,25%``) and parentheses (harmless once ``[``/``]`` are
+# escaped) stay as they are, so captions keep reading naturally in the Markdown source too.
+_MD_INLINE_RE = re.compile(r"([\\`*_{}\[\]<>!~:$|])")
+# Block markers only count at the start of the text (line breaks are removed first): "# …", "- …",
+# "1. …", "> …".
+_MD_BLOCK_START_RE = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
+# GFM turns bare URLs, ``www.`` and e-mail addresses into links *after* unescaping and Streamlit replaces
+# ``:name:`` shortcodes in the text, so a WORD JOINER (invisible, no line break) splits those patterns.
+_WORD_JOINER = "\u2060"
+_LINE_BREAKS_RE = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+
+
+def md(text) -> str:
+    """``text`` (from data or uploads) as Markdown that Streamlit shows literally, on one line."""
+    if text is None:
+        return ""
+    plain = _LINE_BREAKS_RE.sub(" ", str(text))
+    escaped = _MD_INLINE_RE.sub(r"\\\1", plain)
+    escaped = _MD_BLOCK_START_RE.sub(lambda m: m[1] + ("\\" + m[2] if not m[2].isdigit() else m[2] + "\\"),
+                                     escaped, count=1)
+    escaped = escaped.replace("\\:", "\\:" + _WORD_JOINER).replace("@", "@" + _WORD_JOINER)
+    return re.sub(r"(?i)(w)(ww\.)", "\\1" + _WORD_JOINER + "\\2", escaped)
+
+
+def plotly_text(text) -> str:
+    """``text`` for a Plotly title, axis category, legend name or hover template: HTML tags and
+    ``%{…}`` template fields shown literally (Plotly decodes the entities when it draws)."""
+    if text is None:
+        return ""
+    return html.escape(str(text), quote=False).replace("%{", "%&#123;")

@@ -18,6 +18,9 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _WIDE_TRIGGERS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
 _PLAIN_NUMBER_RE = re.compile(r"[+-]?\d[\d.,\s\u00a0]*(?:%|\s?điểm %)?")
 _DASHES_RE = re.compile(r"-{1,3}")
+# A spreadsheet set to another list separator splits an unquoted cell ``x;=1+1`` into ``x`` and ``=1+1``:
+# every piece after a separator is checked like a cell of its own.
+_SEPARATORS_RE = re.compile(r"([;,\t|])")
 
 # Pass to ``xlsxwriter.Workbook(path, XLSXWRITER_OPTIONS)`` (or pandas ``engine_kwargs={"options": …}``):
 # by default xlsxwriter turns strings starting with "=" into live formulas and text into links.
@@ -36,10 +39,19 @@ def is_dangerous(text: str) -> bool:
 
 
 def neutralize_value(value):
-    """The value to write: dangerous strings get a leading apostrophe, everything else is unchanged."""
-    if isinstance(value, str) and is_dangerous(value):
-        return "'" + value
-    return value
+    """The value to write: dangerous strings get a leading apostrophe (also each piece after a ``;`` ``,``
+    tab or ``|`` that would start a formula once split), everything else is unchanged."""
+    if not isinstance(value, str):
+        return value
+    if is_dangerous(value):
+        value = "'" + value
+    if not _SEPARATORS_RE.search(value):
+        return value
+    parts = _SEPARATORS_RE.split(value)  # text, separator, text, separator, …
+    for index in range(2, len(parts), 2):
+        if parts[index] and is_dangerous(parts[index]):
+            parts[index] = "'" + parts[index]
+    return "".join(parts)
 
 
 def _neutralize_labels(labels: pd.Index) -> pd.Index:

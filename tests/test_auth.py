@@ -111,7 +111,7 @@ def test_unknown_user_costs_a_hash_verification_too(tmp_path, monkeypatch):
 
 def test_throttle_blocks_after_repeated_failures(tmp_path):
     directory = _directory(tmp_path, chair=("chair", [TU_KY]))
-    throttle = auth.LoginThrottle(max_failures=3, window_seconds=60)
+    throttle = auth.LoginThrottle(per_account_address=auth.ThrottleRule(2, 60.0, 60.0))
     for _ in range(3):
         assert auth.authenticate("chair", "wrong-password", directory, throttle) is None
     assert auth.authenticate("chair", PASSWORD, directory, throttle) is None  # even the right one, for a while

@@ -31,7 +31,8 @@ SAFE = ["Đăng ký khai sinh", "", "-2,5", "+3", "-12,75%", "-2,5 điểm %", "
 @pytest.mark.parametrize("text", [p for p in PAYLOADS if p != "-"])
 def test_payloads_get_an_apostrophe(text):
     assert is_dangerous(text)
-    assert neutralize_value(text) == "'" + text
+    # After a tab the rest is a cell of its own once a spreadsheet splits the line: neutralised too.
+    assert neutralize_value(text) == {"\t=1+1": "'\t'=1+1"}.get(text, "'" + text)
 
 
 @pytest.mark.parametrize("text", SAFE)

@@ -22,7 +22,7 @@ import streamlit as st
 
 from dashboard import components as ui
 from dashboard import state
-from motcua import metrics
+from motcua import fmt, metrics
 from motcua.filters import Scope
 from motcua.periods import Period
 from motcua.report import word
@@ -110,11 +110,14 @@ def _downloads(data: ReportData, scope: Scope, period: Period, settings: metrics
         st.warning("Máy chủ chưa có Chromium: báo cáo Word sẽ được lập không kèm biểu đồ (có ghi chú trong tệp).")
     stem = pack_stem(data.unit_name, period, settings)
     get_pack = _pack_getter(scope, period, settings, with_charts)
+    units, detail = state.restrict(scope).unit_codes, data.caption
     left, right = st.columns(2)
-    left.download_button("Tải Excel – Biểu 06 và phụ lục", data=lambda: get_pack().xlsx, file_name=f"{stem}.xlsx",
+    left.download_button("Tải Excel – Biểu 06 và phụ lục", file_name=f"{stem}.xlsx",
+                         data=ui.audited(lambda: get_pack().xlsx, "report", f"{stem}.xlsx", detail, units),
                          mime=XLSX_MIME, key="report_xlsx", on_click="ignore", icon=":material/table_view:",
                          type="primary", width="stretch")
-    right.download_button("Tải Word – dự thảo báo cáo", data=lambda: get_pack().docx, file_name=f"{stem}.docx",
+    right.download_button("Tải Word – dự thảo báo cáo", file_name=f"{stem}.docx",
+                          data=ui.audited(lambda: get_pack().docx, "report", f"{stem}.docx", detail, units),
                           mime=DOCX_MIME, key="report_docx", on_click="ignore", icon=":material/description:",
                           type="primary", width="stretch")
     ui.brief_button(scope, period, settings, "report_brief")
@@ -131,9 +134,9 @@ def _preview_section(data: ReportData) -> None:
                  word.annex_sentence(data)]
     with st.container(border=True):
         for sentence in sentences:
-            st.markdown(sentence)
-    st.caption(f"Biểu 06 – {data.period_sentence} · Đơn vị tính: số hồ sơ TTHC")
-    st.dataframe(_bieu06_preview(data), hide_index=True, width="stretch", key="report_bieu06",
+            st.markdown(fmt.md(sentence))
+    st.caption(f"Biểu 06 – {fmt.md(data.period_sentence)} · Đơn vị tính: số hồ sơ TTHC")
+    ui.grid(_bieu06_preview(data), hide_index=True, width="stretch", key="report_bieu06",
                  placeholder=ui.MISSING_CELL)
 
 
@@ -151,12 +154,15 @@ def _batch_section(scope: Scope, period: Period, settings: metrics.Settings) -> 
     if units.empty:
         ui.empty_state()
         return
-    st.caption(f"{len(units)} đơn vị có hồ sơ trong kỳ ({state.scope_caption(scope)}). Tệp zip gồm một thư mục "
+    st.caption(f"{len(units)} đơn vị có hồ sơ trong kỳ ({fmt.md(state.scope_caption(scope))}). Tệp zip gồm một thư mục "
                "Excel + Word cho mỗi đơn vị và bảng so sánh các đơn vị.")
     with_charts = st.toggle("Kèm biểu đồ (chậm hơn: khoảng 1–2 giây mỗi đơn vị)", value=False, key=K_BATCH_CHARTS)
     get_zip = _zip_getter(scope, period, settings, with_charts)
-    st.download_button("Tải bộ báo cáo (zip)", data=lambda: get_zip()[1],
-                       file_name=f"{ui.download_name('bao-cao')}{rules_tag(settings)}.zip", mime=ZIP_MIME, key="report_zip",
+    zip_name = f"{ui.download_name('bao-cao')}{rules_tag(settings)}.zip"
+    st.download_button("Tải bộ báo cáo (zip)",
+                       data=ui.audited(lambda: get_zip()[1], "report_batch", zip_name,
+                                       f"{len(units)} đơn vị · {period.caption}", list(units["key"])),
+                       file_name=zip_name, mime=ZIP_MIME, key="report_zip",
                        on_click="ignore", icon=":material/folder_zip:")
 
 

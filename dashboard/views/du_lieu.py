@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from datetime import datetime, time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from dashboard import auth_ui, data, pickers, state
 from dashboard import components as ui
-from dashboard import data, pickers, state
 from loaders.model import LoadError
-from motcua import auth, metrics
+from motcua import audit, auth, fmt, metrics
 from motcua import db as dbmod
 from motcua.units import UnitError
 
@@ -63,6 +64,12 @@ def run_import(files, unit_text: str, user: auth.User) -> None:
             specs.append((path, upload.name))
         summary = import_files(specs, db_path=state.get_db().path, unit=unit_text or None,
                                user=user.username)
+    for result in summary.files:
+        audit.record_quietly(audit.Event(
+            "import", user.username, result.file_name, [result.unit_code] if result.unit_code else [],
+            f"{RESULT_LABELS.get(result.status, result.status)} · {result.rows_loaded} dòng nạp, "
+            f"{result.rows_rejected} dòng bị loại · sha256 {result.sha256[:12]}",
+            role=user.role, address=auth_ui.client_address()), state.get_db().path)
     data.clear_caches()
     frame = pd.DataFrame([vars(f) for f in summary.files])
     frame["status_label"] = frame["status"].map(RESULT_LABELS).fillna(frame["status"])
@@ -86,12 +93,12 @@ def _upload_section() -> None:
             with st.spinner("Đang đọc và kiểm tra tệp…"):
                 run_import(files, unit_text.strip(), user)
         except (LoadError, UnitError, auth.AccessDenied) as exc:
-            st.error(str(exc))
+            st.error(fmt.md(exc))  # messages quote file names and header cells of the upload
         except dbmod.DatabaseUnavailable as exc:
-            st.error(str(exc))
+            st.error(fmt.md(exc))
         except Exception as exc:  # noqa: BLE001 - an import bug must not break the page; nothing was published
             LOG.exception("import failed")
-            st.error(f"Lỗi không mong đợi khi nạp dữ liệu ({type(exc).__name__}: {exc}). Dữ liệu đã công bố không "
+            st.error(f"Lỗi không mong đợi khi nạp dữ liệu ({type(exc).__name__}: {fmt.md(exc)}). Dữ liệu đã công bố không "
                      "thay đổi; hãy gửi tệp và thông báo này cho quản trị viên.")
     elif submitted:
         st.warning("Chưa chọn tệp nào.")
@@ -99,7 +106,7 @@ def _upload_section() -> None:
     if result is not None:
         failed = result[result["status"] == "failed"]
         for row in failed.itertuples():
-            st.error(f"{row.file_name}: {row.message}")
+            st.error(f"{fmt.md(row.file_name)}: {fmt.md(row.message)}")
         if (result["status"] == "loaded").any():
             st.success("Đã nạp xong; các trang đã dùng dữ liệu mới.")
         ui.table(result, RESULT_COLS, "upload_result", "Kết quả lần nạp gần nhất", file_stem="ket-qua-nap")
@@ -169,6 +176,39 @@ def _history(version: str) -> None:
              file_stem="dong-bi-loai", empty_text="Không có dòng nào bị loại.")
 
 
+AUDIT_COLS = (
+    ui.Col("at", "Thời điểm", "datetime"), ui.Col("user", "Người dùng"), ui.Col("role", "Vai trò"),
+    ui.Col("action_label", "Thao tác"), ui.Col("target", "Tệp"), ui.Col("units_text", "Đơn vị"),
+    ui.Col("detail", "Chi tiết"), ui.Col("address", "Địa chỉ"), ui.Col("via", "Qua"),
+)
+AUDIT_LIMIT = 2000
+
+
+def _audit_log() -> None:
+    """Admins only: who signed in, imported, took which export or report (motcua/audit.py)."""
+    st.subheader("Nhật ký truy cập")
+    left, middle, right = st.columns(3)
+    actions = left.multiselect("Thao tác", list(audit.ACTIONS), format_func=audit.ACTIONS.get, key="audit_actions",
+                               placeholder="Tất cả thao tác")
+    user_text = middle.text_input("Người dùng", key="audit_user", placeholder="Tên đăng nhập")
+    since = right.date_input("Từ ngày", value=None, key="audit_since", format="DD/MM/YYYY")
+    where = audit.Filter(users=[user_text.strip()] if user_text.strip() else (), actions=tuple(actions),
+                         since=datetime.combine(since, time.min) if since else None)
+    try:
+        frame = pd.DataFrame(audit.read(state.get_db().path, where, limit=AUDIT_LIMIT))
+    except audit.AuditError as exc:
+        st.warning(fmt.md(exc))
+        return
+    if not frame.empty:
+        frame = frame.assign(at=pd.to_datetime(frame["at"]),
+                             action_label=frame["action"].map(audit.ACTIONS).fillna(frame["action"]),
+                             units_text=frame["units"].map(audit.describe_units))
+    ui.table(frame, AUDIT_COLS, "data_audit",
+             f"Mới nhất trước, tối đa {AUDIT_LIMIT} dòng · tệp {audit.audit_path(state.get_db().path).name} "
+             "(chỉ ghi thêm, mỗi dòng có mã băm của dòng trước; kiểm tra bằng lệnh motcua audit --verify)",
+             file_stem="nhat-ky-truy-cap", empty_text="Chưa có sự kiện nào trong nhật ký.")
+
+
 def _quality() -> None:
     st.subheader("Cảnh báo chất lượng dữ liệu")
     scope = state.current_scope()
@@ -226,13 +266,14 @@ def render() -> None:
         version = state.get_db().version()
         state.get_db().cursor().close()
     except dbmod.DatabaseUnavailable as exc:
-        st.info(str(exc))
+        st.info(fmt.md(exc))
         _definitions()
         return
     ui.freshness(state.current_scope(), state.current_period())
     if state.is_admin():  # raw values of rejected rows can hold other communes' data
         ui.safe_section(lambda: _history(version), "lịch sử nạp")
         ui.safe_section(_index_inputs_section, "thành phần chỉ số phục vụ")
+        ui.safe_section(_audit_log, "nhật ký truy cập")
     else:
         st.caption("Lịch sử nạp và các dòng bị loại chỉ dành cho quản trị viên.")
     ui.safe_section(_quality, "kiểm tra dữ liệu")

@@ -179,7 +179,7 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
     columns = st.columns(len(chosen))
     for column, (_code, row) in zip(columns, rows.iterrows(), strict=True):
         with column, st.container(border=True):
-            st.markdown(f"**{row['label']}**")
+            st.markdown(f"**{fmt.md(row['label'])}**")
             st.caption(f"{fmt.fmt_int(row['received_total'])} hồ sơ nhận giải quyết")
             for key in METRIC_CHOICES:
                 rank = row[f"rank_{key}"]

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,10 +52,22 @@ class Pack:
         return {f"{self.stem}.xlsx": self.xlsx, f"{self.stem}.docx": self.docx}
 
 
+# Names Windows refuses for a file or folder (also with an extension: "con.xlsx").
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_UNSAFE_NAME_RE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_name(text: str, max_length: int = MAX_STEM) -> str:
+    """A file/folder name valid on Windows, macOS and Linux: ASCII letters, digits, '-' and '_' only
+    (no ``<>:"/\\|?*!``, no trailing dot or space, never a reserved device name such as CON or LPT1)."""
+    name = re.sub(r"-{2,}", "-", _UNSAFE_NAME_RE.sub("-", str(text)))[:max_length].strip("-_") or "x"
+    return f"{name}_" if name.lower() in _WINDOWS_RESERVED else name
+
+
 def pack_stem(unit_name: str, period: Period, settings: metrics.Settings | None = None) -> str:
     """'xa-tu-ky_2026Q3_ky-bao-cao': unit, period and calendar (two calendars never share a name), plus a tag of
     the counting rules when they are not the defaults (the same figures always carry the same name)."""
-    return f"{slug(unit_name)[:MAX_STEM].rstrip('-')}_{period.file_code}{rules_tag(settings)}"
+    return f"{safe_name(slug(unit_name))}_{safe_name(period.file_code)}{rules_tag(settings)}"
 
 
 def rules_tag(settings: metrics.Settings | None = None) -> str:
@@ -151,7 +164,7 @@ def batch_zip_bytes(db, period: Period, settings: metrics.Settings | None = None
     caption, _province = scope_unit_name(db, scope)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, ChartRenderer(with_charts) as renderer:
-        archive.writestr(f"so-sanh-don-vi_{period.file_code}{rules_tag(settings)}.xlsx", excel.league_workbook_bytes(
+        archive.writestr(f"so-sanh-don-vi_{safe_name(period.file_code)}{rules_tag(settings)}.xlsx", excel.league_workbook_bytes(
             league, caption, period_sentence(period)))
         total, used_stems = len(league), set()
         # By unit code, not rank: ties in the ranking must not change which same-named commune gets the suffix.
@@ -166,7 +179,7 @@ def batch_zip_bytes(db, period: Period, settings: metrics.Settings | None = None
                 archive.writestr(f"{pack.stem}/{name}", content)
             if progress:
                 progress(done, total, str(record["label"]))
-    return f"bao-cao-{slug(caption)[:MAX_STEM].rstrip('-')}_{period.file_code}{rules_tag(settings)}.zip", buffer.getvalue()
+    return f"bao-cao-{safe_name(slug(caption))}_{safe_name(period.file_code)}{rules_tag(settings)}.zip", buffer.getvalue()
 
 
 def build_batch_zip(db, period: Period, settings: metrics.Settings | None, out_dir: str | Path,

@@ -9,6 +9,7 @@ the Biểu 06 table in a landscape annex. Every number is formatted by ``motcua.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -35,6 +36,14 @@ BODY_PT = 14
 TABLE_PT = 10
 INDENT = Cm(1.27)
 IMAGE_WIDTH = Cm(16)
+# Control characters are not allowed in XML: python-docx refuses the whole document when a unit or
+# procedure name from an import carries one. Word shows text runs literally, so nothing else is escaped.
+_XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text) -> str:
+    """Text from data, safe for a Word run (control characters dropped)."""
+    return _XML_INVALID_RE.sub("", str(text))
 
 
 # --- sentences (pure functions of the numbers; tested directly) ---------------------------------
@@ -268,7 +277,7 @@ def _paragraph(container, text: str = "", *, bold=False, italic=False, size=None
     if align is not None:
         paragraph.alignment = align
     if text:
-        _set_font(paragraph.add_run(text), size, bold, italic)
+        _set_font(paragraph.add_run(xml_text(text)), size, bold, italic)
     return paragraph
 
 
@@ -282,7 +291,7 @@ def _cell_text(cell, text: str, *, bold=False, italic=False, size=BODY_PT, align
         paragraph.paragraph_format.first_line_indent = Cm(0)
         paragraph.paragraph_format.space_after = Pt(0)
         paragraph.alignment = align
-        _set_font(paragraph.add_run(line), size, bold, italic)
+        _set_font(paragraph.add_run(xml_text(line)), size, bold, italic)
 
 
 def _heading_block(document, data: ReportData) -> None:
@@ -497,7 +506,7 @@ def document_bytes(data: ReportData, images: Sequence[tuple[str, bytes]] = (),
     document = Document()
     _setup_styles(document)
     _page_setup(document.sections[0])
-    document.core_properties.title = f"Báo cáo tình hình, kết quả giải quyết TTHC – {data.caption}"
+    document.core_properties.title = xml_text(f"Báo cáo tình hình, kết quả giải quyết TTHC – {data.caption}")
     document.core_properties.author = "Một Cửa KPI"
     _heading_block(document, data)
     _title(document, data)
