@@ -26,6 +26,7 @@ import fcntl
 import glob
 import json
 import os
+import shutil
 import threading
 import zlib
 from collections.abc import Iterator, Sequence
