@@ -99,7 +99,7 @@ def test_disk_full_leaves_nothing_behind(published, tmp_path, stage):
     rows = 1 if stage == "copy" else 60_000
     export = tmp_path / "xa.csv"
     export.write_text("Mã hồ sơ;Đơn vị tiếp nhận;Ngày tiếp nhận;Trạng thái\n" + "".join(
-        f"HS-{i};{dbfactory.commune_codes()[0]};02/03/2026 08:00;Đang giải quyết\n" for i in range(rows)), encoding="utf-8")
+        f"HS-{i};Phường Ba Đình;02/03/2026 08:00;Đang giải quyết\n" for i in range(rows)), encoding="utf-8")
     size = published.stat().st_size
     before = _digest(published)
     result = subprocess.run(
