@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import vendor_layouts as layouts
 
 from loaders import pipeline
 from loaders.model import LoadError
@@ -11,7 +12,6 @@ from motcua import db as dbmod
 from motcua import metrics
 from motcua.filters import Scope
 from motcua.periods import parse_period
-from tests import vendor_layouts as layouts
 
 COUNT_KEYS = ("received_total", "online", "direct", "postal", "early", "on_time", "late", "within_deadline",
               "overdue")
