@@ -75,6 +75,8 @@ def streamlit_argv(options: ServeOptions) -> list[str]:
         "server.maxUploadSize": options.max_upload_mb,
         "browser.gatherUsageStats": "false",
         "client.showErrorDetails": "none",
+        # Streamlit's own grid CSV download would bypass the formula-neutralising exports (issue 12).
+        "client.disableDataExport": "true",
         "client.toolbarMode": "minimal",
         "global.developmentMode": "false",
         "logger.level": "info",

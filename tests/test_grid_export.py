@@ -24,7 +24,12 @@ SPLIT_PAYLOADS = ["x;=1+1", "Xã A; =HYPERLINK(\"http://evil\")", "a,@SUM(1)", "
 def test_streamlit_config_turns_the_grid_download_off():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["disableDataExport"] is True
-    assert "--client.disableDataExport true" in (ROOT / "Makefile").read_text(encoding="utf-8")
+    # `make run` goes through `motcua serve`, which passes the flag explicitly too.
+    from dashboard.launch import ServeOptions, streamlit_argv
+
+    assert "motcua serve" in (ROOT / "Makefile").read_text(encoding="utf-8")
+    argv = " ".join(str(part) for part in streamlit_argv(ServeOptions()))
+    assert "--client.disableDataExport true" in argv or "--client.disableDataExport=true" in argv
 
 
 def test_every_dataframe_goes_through_the_grid_helper():
