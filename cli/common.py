@@ -108,3 +108,19 @@ def resolve_unit(database: dbmod.Database, text: str) -> unitsmod.Unit:
         fail(str(exc))
     finally:
         cur.close()
+
+
+def mail_setup(config_dir, what: str):
+    """(service config, users) for a command that sends mail; ``what`` names what it would send."""
+    from motcua import auth
+    from motcua.service_config import ServiceConfigError, apply_config_dir, load_service_config
+
+    directory = apply_config_dir(config_dir)
+    try:
+        config = load_service_config(directory)
+        users = auth.load_users()
+    except (ServiceConfigError, auth.AuthConfigError) as exc:
+        fail(str(exc))
+    if users is None:
+        fail(f"Chưa có tệp người dùng (users.toml): không biết gửi {what} cho ai.")
+    return config, users

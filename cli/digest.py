@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_FAILED, db_option, fail, settings_options
+from cli.common import EXIT_FAILED, db_option, fail, mail_setup, settings_options
 from cli.mailer import MailError, check_settings, send_all, write_eml
 from motcua import auth
 from motcua import db as dbmod
 from motcua.digest import DigestOptions, build_digest, recipients, to_message
 from motcua.jsonlog import setup_logging
-from motcua.service_config import ServiceConfigError, apply_config_dir, load_service_config
 
 
 @click.command("digest")
@@ -33,15 +32,8 @@ def digest_command(db_path, send, dry_run_dir, only_users, today, config_dir, lo
     theo dõi nhận bảng xếp hạng các đơn vị được giao. Người nhận và địa chỉ lấy từ tệp người dùng."""
     if bool(send) == bool(dry_run_dir):
         fail("Cần đúng một trong hai: --send hoặc --dry-run THƯ_MỤC.")
-    directory = apply_config_dir(config_dir)
+    config, users = mail_setup(config_dir, "thư")
     setup_logging(log_file)
-    try:
-        config = load_service_config(directory)
-        users = auth.load_users()
-    except (ServiceConfigError, auth.AuthConfigError) as exc:
-        fail(str(exc))
-    if users is None:
-        fail("Chưa có tệp người dùng (users.toml): không biết gửi thư cho ai.")
     chosen = [u for u in users.users.values() if not only_users or u.username in only_users]
     wanted, no_email = recipients(chosen)
     for user in no_email:

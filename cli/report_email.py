@@ -7,25 +7,16 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_FAILED, fail
+from cli.common import EXIT_FAILED, fail, mail_setup
 from cli.mailer import MailError, check_settings, send_all, write_eml
-from motcua import auth
 from motcua.filters import Scope
 from motcua.periods import Period
 from motcua.report.mailing import pack_mails, pack_message
-from motcua.service_config import ServiceConfigError, apply_config_dir, load_service_config
 
 
 def email_packs(database, period: Period, settings, scope: Scope, *, config_dir, dry_run_dir, with_charts: bool,
                 progress) -> None:
-    directory = apply_config_dir(config_dir)
-    try:
-        config = load_service_config(directory)
-        users = auth.load_users()
-    except (ServiceConfigError, auth.AuthConfigError) as exc:
-        fail(str(exc))
-    if users is None:
-        fail("Chưa có tệp người dùng (users.toml): không biết gửi bộ báo cáo cho ai.")
+    config, users = mail_setup(config_dir, "bộ báo cáo")
     if not dry_run_dir:
         try:
             check_settings(config.smtp)
