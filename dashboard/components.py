@@ -483,12 +483,9 @@ def _who_holds(frame: pd.DataFrame) -> pd.DataFrame:
     """Readable re-appointment column; officials' names removed unless this user may see them."""
     out = frame.copy()
     if "reappointed" in out.columns:
-        counts = out["reappointment_count"] if "reappointment_count" in out.columns else None
-        out["reappointed_label"] = [
-            (f"Có ({int(n)} lần – quá 1 lần)" if n is not None and not pd.isna(n) and int(n) > 1
-             else "Có" if bool(flag) else "Không")
-            for flag, n in zip(out["reappointed"].fillna(False),
-                               counts if counts is not None else [None] * len(out), strict=True)]
+        counts = out["reappointment_count"] if "reappointment_count" in out.columns else [None] * len(out)
+        out["reappointed_label"] = [fmt.fmt_reappointed(flag, n)
+                                    for flag, n in zip(out["reappointed"], counts, strict=True)]
     if "handling_officer" in out.columns and not state.officer_names_visible():
         out = out.drop(columns="handling_officer")
     return out

@@ -143,3 +143,11 @@ def plotly_text(text) -> str:
     if text is None:
         return ""
     return html.escape(str(text), quote=False).replace("%{", "%&#123;")
+
+
+def fmt_reappointed(reappointed, count=None) -> str:
+    """Re-appointment (xin lỗi, hẹn lại ngày trả): 'Có', 'Không', or 'Có (2 lần – quá 1 lần)' when the export
+    counts more than the one NĐ 61/2018 Art 19(9) allows."""
+    if count is not None and not _missing(count) and int(count) > 1:
+        return f"Có ({int(count)} lần – quá 1 lần)"
+    return "Có" if not _missing(reappointed) and bool(reappointed) else "Không"

@@ -25,6 +25,7 @@ from motcua.fmt import (
     fmt_coverage,
     fmt_datetime,
     fmt_int,
+    fmt_reappointed,
 )
 from motcua.report.data import BIEU06_COLUMNS, ReportData, bieu06_value, metric_count, unit_in_prose
 from motcua.safe_export import XLSXWRITER_OPTIONS, neutralize_value
@@ -351,15 +352,9 @@ def _annex_row(sheet: Worksheet, fmt: _Formats, row: int, number: int, record: d
     _write_optional(sheet, row, 9, None if days is None or pd.isna(days) else int(days), fmt.cell_int)
     for col, key in ((10, "handling_department"), (11, "handling_officer")):
         sheet.write_string(row, col, _text(record.get(key)), fmt.cell_text)
-    sheet.write_string(row, 12, _reappointed_text(record), fmt.cell_center)
+    sheet.write_string(row, 12, fmt_reappointed(record.get("reappointed"), record.get("reappointment_count")),
+                       fmt.cell_center)
 
-
-def _reappointed_text(record: dict) -> str:
-    """'Có' / 'Có (2 lần)' (more than once is not allowed) / 'Không'."""
-    count = record.get("reappointment_count")
-    if count is not None and not pd.isna(count) and int(count) > 1:
-        return f"Có ({int(count)} lần)"
-    return "Có" if bool(record.get("reappointed")) else "Không"
 
 
 def workbook_bytes(data: ReportData) -> bytes:
