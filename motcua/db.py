@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from motcua import schema
+from motcua.sql_dialect import QueryEngine
 
 DEFAULT_DB_PATH = Path(os.environ.get("MOTCUA_DB", "data/motcua.duckdb"))
 _TMP_SUFFIX = ".tmp-"
@@ -185,7 +186,9 @@ def file_version(path: Path) -> str:
 
 
 class Database:
-    """Read-only access to the published database, safe to share across threads."""
+    """Read-only access to the published database, safe to share across threads (a ``QueryEngine``)."""
+
+    dialect = "duckdb"
 
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = resolve_path(path)
@@ -230,6 +233,10 @@ class Database:
         finally:
             cur.close()
 
+    def explain(self, sql: str) -> str:
+        """The statement ``query_df`` runs for ``sql`` (DuckDB is the source dialect: unchanged)."""
+        return sql
+
     def query_rows(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
         cur = self.cursor()
         try:
@@ -244,8 +251,8 @@ def open_database(path: str | os.PathLike | None = None) -> Database:
 
 def query_df(source: Database | duckdb.DuckDBPyConnection | ReadCursor, sql: str,
              params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
-    """Run a read query on a ``Database`` or on a connection (tests, tools) through its own cursor."""
-    if isinstance(source, Database):
+    """Run a read query on a query engine (``Database``, lake, Spark) or on a connection (tests, tools)."""
+    if isinstance(source, QueryEngine):
         return source.query_df(sql, params)
     cur = source.cursor()
     try:
