@@ -46,6 +46,14 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET autoload_known_extensions = false")
 
 
+def connect_scratch() -> duckdb.DuckDBPyConnection:
+    """An empty in-memory DuckDB (views over Parquet files of a lake), bounded like the readers."""
+    con = duckdb.connect(":memory:")
+    _configure(con)
+    con.execute("SET memory_limit = ?", [os.environ.get("MOTCUA_READ_MEMORY_LIMIT", "1GB")])
+    return con
+
+
 def connect_memory() -> duckdb.DuckDBPyConnection:
     """A private in-memory database with the schema (tests, validation)."""
     con = duckdb.connect(":memory:")

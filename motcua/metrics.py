@@ -438,20 +438,25 @@ def breakdown(db, scope: Scope, period: Period, by: str, settings: Settings = Se
         codes = list(dict.fromkeys([*listed, *frame["key"].tolist()]))
         names = unit_names(db, codes)
         frame = _reindex(frame, {code: names.get(code, code) for code in codes})
-        frame = frame.sort_values("label", kind="stable")
+        # Ties broken by unit code: commune names repeat across provinces (562 nationally), and engines
+        # return groups in different orders.
+        frame = frame.sort_values(["label", "key"], kind="stable")
     elif by == "field":
         frame = _grouped_counts(db, scope, period, settings, "coalesce(d.field_name, '')",
                                 "coalesce(max(d.field_name), 'Chưa rõ lĩnh vực')")
-        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+        frame = frame.sort_values(["received_total", "label", "key"], ascending=[False, True, True],
+                                  kind="stable")
     elif by in _TEXT_KEYS:
         column = _TEXT_KEYS[by]
         frame = _grouped_counts(db, scope, period, settings, f"coalesce(d.{column}, '{MISSING_TEXT_KEY}')",
                                 f"coalesce(max(d.{column}), '{_MISSING_LABELS[by]}')")
-        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+        frame = frame.sort_values(["received_total", "label", "key"], ascending=[False, True, True],
+                                  kind="stable")
     elif by == "procedure":
         frame = _grouped_counts(db, scope, period, settings, "coalesce(d.procedure_code, '')",
                                 "coalesce(max(d.procedure_name), max(d.procedure_code), 'Chưa rõ thủ tục')")
-        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+        frame = frame.sort_values(["received_total", "label", "key"], ascending=[False, True, True],
+                                  kind="stable")
     else:
         frame = _grouped_counts(db, scope, period, settings, f"d.{by}")
         frame = _reindex(frame, CHANNEL_LABELS if by == "channel" else LEVEL_LABELS)
@@ -665,7 +670,8 @@ def processing_time(db, scope: Scope, period: Period, by: str = "procedure",
     if by == "unit":
         names = unit_names(db, result["key"].tolist())
         result["label"] = [names.get(code, code) for code in result["key"]]
-    return result.sort_values(["finished", "label"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return result.sort_values(["finished", "label", "key"], ascending=[False, True, True],
+                              kind="stable").reset_index(drop=True)
 
 
 def _processing_label(by: str, key: str, labels: pd.Series) -> str:
