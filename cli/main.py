@@ -14,6 +14,7 @@ from cli.brief import brief_command
 from cli.common import db_option, fail, open_cursor
 from cli.index import index_group
 from cli.kpi import kpi_command
+from cli.lake import lake_group
 from cli.load import load_command
 from cli.report import report_command
 from cli.user import user_group
@@ -58,7 +59,7 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
     click.echo(f"Tổng: {fmt_int(len(frame))} đơn vị")
 
 
-for _command in (load_command, kpi_command, report_command, brief_command, index_group, user_group):
+for _command in (load_command, kpi_command, report_command, brief_command, index_group, user_group, lake_group):
     main.add_command(_command)
 
 if __name__ == "__main__":
