@@ -50,6 +50,8 @@ def spark_session(master: str = "local[2]", app_name: str = "motcua-kpi", conf: 
     except ImportError as exc:
         raise SparkUnavailable("Chưa cài Apache Spark: `pip install 'motcua-kpi[spark]'` (cần Java 17, "
                                "ví dụ gói Debian openjdk-17-jre-headless).") from exc
+    if SparkSession.getActiveSession() is not None and not conf:
+        return SparkSession.getActiveSession()  # one JVM per process: reuse it (and let its owner stop it)
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in {**SESSION_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
@@ -76,12 +78,19 @@ class SparkLake:
         self.path = Path(lake)
         self.master = master
         self._session = session
+        self._owned = False
         self._lock = threading.Lock()
         self._version: str | None = None
 
     @property
     def session(self):
         if self._session is None:
+            try:
+                from pyspark.sql import SparkSession
+
+                self._owned = SparkSession.getActiveSession() is None
+            except ImportError:
+                pass  # spark_session raises the install hint
             self._session = spark_session(self.master)
         return self._session
 
@@ -120,9 +129,10 @@ class SparkLake:
         return sql_dialect.transpile(sql, self.dialect)
 
     def stop(self) -> None:
-        if self._session is not None:
+        """Stop the Spark session if this engine started it (a shared session is left running)."""
+        if self._session is not None and self._owned:
             self._session.stop()
-            self._session = None
+        self._session = None
 
 
 def _spark_type(duckdb_type: str) -> str:
