@@ -81,11 +81,14 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def write_transaction(path: str | os.PathLike | None = None, *,
-                      refresh: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+                      refresh: bool = True, incremental: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection on a private copy; publish it atomically on success.
 
     On any exception (or a killed process) the published file is untouched. ``refresh=False`` skips the
-    rebuild of the derived KPI tables, for writes that touch neither dossiers nor procedures.
+    rebuild of the derived KPI tables, for writes that touch neither dossiers nor procedures. Otherwise the
+    derived tables are rebuilt in full, or with ``incremental`` only for the dossiers this write changed:
+    the caller promises that every dossier it inserts or updates carries a new ``import_id`` from
+    ``import_seq`` and that it deletes none (the import pipeline); see ``motcua.aggregates``.
     """
     target = resolve_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -99,12 +102,13 @@ def write_transaction(path: str | os.PathLike | None = None, *,
             _configure(con)
             _attach_writable(con, temp)
             schema.create_schema(con)
+            from motcua import aggregates  # local import: aggregates depends on the schema only
+
             con.execute("BEGIN TRANSACTION")
+            before = aggregates.snapshot(con) if (incremental and refresh) else None
             yield con
             if refresh:
-                from motcua import aggregates  # local import: aggregates depends on the schema only
-
-                aggregates.refresh(con)
+                aggregates.refresh(con, before)
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
             con.close()
