@@ -54,6 +54,12 @@ def connect_scratch() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def table_ddl(name: str) -> str:
+    """The CREATE statement of one schema table (an empty stand-in where a table is not shipped)."""
+    return next(sql for sql in schema.DDL if f"CREATE TABLE IF NOT EXISTS {name} " in sql
+                or f"CREATE TABLE IF NOT EXISTS {name}(" in sql)
+
+
 def connect_memory() -> duckdb.DuckDBPyConnection:
     """A private in-memory database with the schema (tests, validation)."""
     con = duckdb.connect(":memory:")

@@ -66,7 +66,10 @@ LAKE_TABLES = (
     LakeTable(msql.CUBE_TABLE, ("p_province",), None, "t.receiving_unit_code"),
     LakeTable("units", ()),
     LakeTable("procedures", ()),
+    LakeTable("imports", ()),  # import history (file names, counts); rejected raw values stay in the database
 )
+# Tables a reader of the lake gets empty (same columns as the database), so every page still runs.
+_LOCAL_ONLY_TABLES = ("rejects",)
 
 
 def _table_select(table: LakeTable) -> str:
@@ -285,13 +288,16 @@ def _empty_select(columns: list[list[str]] | list[tuple[str, str]]) -> str:
 
 
 class LakeDatabase:
-    """DuckDB over a lake directory: a ``QueryEngine`` with the read interface of ``db.Database``.
+    """DuckDB over a lake directory: a ``QueryEngine`` with the read interface of ``db.Database``
+    (the dashboard serves a lake with ``MOTCUA_LAKE=DIR``).
 
-    The views (dossiers, kpi_facts, kpi_cube, units, procedures) read the files the manifest lists; a
-    new export (new ``export_id``) is picked up on the next query.
+    The views (dossiers, kpi_facts, kpi_cube, units, procedures, imports) read the files the manifest
+    lists; a new export (new ``export_id``) is picked up on the next query. Read-only: imports go into a
+    database, then ``motcua lake export``.
     """
 
     dialect = "duckdb"
+    read_only = True
 
     def __init__(self, lake: str | os.PathLike):
         self.path = Path(lake)
@@ -310,6 +316,8 @@ class LakeDatabase:
         with self._lock:
             if self._con is None or manifest["export_id"] != self._version:
                 con = dbmod.connect_scratch()
+                for name in _LOCAL_ONLY_TABLES:
+                    con.execute(dbmod.table_ddl(name))
                 for name, spec in manifest["tables"].items():
                     con.execute(f"CREATE VIEW {name} AS {duckdb_table_sql(self.path, manifest, name, spec)}")
                 self._con, self._version = con, manifest["export_id"]
