@@ -9,11 +9,11 @@ calendar/report-period queries that need no field or procedure (league tables, t
 
 Incremental refresh (every import): a daily file changes a few thousand dossiers of a 10M-dossier
 database, so only those are re-derived. ``snapshot`` records, before the caller writes, the highest
-``import_id`` and a fingerprint of ``procedures``; ``refresh(con, since)`` then re-derives the facts of the
-dossiers stamped with a newer import id (every upsert stamps its import) and re-sums the cube cells of the
-affected (receiving unit, receipt half-month) pairs, the same statements run on the changed rows only
-(temp views shadow ``dossiers`` / ``kpi_facts``). A full rebuild (ordered for zone-map pruning) runs
-instead when the procedures changed (their legal days and levels feed every dossier's facts), the derived
+``import_id`` and a copy of ``procedures``; ``refresh(con, since)`` then re-derives the facts of the
+dossiers stamped with a newer import id (every upsert stamps its import) or of a procedure whose row
+changed (its legal days and level feed the facts), and re-sums the cube cells of the affected (receiving
+unit, receipt half-month) pairs, the same statements run on the changed rows only (temp views shadow
+``dossiers`` / ``kpi_facts``). A full rebuild (ordered for zone-map pruning) runs instead when the derived
 tables are missing or of another shape, the change is large, or a count check after the increment fails.
 Holiday overrides only reach existing facts through ``motcua kpi --rebuild``.
 """
@@ -56,11 +56,13 @@ def _table_columns(con, table: str) -> list[str] | None:
     return [row[0] for row in rows] or None
 
 
+_PROCEDURES_BEFORE = "refresh_procedures_before"
+
+
 def snapshot(con) -> dict:
-    """State before a write, for ``refresh``: last import id, procedures fingerprint, derived tables' shape."""
+    """State before a write, for ``refresh``: last import id, procedures (a temp copy), derived tables' shape."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_PROCEDURES_BEFORE} AS SELECT * FROM procedures")
     return {"import_id": _one(con, "SELECT coalesce(max(import_id), 0) FROM dossiers"),
-            "procedures": _one(con, "SELECT CAST(count(*) AS VARCHAR) || ':' || coalesce(CAST(bit_xor(hash(p)) "
-                                    "AS VARCHAR), '') FROM procedures p"),
             "facts_columns": _table_columns(con, msql.FACTS_TABLE),
             "cube_columns": _table_columns(con, msql.CUBE_TABLE)}
 
@@ -91,8 +93,7 @@ def _expected_columns(con, select_sql: str, frame_name: str | None = None) -> li
 def _increment_possible(con, since: dict) -> bool:
     if since["facts_columns"] is None or since["cube_columns"] is None:
         return False
-    after = snapshot(con)
-    if after["procedures"] != since["procedures"] or after["facts_columns"] != since["facts_columns"]:
+    if _table_columns(con, msql.FACTS_TABLE) != since["facts_columns"]:
         return False
     return (since["facts_columns"] == _expected_columns(con, msql.FACTS_SELECT, "due_fill")
             and since["cube_columns"] == _expected_columns(con, msql.cube_select(msql.ATTRIBUTES)))
@@ -101,7 +102,14 @@ def _increment_possible(con, since: dict) -> bool:
 def _refresh_increment(con, since_import: int) -> str | None:
     """Re-derive the changed dossiers; None when a full rebuild is the better (or the only safe) way."""
     database = _one(con, "SELECT current_database()")
-    changed = _one(con, "SELECT count(*) FROM dossiers WHERE import_id > ?", [since_import])
+    con.execute("CREATE OR REPLACE TEMP TABLE refresh_procedures AS SELECT DISTINCT procedure_code FROM ("
+                f"(SELECT * FROM procedures EXCEPT SELECT * FROM {_PROCEDURES_BEFORE}) UNION ALL "
+                f"(SELECT * FROM {_PROCEDURES_BEFORE} EXCEPT SELECT * FROM procedures))")
+    con.execute(f"DROP TABLE temp.main.{_PROCEDURES_BEFORE}")
+    # The dossiers whose facts may differ: written by this import, or of a procedure whose row changed.
+    touched = (f"import_id > {int(since_import)} OR procedure_code IN "
+               "(SELECT procedure_code FROM refresh_procedures)")
+    changed = _one(con, f"SELECT count(*) FROM dossiers WHERE {touched}")
     if changed == 0:
         return "unchanged" if _counts_agree(con) else None
     if changed > FULL_REBUILD_SHARE * max(_one(con, "SELECT count(*) FROM dossiers"), 1):
@@ -109,13 +117,13 @@ def _refresh_increment(con, since_import: int) -> str | None:
     facts, cube = msql.FACTS_TABLE, msql.CUBE_TABLE
     bucket = msql.half_month("received_day")
     con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT source, dossier_code FROM dossiers "
-                f"WHERE import_id > {int(since_import)}")
+                f"WHERE {touched}")
     # Cube cells touched: those of the old facts of the changed dossiers, and of their new facts.
     con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_cells AS SELECT DISTINCT receiving_unit_code, {bucket} AS rb "
                 f"FROM {facts} SEMI JOIN refresh_keys k USING (source, dossier_code)")
     con.execute(f"DELETE FROM {facts} f USING refresh_keys k WHERE f.source = k.source "
                 "AND f.dossier_code = k.dossier_code")
-    _shadow(con, "dossiers", f"SELECT * FROM {database}.main.dossiers WHERE import_id > {int(since_import)}")
+    _shadow(con, "dossiers", f"SELECT * FROM {database}.main.dossiers WHERE {touched}")
     try:
         due_fill = _due_fill(con)
         con.register("due_fill", due_fill)
@@ -137,8 +145,8 @@ def _refresh_increment(con, since_import: int) -> str | None:
         con.execute(f"INSERT INTO {cube} {msql.cube_select(msql.ATTRIBUTES)}")
     finally:
         con.execute(f"DROP VIEW temp.main.{facts}")
-    con.execute("DROP TABLE temp.main.refresh_keys")
-    con.execute("DROP TABLE temp.main.refresh_cells")
+    for table in ("refresh_keys", "refresh_cells", "refresh_procedures"):
+        con.execute(f"DROP TABLE temp.main.{table}")
     return "incremental" if _counts_agree(con) else None
 
 

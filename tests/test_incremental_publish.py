@@ -84,13 +84,17 @@ def test_incremental_result_equals_full_rebuild(published):
     _assert_same_as_full_rebuild(published)
 
 
-def test_procedure_change_rebuilds_in_full(published, monkeypatch):
-    calls = []
-    original = aggregates._refresh_full
-    monkeypatch.setattr(aggregates, "_refresh_full", lambda con: (calls.append(1), original(con)))
+def test_procedure_change_re_derives_the_dossiers_of_that_procedure(published, no_full_rebuild):
+    with dbmod.write_transaction(published, incremental=True) as con:  # 1 of 6 procedures: ~1/6 of dossiers
+        con.execute("UPDATE procedures SET legal_days = legal_days + 1, dvc_level = 'toan_trinh' "
+                    "WHERE procedure_code = '1.001022'")
+
+
+def test_procedure_change_gives_the_full_rebuild_result(published):
     with dbmod.write_transaction(published, incremental=True) as con:
-        con.execute("UPDATE procedures SET legal_days = legal_days + 1 WHERE procedure_code = '1.001193'")
-    assert calls == [1]
+        con.execute("UPDATE procedures SET legal_days = legal_days + 1, dvc_level = 'toan_trinh' "
+                    "WHERE procedure_code = '1.001022'")
+        con.execute("DELETE FROM procedures WHERE procedure_code = '2.001711'")
     _assert_same_as_full_rebuild(published)
 
 
