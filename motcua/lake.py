@@ -23,9 +23,11 @@ Layout (``DIR``)::
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -287,6 +289,69 @@ def _empty_select(columns: list[list[str]] | list[tuple[str, str]]) -> str:
     return "SELECT " + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns) + " WHERE false"
 
 
+# --- partition predicates ------------------------------------------------------------------------------
+# The metric SQL filters units with `d.receiving_unit_code = ?` or `… IN (SELECT unnest(?))` (filters.Scope)
+# and active dossiers with `d.received_day <= ?` (metrics_sql.ACTIVE). On a lake the same conditions gain
+# `d.p_province = ?` / `d.p_year <= ?`, so a commune-quarter reads its own province's partitions only.
+# The new `?` follows the one it derives from, so positional parameters stay in textual order.
+_PARTITIONED_ALIAS_RE = re.compile(r"\bFROM\s+(kpi_facts|dossiers|kpi_cube)\s+d\b")
+_PRUNABLE_RE = re.compile(
+    r"d\.receiving_unit_code = \?|d\.receiving_unit_code IN \(SELECT unnest\(\?\)\)|d\.received_day <= \?")
+
+
+@functools.lru_cache(maxsize=2048)
+def _prune_plan(sql: str) -> tuple[str, tuple[tuple[int, str], ...]]:
+    """(rewritten SQL, ((index of the source parameter, kind), …)); kind: unit, units or year."""
+    if not _PARTITIONED_ALIAS_RE.search(sql):
+        return sql, ()
+    tables = set(_PARTITIONED_ALIAS_RE.findall(sql))
+    yearly = bool(tables & {"kpi_facts", "dossiers"}) and "kpi_cube" not in tables
+    plan, pieces, last, seen = [], [], 0, 0
+    for match in _PRUNABLE_RE.finditer(sql):
+        text = match.group(0)
+        index = seen + sql.count("?", last, match.start())
+        if text.startswith("d.received_day"):
+            if not yearly:
+                continue
+            kind, extra = "year", " AND d.p_year <= ?"
+        elif "unnest" in text:
+            kind, extra = "units", " AND d.p_province IN (SELECT unnest(?))"
+        else:
+            kind, extra = "unit", " AND d.p_province = ?"
+        pieces.append(sql[last:match.start()] + f"({text}{extra})")
+        last, seen = match.end(), index + 1
+        plan.append((index, kind))
+    return "".join(pieces) + sql[last:], tuple(plan)
+
+
+def prune(sql: str, params: Sequence[Any], provinces: dict[str, str]) -> tuple[str, list]:
+    """``sql`` and ``params`` with partition predicates (``provinces``: unit code -> p_province)."""
+    rewritten, plan = _prune_plan(sql)
+    if not plan:
+        return sql, list(params)
+    extra = {}
+    for index, kind in plan:
+        value = params[index]
+        if kind == "year":
+            extra[index] = str(value.year)
+        elif kind == "unit":
+            extra[index] = provinces.get(value, UNKNOWN_PROVINCE)
+        else:
+            extra[index] = sorted({provinces.get(code, UNKNOWN_PROVINCE) for code in value})
+    result = []
+    for index, value in enumerate(params):
+        result.append(value)
+        if index in extra:
+            result.append(extra[index])
+    return rewritten, result
+
+
+def unit_provinces(query_rows) -> dict[str, str]:
+    """unit code -> partition value, from the lake's units table (``query_rows(sql)``)."""
+    return {code: province or UNKNOWN_PROVINCE
+            for code, province in query_rows("SELECT code, province_code FROM units")}
+
+
 class LakeDatabase:
     """DuckDB over a lake directory: a ``QueryEngine`` with the read interface of ``db.Database``
     (the dashboard serves a lake with ``MOTCUA_LAKE=DIR``).
@@ -304,6 +369,7 @@ class LakeDatabase:
         self._lock = threading.Lock()
         self._con = None
         self._version: str | None = None
+        self._provinces: dict[str, str] | None = None
 
     def version(self) -> str:
         try:
@@ -321,15 +387,28 @@ class LakeDatabase:
                 for name, spec in manifest["tables"].items():
                     con.execute(f"CREATE VIEW {name} AS {duckdb_table_sql(self.path, manifest, name, spec)}")
                 self._con, self._version = con, manifest["export_id"]
+                self._provinces = None
             return self._con
+
+    def provinces(self) -> dict[str, str]:
+        """unit code -> p_province of the current export (loaded once per export)."""
+        con = self._connection()
+        if self._provinces is None:
+            cur = con.cursor()
+            try:
+                self._provinces = unit_provinces(lambda sql: cur.execute(sql).fetchall())
+            finally:
+                cur.close()
+        return self._provinces
 
     def cursor(self):
         return self._connection().cursor()
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        sql, params = prune(sql, list(params or []), self.provinces())
         cur = self.cursor()
         try:
-            return cur.execute(sql, list(params or [])).df()
+            return cur.execute(sql, params).df()
         finally:
             cur.close()
 
@@ -341,7 +420,8 @@ class LakeDatabase:
             cur.close()
 
     def explain(self, sql: str) -> str:
-        return sql
+        """The statement run for ``sql``: with the partition predicates of the lake."""
+        return _prune_plan(sql)[0]
 
 
 def _manifest_or_unavailable(lake: Path) -> dict:

@@ -81,6 +81,7 @@ class SparkLake:
         self._owned = False
         self._lock = threading.Lock()
         self._version: str | None = None
+        self._provinces: dict[str, str] = {}
 
     @property
     def session(self):
@@ -104,6 +105,7 @@ class SparkLake:
                 return
             for name, spec in manifest["tables"].items():
                 self._table(manifest, name, spec).createOrReplaceTempView(name)
+            self._provinces = lakemod.LakeDatabase(self.path).provinces()  # small table, read locally
             self._version = manifest["export_id"]
 
     def _table(self, manifest: dict, name: str, spec: dict):
@@ -118,15 +120,17 @@ class SparkLake:
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         self._register()
+        sql, params = lakemod.prune(sql, list(params or []), self._provinces)
         translated = sql_dialect.transpile(sql, self.dialect)
-        frame = self.session.sql(translated, args=[_spark_param(v) for v in (params or [])])
+        frame = self.session.sql(translated, args=[_spark_param(v) for v in params])
         return frame.toPandas()
 
     def query_rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         return list(self.query_df(sql, params).itertuples(index=False, name=None))
 
     def explain(self, sql: str) -> str:
-        return sql_dialect.transpile(sql, self.dialect)
+        """The Spark SQL run for ``sql`` (partition predicates added, translated; not executed)."""
+        return sql_dialect.transpile(lakemod._prune_plan(sql)[0], self.dialect)
 
     def stop(self) -> None:
         """Stop the Spark session if this engine started it (a shared session is left running)."""

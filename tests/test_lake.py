@@ -95,7 +95,8 @@ def test_reexport_writes_only_changed_partitions(tmp_path):
     path = build_db(tmp_path / "m.duckdb", make_dossiers(400, codes, datetime(2026, 1, 2), datetime(2026, 6, 30)))
     out = tmp_path / "lake"
     first = lakemod.export(path, out)
-    assert {w.split("/")[0] for w in first.written} == {"dossiers", "kpi_facts", "kpi_cube", "units", "procedures"}
+    assert {w.split("/")[0] for w in first.written} == {"dossiers", "kpi_facts", "kpi_cube", "units", "procedures",
+                                                        "imports"}
     untouched = {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
     again = lakemod.export(path, out)
     assert again.written == [] and {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")} == untouched
@@ -203,3 +204,23 @@ class _Wrapped:
 
     def explain(self, sql):
         return sql
+
+
+def test_a_commune_query_reads_only_its_province_partitions(tmp_path, published):
+    import shutil
+
+    copy = tmp_path / "lake"
+    shutil.copytree(published["lake"], copy)
+    engine = lakemod.LakeDatabase(copy)
+    own = Scope(unit_codes=(published["codes"][0],))
+    period = custom_period(date(2026, 1, 5), date(2026, 2, 20))  # the facts path (not the cube)
+    expected = metrics.compute_kpis(Database(published["db"]), own, period)
+    province = engine.provinces()[published["codes"][0]]
+    for path in copy.rglob("*.parquet"):  # every other province's files become unreadable
+        parts = path.relative_to(copy).parts
+        if parts[0] in ("kpi_facts", "kpi_cube") and (parts[1] != f"p_province={province}"):
+            path.write_bytes(b"not parquet")
+    assert metrics.compute_kpis(engine, own, period) == expected
+    assert metrics.compute_kpis(engine, own, parse_period("2026Q1")) == \
+        metrics.compute_kpis(Database(published["db"]), own, parse_period("2026Q1"))
+    assert "d.p_province = ?" in engine.explain("SELECT 1 FROM kpi_facts d WHERE d.receiving_unit_code = ?")
