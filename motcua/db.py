@@ -6,6 +6,14 @@ published database to a private temporary file, lets the caller write there, ref
 Readers therefore never see a half import, never block the writer (they hold the *old* inode, not the
 file the writer opens) and a killed import leaves only a stale temp file that the next run removes.
 
+Standby copy (imports through the pipeline): right after publishing, the writer copies the new file to
+``<db>.standby-<version>`` (still under the lock, after readers already see the new data). The next
+import renames that copy into its private temp file instead of copying ~1 GB (10M dossiers) first, so the
+copy leaves the path from "import starts" to "new data visible". A standby is used only when its version
+tag matches the published file (inode, mtime, size); it is written as a temp file and renamed when
+complete, so a killed copy leaves nothing usable. It doubles the disk space of the database;
+``MOTCUA_STANDBY_COPY=0`` turns it off.
+
 Read side: ``Database`` keeps one read-only connection per published file version and runs every
 query on its own ``cursor()`` (sharing one connection across threads returns wrong numbers).
 """
@@ -74,6 +82,35 @@ def _remove_stale_temp_files(path: Path) -> None:
             os.remove(stale)
 
 
+_STANDBY = ".standby-"
+
+
+def _standby_enabled() -> bool:
+    return os.environ.get("MOTCUA_STANDBY_COPY", "1") != "0"
+
+
+def _take_standby(target: Path, temp: Path) -> bool:
+    """Move a standby copy of the current published file to ``temp``; False when there is none."""
+    current = target.with_name(f"{target.name}{_STANDBY}{file_version(target)}")
+    for other in glob.glob(f"{glob.escape(str(target))}{_STANDBY}*"):
+        if Path(other) != current:  # a copy of an older version (another writer published since)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(other)
+    if not current.exists():
+        return False
+    os.replace(current, temp)
+    return True
+
+
+def _make_standby(target: Path) -> None:
+    partial = target.with_name(f"{target.name}{_TMP_SUFFIX}standby-{os.getpid()}")
+    version = file_version(target)
+    shutil.copyfile(target, partial)
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target.with_name(f"{target.name}{_STANDBY}{version}"))
+
+
 @contextlib.contextmanager
 def _exclusive_lock(path: Path) -> Iterator[None]:
     lock_path = path.with_name(path.name + ".lock")
@@ -94,14 +131,15 @@ def write_transaction(path: str | os.PathLike | None = None, *,
     rebuild of the derived KPI tables, for writes that touch neither dossiers nor procedures. Otherwise the
     derived tables are rebuilt in full, or with ``incremental`` only for the dossiers this write changed:
     the caller promises that every dossier it inserts or updates carries a new ``import_id`` from
-    ``import_seq`` and that it deletes none (the import pipeline); see ``motcua.aggregates``.
+    ``import_seq`` and that it deletes none (the import pipeline); see ``motcua.aggregates``. Incremental writes also keep a standby copy for
+    the next import (module docstring).
     """
     target = resolve_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(target):
         _remove_stale_temp_files(target)
         temp = target.with_name(f"{target.name}{_TMP_SUFFIX}{os.getpid()}")
-        if target.exists():
+        if target.exists() and not (incremental and _standby_enabled() and _take_standby(target, temp)):
             shutil.copyfile(target, temp)
         con = duckdb.connect(":memory:")
         try:
@@ -130,6 +168,8 @@ def write_transaction(path: str | os.PathLike | None = None, *,
             with contextlib.suppress(FileNotFoundError):
                 os.remove(str(temp) + ".wal")
             raise
+        if incremental and _standby_enabled():
+            _make_standby(target)  # the new data is already visible; this only prepares the next import
 
 
 # Rows per row group of the written file. DuckDB writes a full row group to disk while the INSERT runs

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -145,3 +147,30 @@ def test_the_import_pipeline_publishes_incrementally(tmp_path, monkeypatch):
     assert calls == []
     assert dbmod.Database(path).query_rows(f"SELECT count(*) FROM {msql.FACTS_TABLE}")[0][0] == 103
     _assert_same_as_full_rebuild(path)
+
+
+def test_standby_copy_replaces_the_copy_before_the_next_import(published, monkeypatch):
+    monkeypatch.delenv("MOTCUA_STANDBY_COPY", raising=False)
+    _import(published, _daily(published, 20, seed=24))
+    standby = list(published.parent.glob(f"{published.name}.standby-*"))
+    assert [p.name for p in standby] == [f"{published.name}.standby-{dbmod.file_version(published)}"]
+    copies = []
+    real_copy = dbmod.shutil.copyfile
+    monkeypatch.setattr(dbmod.shutil, "copyfile", lambda a, b: (copies.append((a, b)), real_copy(a, b)))
+    _import(published, _daily(published, 20, seed=25))
+    # The only copy left is the standby for the following import, made after publishing.
+    assert [Path(b).name for _a, b in copies] == [f"{published.name}.tmp-standby-{os.getpid()}"]
+    _assert_same_as_full_rebuild(published)
+
+
+def test_a_standby_of_another_version_is_never_used(published, monkeypatch):
+    monkeypatch.delenv("MOTCUA_STANDBY_COPY", raising=False)
+    _import(published, _daily(published, 20, seed=26))
+    with dbmod.write_transaction(published) as con:  # another (full) write publishes a new version
+        con.execute("UPDATE units SET name = name || ' ' WHERE code = 'none'")
+    taken = []
+    real_take = dbmod._take_standby
+    monkeypatch.setattr(dbmod, "_take_standby", lambda t, tmp: taken.append(real_take(t, tmp)) or taken[-1])
+    _import(published, _daily(published, 20, seed=27))
+    assert taken == [False]
+    _assert_same_as_full_rebuild(published)
