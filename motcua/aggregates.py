@@ -20,26 +20,40 @@ Holiday overrides only reach existing facts through ``motcua kpi --rebuild``.
 
 from __future__ import annotations
 
-import pandas as pd
+import contextlib
+
 import pyarrow as pa
 
+from motcua import calendar_sql
 from motcua import metrics_sql as msql
 
 _DUE_FILL_SCHEMA = pa.schema([("received_at", pa.timestamp("us")), ("legal_days", pa.float64()),
                               ("due_at", pa.timestamp("us"))])
+# Years of the working-day calendar table kept in the database (and shipped in the lake).
+CALENDAR_YEARS = (2000, 2100)
 
 
-def _due_fill(con) -> pa.Table:
-    """Due dates for dossiers exported without one: receipt + the procedure's legal working days."""
-    candidates = con.execute(msql.DUE_FILL_CANDIDATES).df()
-    if candidates.empty:
-        return _DUE_FILL_SCHEMA.empty_table()
-    from motcua.workdays import load_calendar  # only needed when some due dates are missing
+def _write_calendar(con) -> None:
+    """(Re)create ``workday_calendar`` from the configured calendar (holiday overrides included)."""
+    frame = calendar_sql.calendar_frame(*CALENDAR_YEARS)
+    con.execute("SELECT 1").fetchall()  # finishes a result the caller left open (register refuses otherwise)
+    con.register("calendar_frame", frame)
+    try:
+        con.execute(f'CREATE OR REPLACE TABLE {calendar_sql.CALENDAR_TABLE} AS SELECT CAST("day" AS DATE) AS "day", '
+                    "CAST(idx AS INTEGER) AS idx, is_working FROM calendar_frame ORDER BY 1")
+    finally:
+        con.unregister("calendar_frame")
 
-    legal = candidates["legal_days"].astype(float)
-    due = load_calendar().add_working_days_many(candidates["received_at"], legal)  # vectorised
-    return pa.table([candidates["received_at"].astype("datetime64[us]"), legal,
-                     pd.Series(due).astype("datetime64[us]")], schema=_DUE_FILL_SCHEMA)
+
+@contextlib.contextmanager
+def _due_fill(con):
+    """``due_fill`` (received_at, legal_days, due_at) for the statement run inside: due dates of dossiers
+    exported without one, from the legal working days over the calendar table, in SQL."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW due_fill AS {calendar_sql.DUE_FILL_SQL}")
+    try:
+        yield
+    finally:
+        con.execute("DROP VIEW IF EXISTS temp.main.due_fill")
 
 
 # Above this share of changed dossiers a full rebuild is cheaper than deleting and re-inserting.
@@ -91,7 +105,8 @@ def _expected_columns(con, select_sql: str, frame_name: str | None = None) -> li
 
 
 def _increment_possible(con, since: dict) -> bool:
-    if since["facts_columns"] is None or since["cube_columns"] is None:
+    if since["facts_columns"] is None or since["cube_columns"] is None or \
+            _table_columns(con, calendar_sql.CALENDAR_TABLE) is None:
         return False
     if _table_columns(con, msql.FACTS_TABLE) != since["facts_columns"]:
         return False
@@ -125,12 +140,8 @@ def _refresh_increment(con, since_import: int) -> str | None:
                 "AND f.dossier_code = k.dossier_code")
     _shadow(con, "dossiers", f"SELECT * FROM {database}.main.dossiers WHERE {touched}")
     try:
-        due_fill = _due_fill(con)
-        con.register("due_fill", due_fill)
-        try:
+        with _due_fill(con):
             con.execute(f"INSERT INTO {facts} {msql.FACTS_SELECT}")
-        finally:
-            con.unregister("due_fill")
     finally:
         con.execute("DROP VIEW temp.main.dossiers")
     con.execute(f"INSERT INTO refresh_cells SELECT DISTINCT receiving_unit_code, {bucket} FROM {facts} "
@@ -166,10 +177,7 @@ def _counts_agree(con) -> bool:
 
 def _refresh_full(con) -> None:
     """Rebuild derived tables from ``dossiers`` and ``procedures`` (owned by the KPI engine)."""
-    due_fill = _due_fill(con)
-    con.register("due_fill", due_fill)
-    try:
+    _write_calendar(con)
+    with _due_fill(con):
         con.execute(f"CREATE OR REPLACE TABLE {msql.FACTS_TABLE} AS {msql.FACTS_SELECT}")
-    finally:
-        con.unregister("due_fill")
     con.execute(f"CREATE OR REPLACE TABLE {msql.CUBE_TABLE} AS {msql.cube_select(msql.ATTRIBUTES)}")

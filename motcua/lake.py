@@ -6,7 +6,7 @@ Layout (``DIR``)::
     dossiers/p_province=01/p_year=2026/part-….parquet
     kpi_facts/p_province=01/p_year=2026/part-….parquet
     kpi_cube/p_province=01/part-….parquet
-    units/part-….parquet, procedures/part-….parquet
+    units/, procedures/, imports/, workday_calendar/part-….parquet
 
 * Partition values are strings in the path (``p_province=01``, ``p_year=2026``): Spark would infer ``01``
   as the integer 1 (readers disable that inference); the code columns (receiving_unit_code…) stay inside the
@@ -69,6 +69,7 @@ LAKE_TABLES = (
     LakeTable("units", ()),
     LakeTable("procedures", ()),
     LakeTable("imports", ()),  # import history (file names, counts); rejected raw values stay in the database
+    LakeTable("workday_calendar", ()),  # working days (holidays, make-up days): derive kpi_facts on any engine
 )
 # Tables a reader of the lake gets empty (same columns as the database), so every page still runs.
 _LOCAL_ONLY_TABLES = ("rejects",)

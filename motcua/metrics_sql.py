@@ -213,8 +213,8 @@ CURRENT_UNIT_COLUMNS = ("coalesce(ur.successor_code, d.receiving_unit_code) AS r
 CURRENT_UNIT_JOINS = ("LEFT JOIN units ur ON ur.code = d.receiving_unit_code "
                       "LEFT JOIN units us ON us.code = d.resolving_unit_code")
 
-# Derived facts table. `due_fill` is a registered frame (received_at, legal_days, due_at) with due dates
-# computed in Python from the procedure's legal time limit in working days (motcua.workdays).
+# Derived facts table. `due_fill` (received_at, legal_days, due_at) holds the due dates computed from the
+# procedure's legal time limit in working days (motcua.calendar_sql, over the working-day calendar table).
 FACTS_SELECT = f"""
 WITH base AS (
     SELECT d.source, d.dossier_code, d.receiving_unit_code, d.resolving_unit_code, d.procedure_code,

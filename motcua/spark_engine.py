@@ -132,6 +132,20 @@ class SparkLake:
         """The Spark SQL run for ``sql`` (partition predicates added, translated; not executed)."""
         return sql_dialect.transpile(lakemod._prune_plan(sql)[0], self.dialect)
 
+    def derive(self) -> dict:
+        """``kpi_facts`` and ``kpi_cube`` derived on Spark from the lake's dossiers, procedures and working-day
+        calendar, with the same SQL as the database (``metrics_sql``, ``calendar_sql``); Spark DataFrames."""
+        from motcua import calendar_sql
+        from motcua import metrics_sql as msql
+
+        self._register()
+        spark = self.session
+        spark.sql(sql_dialect.transpile(calendar_sql.DUE_FILL_SQL, self.dialect)).createOrReplaceTempView("due_fill")
+        facts = spark.sql(sql_dialect.transpile(msql.FACTS_SELECT, self.dialect))
+        facts.createOrReplaceTempView("derived_kpi_facts")
+        cube_sql = msql.cube_select(msql.ATTRIBUTES).replace(f"FROM {msql.FACTS_TABLE}", "FROM derived_kpi_facts")
+        return {msql.FACTS_TABLE: facts, msql.CUBE_TABLE: spark.sql(sql_dialect.transpile(cube_sql, self.dialect))}
+
     def stop(self) -> None:
         """Stop the Spark session if this engine started it (a shared session is left running)."""
         if self._session is not None and self._owned:
