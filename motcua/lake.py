@@ -202,6 +202,8 @@ def export(db_path: str | os.PathLike, out: str | os.PathLike, *, force: bool = 
     tables: dict[str, dict] = {}
     cur = database.cursor()
     try:
+        # The partitioned, sorted COPY of a national database needs more than the readers' bound.
+        cur.execute("SET memory_limit = ?", [os.environ.get("MOTCUA_EXPORT_MEMORY_LIMIT", "4GB")])
         db_schema = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         for table in LAKE_TABLES:
             tables[table.name] = _export_table(cur, table, old, staging, out, export_id, result)
