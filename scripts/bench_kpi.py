@@ -86,9 +86,9 @@ def synthetic_dossiers(n: int, seed: int = 7) -> pa.Table:
     })
 
 
-# The first 30 columns of DOSSIER_COLUMNS (later columns stay NULL): named, so added columns do not break it.
+# The first 31 columns of DOSSIER_COLUMNS (later columns stay NULL): named, so added columns do not break it.
 _INSERT = f"""
-INSERT INTO dossiers ({", ".join(list(DOSSIER_COLUMNS)[:30])})
+INSERT INTO dossiers ({", ".join(list(DOSSIER_COLUMNS)[:31])})
 SELECT 'local', printf('BENCH-%010d', s.idx), c.code, c.code, p.code, p.name, NULL, p.field, p.level, s.channel,
        s.received_at, s.received_at, s.due_at, NULL, s.finished_at,
        CASE WHEN s.status = 10 THEN s.finished_at END, NULL, NULL, s.status, CAST(s.status AS VARCHAR),
