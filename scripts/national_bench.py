@@ -137,9 +137,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         result.update({f"spark_{k}": v for k, v in spark.items()})
     scale = NATIONAL_ROWS / args.rows
     if scale > 1:
-        print(f"  Ngoại suy tuyến tính lên {NATIONAL_ROWS:,} (cận trên): kho ~{size_mb * scale:,.0f} MB, "
-              f"xã-quý ~{duck['commune_quarter_ms'] * scale:,.0f} ms, bảng xếp hạng ~{duck['league_quarter_ms'] * scale:,.0f} ms"
-              .replace(",", "."))
+        from motcua.fmt import fmt_int
+
+        print(f"  Ngoại suy tuyến tính lên {fmt_int(NATIONAL_ROWS)} hồ sơ (cận trên): kho ~{fmt_int(size_mb * scale)} MB; "
+              f"xã-quý ~{fmt_int(duck['commune_quarter_ms'] * scale)} ms; "
+              f"bảng xếp hạng ~{fmt_int(duck['league_quarter_ms'] * scale)} ms")
     if not args.no_publish:
         from scripts import bench_publish
 
