@@ -40,7 +40,8 @@ def _daily_file(rows: int, out: Path, seed: int = 29) -> Path:
         from datetime import date
 
         frame = export_frame(rows, seed=seed, start=date(2026, 9, 1), end=date(2026, 9, 30))
-        frame.iloc[:, 0] = [f"S{seed}-{code}" for code in frame.iloc[:, 0]]  # other dossiers than the first file
+        code = next(c for c in frame.columns if str(c).lower().startswith("mã hồ sơ"))
+        frame[code] = [f"S{seed}-{value}" for value in frame[code]]  # other dossiers than the first file
         write_csv(frame, path)
     return path
 
