@@ -71,11 +71,13 @@ def _table_columns(con, table: str) -> list[str] | None:
 
 
 _PROCEDURES_BEFORE = "refresh_procedures_before"
+_UNITS_BEFORE = "refresh_units_before"  # facts read units too (successor of a legacy unit)
 
 
 def snapshot(con) -> dict:
     """State before a write, for ``refresh``: last import id, procedures (a temp copy), derived tables' shape."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_PROCEDURES_BEFORE} AS SELECT * FROM procedures")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_UNITS_BEFORE} AS SELECT * FROM units")
     return {"import_id": _one(con, "SELECT coalesce(max(import_id), 0) FROM dossiers"),
             "facts_columns": _table_columns(con, msql.FACTS_TABLE),
             "cube_columns": _table_columns(con, msql.CUBE_TABLE)}
@@ -120,10 +122,15 @@ def _refresh_increment(con, since_import: int) -> str | None:
     con.execute("CREATE OR REPLACE TEMP TABLE refresh_procedures AS SELECT DISTINCT procedure_code FROM ("
                 f"(SELECT * FROM procedures EXCEPT SELECT * FROM {_PROCEDURES_BEFORE}) UNION ALL "
                 f"(SELECT * FROM {_PROCEDURES_BEFORE} EXCEPT SELECT * FROM procedures))")
+    con.execute("CREATE OR REPLACE TEMP TABLE refresh_units AS SELECT DISTINCT code FROM ("
+                f"(SELECT * FROM units EXCEPT SELECT * FROM {_UNITS_BEFORE}) UNION ALL "
+                f"(SELECT * FROM {_UNITS_BEFORE} EXCEPT SELECT * FROM units))")
     con.execute(f"DROP TABLE temp.main.{_PROCEDURES_BEFORE}")
-    # The dossiers whose facts may differ: written by this import, or of a procedure whose row changed.
+    con.execute(f"DROP TABLE temp.main.{_UNITS_BEFORE}")
+    # The dossiers whose facts may differ: written by this import, or of a procedure or unit whose row changed.
     touched = (f"import_id > {int(since_import)} OR procedure_code IN "
-               "(SELECT procedure_code FROM refresh_procedures)")
+               "(SELECT procedure_code FROM refresh_procedures) OR receiving_unit_code IN "
+               "(SELECT code FROM refresh_units) OR resolving_unit_code IN (SELECT code FROM refresh_units)")
     changed = _one(con, f"SELECT count(*) FROM dossiers WHERE {touched}")
     if changed == 0:
         return "unchanged" if _counts_agree(con) else None
@@ -156,7 +163,7 @@ def _refresh_increment(con, since_import: int) -> str | None:
         con.execute(f"INSERT INTO {cube} {msql.cube_select(msql.ATTRIBUTES)}")
     finally:
         con.execute(f"DROP VIEW temp.main.{facts}")
-    for table in ("refresh_keys", "refresh_cells", "refresh_procedures"):
+    for table in ("refresh_keys", "refresh_cells", "refresh_procedures", "refresh_units"):
         con.execute(f"DROP TABLE temp.main.{table}")
     return "incremental" if _counts_agree(con) else None
 

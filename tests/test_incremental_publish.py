@@ -174,3 +174,10 @@ def test_a_standby_of_another_version_is_never_used(published, monkeypatch):
     _import(published, _daily(published, 20, seed=27))
     assert taken == [False]
     _assert_same_as_full_rebuild(published)
+
+
+def test_a_unit_successor_change_re_derives_its_dossiers(published):
+    code = commune_codes()[1]
+    with dbmod.write_transaction(published, incremental=True) as con:  # the unit becomes a legacy one
+        con.execute("UPDATE units SET successor_code = ? WHERE code = ?", [commune_codes()[0], code])
+    _assert_same_as_full_rebuild(published)
