@@ -212,7 +212,9 @@ def test_a_commune_query_reads_only_its_province_partitions(tmp_path, published)
     copy = tmp_path / "lake"
     shutil.copytree(published["lake"], copy)
     engine = lakemod.LakeDatabase(copy)
-    own = Scope(unit_codes=(published["codes"][0],))
+    # Partitions follow the receiving unit as recorded: that filter prunes (the default, resolving unit under
+    # the current boundaries, may lie in another province and reads every partition).
+    own = Scope(unit_codes=(published["codes"][0],), unit_role="receiving", boundaries="recorded")
     period = custom_period(date(2026, 1, 5), date(2026, 2, 20))  # the facts path (not the cube)
     expected = metrics.compute_kpis(Database(published["db"]), own, period)
     province = engine.provinces()[published["codes"][0]]
