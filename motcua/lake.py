@@ -69,6 +69,7 @@ LAKE_TABLES = (
     LakeTable("units", ()),
     LakeTable("procedures", ()),
     LakeTable("imports", ()),  # import history (file names, counts); rejected raw values stay in the database
+    LakeTable("meta", ()),  # schema and catalogue versions (unit name resolution reads them)
     LakeTable("workday_calendar", ()),  # working days (holidays, make-up days): derive kpi_facts on any engine
 )
 # Tables a reader of the lake gets empty (same columns as the database), so every page still runs.

@@ -96,7 +96,7 @@ def test_reexport_writes_only_changed_partitions(tmp_path):
     out = tmp_path / "lake"
     first = lakemod.export(path, out)
     assert {w.split("/")[0] for w in first.written} == {"dossiers", "kpi_facts", "kpi_cube", "units", "procedures",
-                                                        "imports", "workday_calendar"}
+                                                        "imports", "meta", "workday_calendar"}
     untouched = {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
     again = lakemod.export(path, out)
     assert again.written == [] and {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")} == untouched
