@@ -390,9 +390,10 @@ _NWD_JOINS = "\n    ".join(
     for base in ("due_exp", "due_rst", "due_766"))
 
 
-# Derived facts table. `due_fill` is a registered frame (start_at, legal_days, due_at) with due dates computed
-# in Python from the procedure's legal time limit in working days (motcua.workdays), from the receipt and
-# from a supplement's receipt; `next_working_day` (day, next_day) lists the days off with the next working day.
+# Derived facts table. `due_fill` (start_at, legal_days, due_at) holds the due dates computed from the
+# procedure's legal time limit in working days, from the receipt and from a supplement's receipt;
+# `next_working_day` (day, next_day) lists the days off with the next working day. Both are SQL over the
+# working-day calendar table (motcua.calendar_sql), so any engine derives the facts.
 FACTS_SELECT = f"""
 WITH base AS (
     SELECT d.source, d.dossier_code, d.receiving_unit_code, d.resolving_unit_code, d.procedure_code, d.import_id,
