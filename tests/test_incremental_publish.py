@@ -181,3 +181,28 @@ def test_a_unit_successor_change_re_derives_its_dossiers(published):
     with dbmod.write_transaction(published, incremental=True) as con:  # the unit becomes a legacy one
         con.execute("UPDATE units SET successor_code = ? WHERE code = ?", [commune_codes()[0], code])
     _assert_same_as_full_rebuild(published)
+
+
+def test_next_working_day_table_follows_the_calendar(published):
+    """The due_on_day_off rule's table is SQL over workday_calendar: every day off maps to the first working
+    day after it, as the Python calendar says (Tết and make-up days included)."""
+    from datetime import date, timedelta
+
+    from motcua import calendar_sql
+    from motcua.workdays import load_calendar
+
+    rows = dbmod.Database(published).query_rows(
+        f"SELECT day, next_day FROM ({calendar_sql.NEXT_WORKING_DAY_SQL}) "
+        "WHERE day BETWEEN DATE '2025-01-01' AND DATE '2026-12-31' ORDER BY day")
+    calendar = load_calendar()
+    expected = []
+    day = date(2025, 1, 1)
+    while day <= date(2026, 12, 31):
+        if not calendar.is_working_day(day):
+            following = day + timedelta(days=1)
+            while not calendar.is_working_day(following):
+                following += timedelta(days=1)
+            expected.append((day, following))
+        day += timedelta(days=1)
+    assert rows == expected
+    assert (date(2026, 2, 14), date(2026, 2, 23)) in rows  # Tết 2026: Saturday before the holiday week
