@@ -387,7 +387,9 @@ def _combine_groups(groups: pd.DataFrame, specs: dict, settings: Settings, group
     vendor = settings.returned_policy == "resolved_on_time"
     if grouped:
         codes, keys = pd.factorize(groups["key"], sort=False)
-        labels = groups.groupby(codes)["label"].first().reindex(range(len(keys))).tolist() if len(keys) else []
+        # A key's rows are split by clock state, each with max(label) of its part: the key's label is the max
+        # over the parts (first() would depend on the engine's row order).
+        labels = groups.groupby(codes)["label"].max().reindex(range(len(keys))).tolist() if len(keys) else []
     else:
         codes, keys, labels = np.zeros(len(groups), dtype=np.int64), [None], [None]
     size = len(keys)
