@@ -9,7 +9,7 @@ import click
 
 from cli.common import db_option, fail, resolve_units, settings_options
 from motcua import db as dbmod
-from motcua import fmt, index_estimate, metrics
+from motcua import engines, fmt, index_estimate, metrics
 from motcua.filters import Scope
 from motcua.periods import custom_period, parse_period
 
@@ -92,8 +92,15 @@ def _summary(result: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="In đúng cấu trúc JSON của compute_kpis.")
 @click.option("--rebuild", is_flag=True,
               help="Dựng lại bảng tổng hợp chỉ tiêu (sau khi nâng cấp phần mềm hoặc sửa tệp ngày nghỉ).")
+@click.option("--engine", type=click.Choice(list(engines.ENGINES)), default="duckdb", show_default=True,
+              help="Hệ xử lý: DuckDB (tệp CSDL hoặc kho Parquet) hoặc Apache Spark (cần --lake).")
+@click.option("--lake", "lake", type=click.Path(file_okay=False), default=None,
+              help="Kho Parquet (`motcua lake export`) thay cho tệp CSDL.")
+@click.option("--spark-master", default=None,
+              help="Cụm Spark: local[2] (mặc định, hoặc biến MOTCUA_SPARK_MASTER) hoặc spark://máy:cổng.")
 @settings_options()
-def kpi_command(db_path, unit_names, period_text, date_from, date_to, as_json, rebuild, settings) -> None:
+def kpi_command(db_path, unit_names, period_text, date_from, date_to, as_json, rebuild, engine, lake, spark_master,
+                settings) -> None:
     """Tính các chỉ tiêu của một hoặc nhiều đơn vị trong một kỳ."""
     if rebuild:
         _rebuild(db_path)
@@ -103,14 +110,21 @@ def kpi_command(db_path, unit_names, period_text, date_from, date_to, as_json, r
         fail("Hãy chọn ít nhất một đơn vị: --unit TÊN_HOẶC_MÃ (dùng nhiều lần để cộng nhiều đơn vị).")
     period = _period(period_text, date_from.date() if date_from else None, date_to.date() if date_to else None,
                      settings.calendar)
-    database = dbmod.Database(db_path)
     try:
-        codes = resolve_units(database, unit_names)
+        choice = engines.open_engine(engine, db_path, lake, spark_master)
+    except (ValueError, dbmod.DatabaseUnavailable) as exc:
+        fail(str(exc))
+    try:
+        codes = resolve_units(choice.lookup, unit_names)
         scope = Scope(unit_codes=codes)
-        result = metrics.compute_kpis(database, scope, period, settings)
-        result["index_estimate"] = index_estimate.estimate_block(database, scope, period, settings)
+        result = metrics.compute_kpis(choice.engine, scope, period, settings)
+        # The index estimate reads the entered index inputs, which stay in the database (not in a lake).
+        result["index_estimate"] = (index_estimate.estimate_block(choice.engine, scope, period, settings)
+                                    if lake is None else None)
     except dbmod.DatabaseUnavailable as exc:
         fail(str(exc))
+    finally:
+        choice.close()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:

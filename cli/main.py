@@ -17,6 +17,7 @@ from cli.common import db_option, fail, open_cursor
 from cli.digest import digest_command
 from cli.index import index_group
 from cli.kpi import kpi_command
+from cli.lake import lake_group
 from cli.load import load_command
 from cli.report import report_command
 from cli.serve import serve_command
@@ -64,7 +65,8 @@ def units_command(db_path, show_all, province, find, as_json) -> None:
 
 
 for _command in (load_command, kpi_command, report_command, brief_command, index_group, user_group,
-                 serve_command, watch_command, digest_command, backup_command, restore_command, audit_command):
+                 serve_command, watch_command, digest_command, backup_command, restore_command, audit_command,
+                 lake_group):
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -43,8 +43,21 @@ def _database(path: str) -> dbmod.Database:
     return dbmod.Database(path)
 
 
+@st.cache_resource(show_spinner=False)
+def _lake(path: str):
+    from motcua.lake import LakeDatabase
+
+    return LakeDatabase(path)
+
+
 def get_db() -> dbmod.Database:
-    """One ``Database`` per process and file path; it reconnects by itself when a new version is published."""
+    """One ``Database`` per process and file path; it reconnects by itself when a new version is published.
+
+    With ``MOTCUA_LAKE=DIR`` the same pages read a Parquet lake (``motcua lake export``) through DuckDB.
+    """
+    lake = os.environ.get("MOTCUA_LAKE")
+    if lake:
+        return _lake(str(Path(lake).resolve()))
     return _database(str(dbmod.resolve_path().resolve()))
 
 

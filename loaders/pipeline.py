@@ -225,7 +225,7 @@ def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None
     results: list[FileResult] = []
     new_files = [sha is not None and sha not in published and sha not in hashes[:index]
                  for index, sha in enumerate(hashes)]
-    with _ReadAhead(specs, new_files) as reads, dbmod.write_transaction(target) as con:
+    with _ReadAhead(specs, new_files) as reads, dbmod.write_transaction(target, incremental=True) as con:
         unitsmod.seed_units(con)
         unit_option = unitsmod.resolve_unit(con, unit) if unit else None
         for index, ((_, name), sha) in enumerate(zip(specs, hashes, strict=True)):

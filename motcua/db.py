@@ -6,6 +6,14 @@ published database to a private temporary file, lets the caller write there, ref
 Readers therefore never see a half import, never block the writer (they hold the *old* inode, not the
 file the writer opens) and a killed import leaves only a stale temp file that the next run removes.
 
+Standby copy (imports through the pipeline): right after publishing, the writer copies the new file to
+``<db>.standby-<version>`` (still under the lock, after readers already see the new data). The next
+import renames that copy into its private temp file instead of copying ~1 GB (10M dossiers) first, so the
+copy leaves the path from "import starts" to "new data visible". A standby is used only when its version
+tag matches the published file (inode, mtime, size); it is written as a temp file and renamed when
+complete, so a killed copy leaves nothing usable. It doubles the disk space of the database;
+``MOTCUA_STANDBY_COPY=0`` turns it off.
+
 Read side: ``Database`` keeps one read-only connection per published file version and runs every
 query on its own ``cursor()`` (sharing one connection across threads returns wrong numbers).
 
@@ -37,6 +45,7 @@ import duckdb
 import pandas as pd
 
 from motcua import schema
+from motcua.sql_dialect import QueryEngine
 
 DEFAULT_DB_PATH = Path(os.environ.get("MOTCUA_DB", "data/motcua.duckdb"))
 _TMP_SUFFIX = ".tmp-"
@@ -117,14 +126,21 @@ def _write_checksums(path: Path, values: list[int]) -> None:
         raise
 
 
-def _copy_verified(source: Path, temp: Path) -> int | None:
-    """Copy the published file to ``temp`` computing its CRC on the way; refuse a damaged source."""
-    with open(source, "rb") as src, open(temp, "wb") as dst:
+def _copy_with_crc(source: Path, dest: Path) -> int:
+    """Copy ``source`` to ``dest`` (flushed to disk) and return the CRC-32 of the bytes copied."""
+    with open(source, "rb") as src, open(dest, "wb") as dst:
         value = 0
         while chunk := src.read(_CHUNK):
             value = zlib.crc32(chunk, value)
             dst.write(chunk)
         dst.flush()
+        os.fsync(dst.fileno())
+    return value
+
+
+def _copy_verified(source: Path, temp: Path) -> int | None:
+    """Copy the published file to ``temp`` computing its CRC on the way; refuse a damaged source."""
+    value = _copy_with_crc(source, temp)
     accepted = expected_checksums(source)
     if accepted is not None and value not in accepted:
         raise DatabaseCorrupt(_corrupt_message(source, "tổng kiểm tra không khớp với lúc công bố: tệp đã bị "
@@ -140,6 +156,20 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
     # Fail fast instead of trying to download extensions on a closed network.
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
+
+
+def connect_scratch() -> duckdb.DuckDBPyConnection:
+    """An empty in-memory DuckDB (views over Parquet files of a lake), bounded like the readers."""
+    con = duckdb.connect(":memory:")
+    _configure(con)
+    con.execute("SET memory_limit = ?", [os.environ.get("MOTCUA_READ_MEMORY_LIMIT", "1GB")])
+    return con
+
+
+def table_ddl(name: str) -> str:
+    """The CREATE statement of one schema table (an empty stand-in where a table is not shipped)."""
+    return next(sql for sql in schema.DDL if f"CREATE TABLE IF NOT EXISTS {name} " in sql
+                or f"CREATE TABLE IF NOT EXISTS {name}(" in sql)
 
 
 def connect_memory() -> duckdb.DuckDBPyConnection:
@@ -158,6 +188,50 @@ def _remove_stale_temp_files(path: Path) -> None:
             os.remove(stale)
 
 
+_STANDBY = ".standby-"
+
+
+def _standby_enabled() -> bool:
+    return os.environ.get("MOTCUA_STANDBY_COPY", "1") != "0"
+
+
+def _take_standby(target: Path, temp: Path) -> bool:
+    """Move a standby copy of the current published file to ``temp``; False when there is none."""
+    current = target.with_name(f"{target.name}{_STANDBY}{file_version(target)}")
+    for other in glob.glob(f"{glob.escape(str(target))}{_STANDBY}*"):
+        if Path(other) != current:  # a copy of an older version (another writer published since)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(other)
+    if not current.exists():
+        return False
+    os.replace(current, temp)
+    return True
+
+
+def _private_copy(target: Path, temp: Path, *, use_standby: bool) -> int | None:
+    """Fill ``temp`` with the published file; return the published file's CRC (None when there is none).
+
+    The standby was checked against the published CRC when it was made, so taking it needs no re-read."""
+    if not target.exists():
+        return None
+    if use_standby and _take_standby(target, temp):
+        return (expected_checksums(target) or [None])[0]
+    return _copy_verified(target, temp)
+
+
+def _make_standby(target: Path, published: int) -> None:
+    """Copy the just-published file aside; a copy whose CRC differs from ``published`` is dropped."""
+    partial = target.with_name(f"{target.name}{_TMP_SUFFIX}standby-{os.getpid()}")
+    version = file_version(target)
+    try:
+        if _copy_with_crc(target, partial) != published:
+            raise OSError("standby copy does not match the published checksum")
+        os.replace(partial, target.with_name(f"{target.name}{_STANDBY}{version}"))
+    except OSError:  # no standby: the next import copies the published file itself
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
+
+
 @contextlib.contextmanager
 def _exclusive_lock(path: Path) -> Iterator[None]:
     lock_path = path.with_name(path.name + ".lock")
@@ -171,11 +245,15 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def write_transaction(path: str | os.PathLike | None = None, *,
-                      refresh: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+                      refresh: bool = True, incremental: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection on a private copy; publish it atomically on success.
 
     On any exception (or a killed process) the published file is untouched. ``refresh=False`` skips the
-    rebuild of the derived KPI tables, for writes that touch neither dossiers nor procedures.
+    rebuild of the derived KPI tables, for writes that touch neither dossiers nor procedures. Otherwise the
+    derived tables are rebuilt in full, or with ``incremental`` only for the dossiers this write changed:
+    the caller promises that every dossier it inserts or updates carries a new ``import_id`` from
+    ``import_seq`` and that it deletes none (the import pipeline); see ``motcua.aggregates``. Incremental writes also keep a standby copy for
+    the next import (module docstring).
     """
     target = resolve_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -184,16 +262,17 @@ def write_transaction(path: str | os.PathLike | None = None, *,
         temp = target.with_name(f"{target.name}{_TMP_SUFFIX}{os.getpid()}")
         con = duckdb.connect(":memory:")
         try:
-            previous = _copy_verified(target, temp) if target.exists() else None
+            previous = _private_copy(target, temp, use_standby=incremental and _standby_enabled())
             _configure(con)
             _attach_writable(con, temp)
             schema.create_schema(con)
+            from motcua import aggregates  # local import: aggregates depends on the schema only
+
             con.execute("BEGIN TRANSACTION")
+            before = aggregates.snapshot(con) if (incremental and refresh) else None
             yield con
             if refresh:
-                from motcua import aggregates  # local import: aggregates depends on the schema only
-
-                aggregates.refresh(con)
+                aggregates.refresh(con, before)
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
             con.close()
@@ -213,6 +292,8 @@ def write_transaction(path: str | os.PathLike | None = None, *,
             if _is_full_disk(exc):
                 raise StorageFull(_full_disk_message(target)) from exc
             raise
+        if incremental and _standby_enabled():
+            _make_standby(target, published)  # the new data is already visible; this prepares the next import
 
 
 # Rows per row group of the written file. DuckDB writes a full row group to disk while the INSERT runs
@@ -287,7 +368,9 @@ def file_version(path: Path) -> str:
 
 
 class Database:
-    """Read-only access to the published database, safe to share across threads."""
+    """Read-only access to the published database, safe to share across threads (a ``QueryEngine``)."""
+
+    dialect = "duckdb"
 
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = resolve_path(path)
@@ -349,6 +432,10 @@ class Database:
         finally:
             cur.close()
 
+    def explain(self, sql: str) -> str:
+        """The statement ``query_df`` runs for ``sql`` (DuckDB is the source dialect: unchanged)."""
+        return sql
+
     def query_rows(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
         cur = self.cursor()
         try:
@@ -363,8 +450,8 @@ def open_database(path: str | os.PathLike | None = None) -> Database:
 
 def query_df(source: Database | duckdb.DuckDBPyConnection | ReadCursor, sql: str,
              params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
-    """Run a read query on a ``Database`` or on a connection (tests, tools) through its own cursor."""
-    if isinstance(source, Database):
+    """Run a read query on a query engine (``Database``, lake, Spark) or on a connection (tests, tools)."""
+    if isinstance(source, QueryEngine):
         return source.query_df(sql, params)
     cur = source.cursor()
     try:

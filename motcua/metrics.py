@@ -51,7 +51,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -71,6 +71,7 @@ from motcua.settings import (  # noqa: F401  (re-exported: the metrics API names
     SUPPLEMENT_RULES,
     Settings,
 )
+from motcua.sql_dialect import QueryEngine
 
 # --- labels ------------------------------------------------------------------------------------------
 CHANNEL_LABELS = {"online": "Trực tuyến", "direct": "Trực tiếp", "postal": "Bưu chính công ích"}
@@ -272,7 +273,7 @@ METRIC_DOCS: list[dict] = _build_docs()
 # --- helpers -----------------------------------------------------------------------------------------
 def _query(db, sql: str, params: list) -> pd.DataFrame:
     """Run on a Database (read side) or a connection (own cursor), always fully fetched."""
-    if hasattr(db, "query_df"):
+    if isinstance(db, QueryEngine):
         try:
             return db.query_df(sql, params)
         except (duckdb.CatalogException, duckdb.BinderException) as exc:
@@ -386,7 +387,9 @@ def _combine_groups(groups: pd.DataFrame, specs: dict, settings: Settings, group
     vendor = settings.returned_policy == "resolved_on_time"
     if grouped:
         codes, keys = pd.factorize(groups["key"], sort=False)
-        labels = groups.groupby(codes)["label"].first().reindex(range(len(keys))).tolist() if len(keys) else []
+        # A key's rows are split by clock state, each with max(label) of its part: the key's label is the max
+        # over the parts (first() would depend on the engine's row order).
+        labels = groups.groupby(codes)["label"].max().reindex(range(len(keys))).tolist() if len(keys) else []
     else:
         codes, keys, labels = np.zeros(len(groups), dtype=np.int64), [None], [None]
     size = len(keys)
@@ -524,20 +527,25 @@ def breakdown(db, scope: Scope, period: Period, by: str, settings: Settings = Se
         codes = list(dict.fromkeys([*listed, *frame["key"].tolist()]))
         names = unit_names(db, codes)
         frame = _reindex(frame, {code: names.get(code, code) for code in codes})
-        frame = frame.sort_values("label", kind="stable")
+        # Ties broken by unit code: commune names repeat across provinces (562 nationally), and engines
+        # return groups in different orders.
+        frame = frame.sort_values(["label", "key"], kind="stable")
     elif by == "field":
         frame = _grouped_counts(db, scope, period, settings, "coalesce(d.field_name, '')",
                                 "coalesce(max(d.field_name), 'Chưa rõ lĩnh vực')")
-        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+        frame = frame.sort_values(["received_total", "label", "key"], ascending=[False, True, True],
+                                  kind="stable")
     elif by in _TEXT_KEYS:
         column = _TEXT_KEYS[by]
         frame = _grouped_counts(db, scope, period, settings, f"coalesce(d.{column}, '{MISSING_TEXT_KEY}')",
                                 f"coalesce(max(d.{column}), '{_MISSING_LABELS[by]}')")
-        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+        frame = frame.sort_values(["received_total", "label", "key"], ascending=[False, True, True],
+                                  kind="stable")
     elif by == "procedure":
         frame = _grouped_counts(db, scope, period, settings, "coalesce(d.procedure_code, '')",
                                 "coalesce(max(d.procedure_name), max(d.procedure_code), 'Chưa rõ thủ tục')")
-        frame = frame.sort_values(["received_total", "label"], ascending=[False, True], kind="stable")
+        frame = frame.sort_values(["received_total", "label", "key"], ascending=[False, True, True],
+                                  kind="stable")
     else:
         frame = _grouped_counts(db, scope, period, settings, f"d.{by}")
         frame = _reindex(frame, CHANNEL_LABELS if by == "channel" else LEVEL_LABELS)
@@ -824,7 +832,8 @@ def processing_time(db, scope: Scope, period: Period, by: str = "procedure",
     if by == "unit":
         names = unit_names(db, result["key"].tolist())
         result["label"] = [names.get(code, code) for code in result["key"]]
-    return result.sort_values(["finished", "label"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return result.sort_values(["finished", "label", "key"], ascending=[False, True, True],
+                              kind="stable").reset_index(drop=True)
 
 
 def _processing_label(by: str, key: str, labels: pd.Series) -> str:
@@ -837,7 +846,9 @@ def _processing_label(by: str, key: str, labels: pd.Series) -> str:
 
 # --- data checks -------------------------------------------------------------------------------------
 _EXAMPLES = 5
-_CODE_DATE = ("try_strptime(regexp_extract(d.dossier_code, '-([0-9]{6})-[0-9]{3,6}$', 1), '%y%m%d')")
+# YYMMDD inside a dossier code (month 01-12, day 01-31), compared as text with the receipt day: portable
+# (regexp_extract and strftime translate to every engine), unlike try_strptime.
+_CODE_DATE = "regexp_extract(d.dossier_code, '-([0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]))-[0-9]{3,6}$', 1)"
 _QUALITY_CHECKS = (
     ("finished_before_received", "Ngày kết thúc/trả kết quả trước ngày tiếp nhận", "dossiers",
      "d.finished_at < d.received_at OR d.returned_at < d.received_at"),
@@ -847,9 +858,10 @@ _QUALITY_CHECKS = (
      "d.due_from_legal_days"),
     ("due_before_received", "Ngày hẹn trả trước ngày tiếp nhận", "dossiers",
      "coalesce(d.new_due_at, d.due_at) < d.received_at"),
-    ("received_in_future", "Ngày tiếp nhận ở tương lai", "dossiers", "d.received_at > current_localtimestamp()"),
+    # "Now" is a parameter (not current_localtimestamp()): the same on every engine and in tests.
+    ("received_in_future", "Ngày tiếp nhận ở tương lai", "dossiers", "d.received_at > :now"),
     ("code_date_mismatch", "Ngày trong mã hồ sơ (YYMMDD) khác ngày tiếp nhận", "dossiers",
-     f"CAST({_CODE_DATE} AS DATE) <> CAST(d.received_at AS DATE)"),
+     f"{_CODE_DATE} <> '' AND {_CODE_DATE} <> strftime(d.received_at, '%y%m%d')"),
     ("closed_without_end_date", "Trạng thái đã kết thúc (7–10) nhưng không có ngày kết thúc/trả kết quả",
      "dossiers", "d.status IN (7, 8, 9, 10) AND d.finished_at IS NULL AND d.returned_at IS NULL"),
     ("due_on_day_off", "Ngày hẹn trả rơi vào ngày nghỉ (thứ Bảy, Chủ nhật, lễ, Tết)", "facts", "d.due_on_day_off"),
@@ -860,24 +872,34 @@ _QUALITY_CHECKS = (
 )
 
 
-def data_quality(db, scope: Scope, settings: Settings = Settings()) -> pd.DataFrame:
-    """check, label, count, examples (a few dossier codes) for every data check."""
+def data_quality(db, scope: Scope, settings: Settings = Settings(), now: datetime | None = None) -> pd.DataFrame:
+    """check, label, count, examples (the first dossier codes) for every data check.
+
+    ``now`` (local Vietnam time; default: the machine clock) is the reference of "in the future".
+    """
     scope = scope.with_settings(settings)
+    now = now or datetime.now()
     parts, params = [], []
-    for check, label, table, condition in _QUALITY_CHECKS:
+    for check, _label, table, condition in _QUALITY_CHECKS:
         source = msql.FACTS_TABLE if table == "facts" else "dossiers"
         where_sql, where_params = scope.where("d", on_facts=table == "facts")
-        parts.append(
-            f"SELECT ? AS check, ? AS label, count(*) AS count, "
-            f"array_to_string(list(d.dossier_code ORDER BY d.dossier_code)[1:{_EXAMPLES}], ', ') AS examples "
-            f"FROM {source} d WHERE ({condition}) AND ({where_sql})"
-        )
-        params += [check, label, *where_params]
-    frame = _query(db, " UNION ALL ".join(parts), params)
-    order = {check: i for i, (check, *_rest) in enumerate(_QUALITY_CHECKS)}
-    frame["examples"] = frame["examples"].fillna("")
+        # The first codes by row_number (portable), the total by a window count on the same rows.
+        template = (f"SELECT ? AS check_key, d.dossier_code AS code, row_number() OVER (ORDER BY d.dossier_code) AS rn, "
+                    f"count(*) OVER () AS n FROM {source} d WHERE ({condition}) AND ({where_sql})")
+        sql, bound = msql.bind(template, {"now": now}, [check, *where_params])
+        parts.append(sql)
+        params += bound
+    found = _query(db, f"SELECT check_key, code, rn, n FROM ({' UNION ALL '.join(parts)}) q WHERE rn <= {_EXAMPLES}",
+                   params)
+    found = found.sort_values(["check_key", "rn"], kind="stable")
+    rows = []
+    for check, label, _table, _condition in _QUALITY_CHECKS:
+        mine = found[found["check_key"] == check]
+        rows.append({"check": check, "label": label, "count": int(mine["n"].iloc[0]) if len(mine) else 0,
+                     "examples": ", ".join(str(code) for code in mine["code"])})
+    frame = pd.DataFrame(rows, columns=["check", "label", "count", "examples"])
     frame["count"] = frame["count"].astype("int64")
-    return frame.sort_values("check", key=lambda s: s.map(order)).reset_index(drop=True)
+    return frame
 
 
 def attribution_reconciliation(db, scope: Scope, period: Period, settings: Settings = Settings()) -> dict[str, int]:

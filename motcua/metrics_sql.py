@@ -342,6 +342,12 @@ def _end_of_day(ts_sql: str) -> str:
             f"THEN {ts_sql} + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND ELSE {ts_sql} END")
 
 
+# waiting_days as an interval, portable (to_microseconds is DuckDB only; an interval times an integer is
+# int32 in DuckDB, so whole seconds plus the microseconds of the fraction).
+_WAITING_INTERVAL = ("INTERVAL 1 SECOND * CAST(floor(waiting_days * 86400) AS INTEGER) + INTERVAL 1 MICROSECOND * "
+                     "CAST(round((waiting_days * 86400 - floor(waiting_days * 86400)) * 1000000) AS INTEGER)")
+
+
 def _outcomes() -> str:
     """outcome_{date,ts}_{clock} codes and the due columns of every clock."""
     lines = []
@@ -390,9 +396,10 @@ _NWD_JOINS = "\n    ".join(
     for base in ("due_exp", "due_rst", "due_766"))
 
 
-# Derived facts table. `due_fill` is a registered frame (start_at, legal_days, due_at) with due dates computed
-# in Python from the procedure's legal time limit in working days (motcua.workdays), from the receipt and
-# from a supplement's receipt; `next_working_day` (day, next_day) lists the days off with the next working day.
+# Derived facts table. `due_fill` (start_at, legal_days, due_at) holds the due dates computed from the
+# procedure's legal time limit in working days, from the receipt and from a supplement's receipt;
+# `next_working_day` (day, next_day) lists the days off with the next working day. Both are SQL over the
+# working-day calendar table (motcua.calendar_sql), so any engine derives the facts.
 FACTS_SELECT = f"""
 WITH base AS (
     SELECT d.source, d.dossier_code, d.receiving_unit_code, d.resolving_unit_code, d.procedure_code, d.import_id,
@@ -429,7 +436,7 @@ WITH base AS (
            coalesce(d.supplement_count > 1, false) AS multi_request,
            coalesce(d.supplement_waiting_days,
                     CASE WHEN d.supplement_received_at >= d.supplement_requested_at
-                         THEN epoch(d.supplement_received_at - d.supplement_requested_at) / 86400.0 END,
+                         THEN date_diff('microsecond', d.supplement_requested_at, d.supplement_received_at) / 86400000000.0 END,
                     0) AS waiting_days,
            d.handling_department, d.handling_officer, d.current_step, d.non_territorial,
            d.reappointment_count,
@@ -465,7 +472,7 @@ WITH base AS (
            supplement_answered AND new_due_at IS NULL AND restart_fill_at IS NULL AS restart_unknown,
            -- portal_766: end - waiting time <= due  <=>  end <= due + waiting time, against the first due
            -- date (a supplement's new due date already contains the waiting time).
-           {_end_of_day("CASE WHEN supplement_answered AND exported_due_at IS NOT NULL THEN exported_due_at ELSE fill_due_at END")} + to_microseconds(CAST(waiting_days * 86400e6 AS BIGINT)) AS due_766,
+           {_end_of_day("CASE WHEN supplement_answered AND exported_due_at IS NOT NULL THEN exported_due_at ELSE fill_due_at END")} + {_WAITING_INTERVAL} AS due_766,
            coalesce(closed_at, CASE WHEN supplement_requested_at IS NOT NULL AND NOT supplement_answered
                                     THEN greatest(supplement_requested_at, received_at) END) AS closed_at_766
     FROM dated

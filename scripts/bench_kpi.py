@@ -30,6 +30,7 @@ from motcua import metrics
 from motcua import units as unitsmod
 from motcua.filters import Scope
 from motcua.periods import parse_period
+from motcua.schema import DOSSIER_COLUMNS
 from motcua.settings import SETTINGS, Settings
 
 COMMUNES = 100
@@ -95,8 +96,9 @@ def synthetic_dossiers(n: int, seed: int = 7) -> pa.Table:
     })
 
 
-_INSERT = """
-INSERT INTO dossiers
+# The first 32 columns of DOSSIER_COLUMNS (later columns stay NULL): named, so added columns do not break it.
+_INSERT = f"""
+INSERT INTO dossiers ({", ".join(list(DOSSIER_COLUMNS)[:32])})
 SELECT 'local', printf('BENCH-%010d', s.idx), c.code, c.code, p.code, p.name, NULL, p.field, p.level, s.channel,
        s.received_at, s.received_at, s.due_at, NULL, s.finished_at,
        CASE WHEN s.status = 10 THEN s.finished_at END, s.supplement_requested_at, s.supplement_received_at,

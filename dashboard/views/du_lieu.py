@@ -82,6 +82,9 @@ def _upload_section() -> None:
     if not user.is_admin:
         st.caption("Chỉ quản trị viên được nạp dữ liệu.")
         return
+    if getattr(state.get_db(), "read_only", False):
+        st.caption("Đang xem kho Parquet (chỉ đọc): nạp tệp vào cơ sở dữ liệu rồi chạy `motcua lake export`.")
+        return
     with st.form("upload_form", clear_on_submit=True):
         files = st.file_uploader("Chọn tệp (Excel, HTML, XML, CSV, JSON)", type=UPLOAD_TYPES,
                                  accept_multiple_files=True, key="upload_files")
