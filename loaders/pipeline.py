@@ -193,10 +193,10 @@ def _published_duplicates(db_path: Path, hashes: Iterable[str]) -> dict[str, tup
     """Hashes already loaded in the published file (read-only; empty when there is no database yet)."""
     if not db_path.exists():
         return {}
-    try:
-        rows = dbmod.Database(db_path).query_rows(
-            "SELECT sha256, min(import_id), min(imported_at) FROM imports "
-            "WHERE status = 'loaded' AND sha256 IN (SELECT unnest(?)) GROUP BY sha256", [list(hashes)])
+    try:  # a hint only: each file is looked up again inside the write transaction
+        rows = dbmod.peek_rows(db_path, "SELECT sha256, min(import_id), min(imported_at) FROM imports "
+                                        "WHERE status = 'loaded' AND sha256 IN (SELECT unnest(?)) GROUP BY sha256",
+                               [list(hashes)])
     except dbmod.DatabaseUnavailable:
         return {}
     return {sha: (import_id, imported_at) for sha, import_id, imported_at in rows}
@@ -215,6 +215,9 @@ def import_files(paths: Sequence[FileSpec], *, db_path: str | os.PathLike | None
     target = dbmod.resolve_path(db_path)
     if not paths:
         return ImportSummary([], str(target))
+    from loaders import isolate  # the readers are optional for library users of the pipeline
+
+    isolate.start_fork_server()  # its imports overlap the hashing and the look-up below
     specs = [_split_spec(p) for p in paths]
     hashes = [_try_sha256(path) for path, _ in specs]
     published = {} if replace else _published_duplicates(target, hashes)

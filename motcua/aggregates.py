@@ -122,10 +122,7 @@ def _refresh_increment(con, since_import: int) -> str | None:
                 f"(SELECT * FROM {_UNITS_BEFORE} EXCEPT SELECT * FROM units))")
     con.execute(f"DROP TABLE temp.main.{_PROCEDURES_BEFORE}")
     con.execute(f"DROP TABLE temp.main.{_UNITS_BEFORE}")
-    # The dossiers whose facts may differ: written by this import, or of a procedure or unit whose row changed.
-    touched = (f"import_id > {int(since_import)} OR procedure_code IN "
-               "(SELECT procedure_code FROM refresh_procedures) OR receiving_unit_code IN "
-               "(SELECT code FROM refresh_units) OR resolving_unit_code IN (SELECT code FROM refresh_units)")
+    touched = _touched_condition(con, since_import)
     changed = _one(con, f"SELECT count(*) FROM dossiers WHERE {touched}")
     if changed == 0:
         return "unchanged" if _counts_agree(con) else None
@@ -133,14 +130,15 @@ def _refresh_increment(con, since_import: int) -> str | None:
         return None
     facts, cube = msql.FACTS_TABLE, msql.CUBE_TABLE
     bucket = msql.half_month("received_day")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT source, dossier_code FROM dossiers "
-                f"WHERE {touched}")
+    # Materialised once: the facts SELECT reads its dossiers more than once.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_dossiers AS SELECT * FROM dossiers WHERE {touched}")
+    con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT source, dossier_code FROM refresh_dossiers")
     # Cube cells touched: those of the old facts of the changed dossiers, and of their new facts.
     con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_cells AS SELECT DISTINCT receiving_unit_code, {bucket} AS rb "
                 f"FROM {facts} SEMI JOIN refresh_keys k USING (source, dossier_code)")
     con.execute(f"DELETE FROM {facts} f USING refresh_keys k WHERE f.source = k.source "
                 "AND f.dossier_code = k.dossier_code")
-    _shadow(con, "dossiers", f"SELECT * FROM {database}.main.dossiers WHERE {touched}")
+    _shadow(con, "dossiers", "SELECT * FROM temp.main.refresh_dossiers")
     try:
         with _due_fill(con):
             con.execute(f"INSERT INTO {facts} {msql.FACTS_SELECT}")
@@ -158,9 +156,22 @@ def _refresh_increment(con, since_import: int) -> str | None:
         con.execute(f"INSERT INTO {cube} {msql.cube_select(msql.ATTRIBUTES)}")
     finally:
         con.execute(f"DROP VIEW temp.main.{facts}")
-    for table in ("refresh_keys", "refresh_cells", "refresh_procedures", "refresh_units"):
+    for table in ("refresh_dossiers", "refresh_keys", "refresh_cells", "refresh_procedures", "refresh_units"):
         con.execute(f"DROP TABLE temp.main.{table}")
     return "incremental" if _counts_agree(con) else None
+
+
+def _touched_condition(con, since_import: int) -> str:
+    """The dossiers whose facts may differ: written by this import, or of a procedure or unit whose row
+    changed. Only the non-empty parts: a plain ``import_id > n`` is pushed into the scan and skips the row
+    groups of older imports (12 ms at 10M dossiers; with empty ``IN`` lists OR-ed to it, 0.6-3.6 s)."""
+    parts = [f"import_id > {int(since_import)}"]
+    if _one(con, "SELECT count(*) FROM refresh_procedures"):
+        parts.append("procedure_code IN (SELECT procedure_code FROM refresh_procedures)")
+    if _one(con, "SELECT count(*) FROM refresh_units"):
+        parts.append("receiving_unit_code IN (SELECT code FROM refresh_units)")
+        parts.append("resolving_unit_code IN (SELECT code FROM refresh_units)")
+    return " OR ".join(parts)
 
 
 def _shadow(con, name: str, select_sql: str) -> None:

@@ -19,10 +19,13 @@ query on its own ``cursor()`` (sharing one connection across threads returns wro
 
 Integrity: DuckDB checks a block's checksum only when a query reads that block, so a file with flipped
 bytes opens fine and fails in the middle of some later page. Every publish therefore writes the file's
-CRC-32 to ``<db>.checksum`` (the new and the previous value, so a reader opening the old file during the
+checksum to ``<db>.checksum`` (the new and the previous value, so a reader opening the old file during the
 swap still matches), and a reader verifies the whole file once per published version before using it.
-CRC-32 reads at ~650 MB/s here (SHA-256 ~430 MB/s); it guards against disk and copy damage, not against
+The sum is xxh3-64 over the memory-mapped file (0.27 s per GB here, against 0.59 s for CRC-32; files
+published with CRC-32 are still checked with it); it guards against disk and copy damage, not against
 someone who can write the database directory anyway. The writer checks the same sum while it copies.
+The replaced file is kept as a hard link until after publishing: freeing its blocks is not on the path
+to "new data visible".
 A full disk or a damaged file gives a Vietnamese ``DatabaseUnavailable``, never a traceback.
 """
 
@@ -33,16 +36,18 @@ import errno
 import fcntl
 import glob
 import json
+import mmap
 import os
 import shutil
 import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
+import xxhash
 
 from motcua import schema
 from motcua.sql_dialect import QueryEngine
@@ -89,20 +94,51 @@ def checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".checksum")
 
 
-def file_checksum(handle) -> int:
-    """CRC-32 of an open binary file from its start."""
-    handle.seek(0)
-    value = 0
-    while chunk := handle.read(_CHUNK):
-        value = zlib.crc32(chunk, value)
-    return value
+class Checksum(NamedTuple):
+    algorithm: str
+    value: int
 
 
-def expected_checksums(path: Path) -> list[int] | None:
+CHECKSUM_ALGORITHM = "xxh3_64"  # files published before it carry "crc32", still accepted
+
+
+class _Crc32:
+    """The hashlib-like face of zlib's CRC-32 (the sum of files published before xxh3)."""
+
+    def __init__(self) -> None:
+        self._value = 0
+
+    def update(self, data) -> None:
+        self._value = zlib.crc32(data, self._value)
+
+    def intdigest(self) -> int:
+        return self._value
+
+
+_HASHERS = {"xxh3_64": xxhash.xxh3_64, "crc32": _Crc32}
+
+
+def file_checksum(handle, algorithm: str = CHECKSUM_ALGORITHM) -> Checksum:
+    """Checksum of an open binary file, whole (memory-mapped: no copy through Python buffers)."""
+    hasher = _HASHERS[algorithm]()
+    handle.seek(0, os.SEEK_END)
+    if handle.tell():
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            hasher.update(mapped)
+    return Checksum(algorithm, hasher.intdigest())
+
+
+def _parse_checksums(data: dict) -> list[Checksum]:
+    if "checksums" in data:
+        return [Checksum(str(item["algorithm"]), int(item["value"])) for item in data["checksums"]
+                if item["algorithm"] in _HASHERS]
+    return [Checksum("crc32", int(v)) for v in data["crc32"]]  # the first format: CRC-32 values only
+
+
+def expected_checksums(path: Path) -> list[Checksum] | None:
     """Checksums a published file may have (newest first); None when the file predates checksums."""
     try:
-        data = json.loads(checksum_path(path).read_text(encoding="utf-8"))
-        return [int(v) for v in data["crc32"]]
+        return _parse_checksums(json.loads(checksum_path(path).read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -110,13 +146,22 @@ def expected_checksums(path: Path) -> list[int] | None:
                                                      f"không đọc được: {exc}")) from exc
 
 
-def _write_checksums(path: Path, values: list[int]) -> None:
+def matches_checksums(handle, accepted: Sequence[Checksum]) -> Checksum | None:
+    """The accepted checksum the open file has, if any (one pass per algorithm listed, normally one)."""
+    for algorithm in dict.fromkeys(item.algorithm for item in accepted):
+        actual = file_checksum(handle, algorithm)
+        if actual in accepted:
+            return actual
+    return None
+
+
+def _write_checksums(path: Path, values: list[Checksum]) -> None:
     """Atomically replace ``<db>.checksum`` (written BEFORE the database is renamed into place)."""
     target = checksum_path(path)
     temp = target.with_name(f"{target.name}{_TMP_SUFFIX}{os.getpid()}")
     try:
         with open(temp, "w", encoding="utf-8") as handle:
-            json.dump({"algorithm": "crc32", "crc32": values}, handle)
+            json.dump({"checksums": [item._asdict() for item in values]}, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
@@ -126,26 +171,35 @@ def _write_checksums(path: Path, values: list[int]) -> None:
         raise
 
 
-def _copy_with_crc(source: Path, dest: Path) -> int:
-    """Copy ``source`` to ``dest`` (flushed to disk) and return the CRC-32 of the bytes copied."""
+def _copy_hashed(source: Path, dest: Path, algorithms: Sequence[str]) -> list[Checksum]:
+    """Copy ``source`` to ``dest`` (flushed to disk) hashing the bytes copied with each algorithm."""
+    hashers = {algorithm: _HASHERS[algorithm]() for algorithm in algorithms}
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
     with open(source, "rb") as src, open(dest, "wb") as dst:
-        value = 0
-        while chunk := src.read(_CHUNK):
-            value = zlib.crc32(chunk, value)
-            dst.write(chunk)
+        while size := src.readinto(buffer):
+            for hasher in hashers.values():
+                hasher.update(view[:size])
+            dst.write(view[:size])
         dst.flush()
         os.fsync(dst.fileno())
-    return value
+    return [Checksum(algorithm, hasher.intdigest()) for algorithm, hasher in hashers.items()]
 
 
-def _copy_verified(source: Path, temp: Path) -> int | None:
-    """Copy the published file to ``temp`` computing its CRC on the way; refuse a damaged source."""
-    value = _copy_with_crc(source, temp)
+def _copy_verified(source: Path, temp: Path) -> Checksum:
+    """Copy the published file to ``temp`` hashing it on the way; refuse a damaged source.
+
+    Returns the published file's checksum as recorded (or, for a file without one, computed)."""
     accepted = expected_checksums(source)
-    if accepted is not None and value not in accepted:
+    algorithms = list(dict.fromkeys(item.algorithm for item in accepted)) if accepted else [CHECKSUM_ALGORITHM]
+    actual = _copy_hashed(source, temp, algorithms)
+    if accepted is None:
+        return actual[0]
+    match = next((item for item in actual if item in accepted), None)
+    if match is None:
         raise DatabaseCorrupt(_corrupt_message(source, "tổng kiểm tra không khớp với lúc công bố: tệp đã bị "
                                                        "thay đổi hoặc hỏng trên đĩa"))
-    return value
+    return match
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
@@ -208,10 +262,10 @@ def _take_standby(target: Path, temp: Path) -> bool:
     return True
 
 
-def _private_copy(target: Path, temp: Path, *, use_standby: bool) -> int | None:
-    """Fill ``temp`` with the published file; return the published file's CRC (None when there is none).
+def _private_copy(target: Path, temp: Path, *, use_standby: bool) -> Checksum | None:
+    """Fill ``temp`` with the published file; return the published file's checksum (None: no file yet).
 
-    The standby was checked against the published CRC when it was made, so taking it needs no re-read."""
+    The standby was checked against the published checksum when it was made, so taking it needs no re-read."""
     if not target.exists():
         return None
     if use_standby and _take_standby(target, temp):
@@ -219,12 +273,12 @@ def _private_copy(target: Path, temp: Path, *, use_standby: bool) -> int | None:
     return _copy_verified(target, temp)
 
 
-def _make_standby(target: Path, published: int) -> None:
-    """Copy the just-published file aside; a copy whose CRC differs from ``published`` is dropped."""
+def _make_standby(target: Path, published: Checksum) -> None:
+    """Copy the just-published file aside; a copy whose checksum differs from ``published`` is dropped."""
     partial = target.with_name(f"{target.name}{_TMP_SUFFIX}standby-{os.getpid()}")
     version = file_version(target)
     try:
-        if _copy_with_crc(target, partial) != published:
+        if _copy_hashed(target, partial, [published.algorithm]) != [published]:
             raise OSError("standby copy does not match the published checksum")
         os.replace(partial, target.with_name(f"{target.name}{_STANDBY}{version}"))
     except OSError:  # no standby: the next import copies the published file itself
@@ -261,6 +315,7 @@ def write_transaction(path: str | os.PathLike | None = None, *,
         _remove_stale_temp_files(target)
         temp = target.with_name(f"{target.name}{_TMP_SUFFIX}{os.getpid()}")
         con = duckdb.connect(":memory:")
+        retired = None
         try:
             previous = _private_copy(target, temp, use_standby=incremental and _standby_enabled())
             _configure(con)
@@ -280,11 +335,13 @@ def write_transaction(path: str | os.PathLike | None = None, *,
                 os.fsync(handle.fileno())
                 published = file_checksum(handle)
             _write_checksums(target, [published] + ([previous] if previous is not None else []))
+            retired = _keep_until_published(target)
             os.replace(temp, target)
             _fsync_dir(target.parent)
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 con.close()
+            _remove_quietly(retired)
             with contextlib.suppress(FileNotFoundError):
                 os.remove(temp)
             with contextlib.suppress(FileNotFoundError):
@@ -292,8 +349,32 @@ def write_transaction(path: str | os.PathLike | None = None, *,
             if _is_full_disk(exc):
                 raise StorageFull(_full_disk_message(target)) from exc
             raise
-        if incremental and _standby_enabled():
-            _make_standby(target, published)  # the new data is already visible; this prepares the next import
+        try:
+            if incremental and _standby_enabled():
+                _make_standby(target, published)  # the new data is already visible; this prepares the next import
+        finally:
+            _remove_quietly(retired)
+
+
+def _keep_until_published(target: Path) -> Path | None:
+    """Hard-link the file about to be replaced, so the rename does not free its ~1 GB (10M dossiers) of
+    blocks on the path to "new data visible"; ``_remove_quietly`` frees them after publishing."""
+    if not target.exists():
+        return None
+    retired = target.with_name(f"{target.name}{_TMP_SUFFIX}retired-{os.getpid()}")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(retired)
+        os.link(target, retired)
+    except OSError:  # a file system without hard links: the rename frees the blocks itself
+        return None
+    return retired
+
+
+def _remove_quietly(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 # Rows per row group of the written file. DuckDB writes a full row group to disk while the INSERT runs
@@ -411,8 +492,8 @@ class Database:
             if accepted is None:  # a file published before checksums existed
                 return con, version
             with open(self.path, "rb") as handle:
-                value = file_checksum(handle)
-            if value in accepted:
+                matched = matches_checksums(handle, accepted)
+            if matched is not None:
                 if self.version() == version:
                     return con, version
             elif self.version() == version:
@@ -442,6 +523,19 @@ class Database:
             return cur.execute(sql, params or []).fetchall()
         finally:
             cur.close()
+
+
+def peek_rows(path: str | os.PathLike, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+    """One query on the published file WITHOUT the whole-file check, for hints the writer checks again
+    under its lock (which files of a run were loaded before); the check would cost ~0.3 s per GB."""
+    try:
+        con = _attach_read_only(Path(path))
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        raise DatabaseUnavailable(_corrupt_message(Path(path), f"DuckDB không mở được: {exc}")) from exc
 
 
 def open_database(path: str | os.PathLike | None = None) -> Database:

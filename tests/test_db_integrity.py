@@ -121,3 +121,67 @@ def test_full_disk_errors_from_duckdb_are_recognised():
     assert dbmod._is_full_disk(OSError(28, "No space left on device"))
     assert dbmod._is_full_disk(duckdb.IOException('Could not write file "x": No space left on device'))
     assert not dbmod._is_full_disk(duckdb.IOException("Permission denied"))
+
+
+def _write_legacy_crc32(path: Path) -> int:
+    """The checksum file as published before xxh3 (round 2, issue 12): CRC-32 values only."""
+    import json
+    import zlib
+
+    value = zlib.crc32(path.read_bytes())
+    dbmod.checksum_path(path).write_text(json.dumps({"algorithm": "crc32", "crc32": [value]}), encoding="utf-8")
+    return value
+
+
+def test_a_file_published_with_crc32_is_still_checked(published):
+    _write_legacy_crc32(published)
+    assert dbmod.Database(published).query_rows("SELECT count(*) FROM dossiers") == [(3000,)]
+    _flip_bytes(published)
+    with pytest.raises(dbmod.DatabaseCorrupt, match="bị hỏng"):
+        dbmod.Database(published).cursor()
+
+
+def test_the_first_publish_after_crc32_lists_both_sums(published):
+    legacy = _write_legacy_crc32(published)
+    with dbmod.write_transaction(published) as con:
+        con.execute("DELETE FROM dossiers WHERE dossier_code IN (SELECT dossier_code FROM dossiers LIMIT 5)")
+    new, previous = dbmod.expected_checksums(published)
+    assert new.algorithm == dbmod.CHECKSUM_ALGORITHM and previous == dbmod.Checksum("crc32", legacy)
+    with open(published, "rb") as handle:
+        assert dbmod.file_checksum(handle) == new
+    assert dbmod.Database(published).query_rows("SELECT count(*) FROM dossiers") == [(2995,)]
+
+
+def test_the_rename_never_frees_the_old_file(published, monkeypatch):
+    """Freeing ~1 GB of blocks (10M dossiers) is kept off the path to "new data visible": when the new file
+    is renamed into place, the old one is still linked, and the extra link is gone after publishing."""
+    links = []
+    real_replace = dbmod.os.replace
+
+    def replace(source, target):
+        if Path(target) == published:
+            links.append(published.stat().st_nlink)
+        real_replace(source, target)
+
+    monkeypatch.setattr(dbmod.os, "replace", replace)
+    with dbmod.write_transaction(published) as con:
+        con.execute("SELECT 1")
+    assert links == [2]
+    assert published.stat().st_nlink == 1 and not glob.glob(f"{published}.tmp-*")
+
+
+def test_an_already_loaded_file_is_recognised_without_reading_the_whole_database(published, tmp_path,
+                                                                                  monkeypatch):
+    from loaders.pipeline import import_files
+
+    export = tmp_path / "xa.csv"
+    export.write_text("Mã hồ sơ;Đơn vị tiếp nhận;Ngày tiếp nhận;Trạng thái\n"
+                      "HS-1;Phường Ba Đình;02/03/2026 08:00;Đang giải quyết\n", encoding="utf-8")
+    assert import_files([export], db_path=published).files[0].status == "loaded"
+
+    def whole_file_read(*_args, **_kwargs):
+        raise AssertionError("the whole database was read to find a duplicate")
+
+    monkeypatch.setattr(dbmod, "file_checksum", whole_file_read)
+    again = import_files([export], db_path=published)
+    assert again.files[0].status == "duplicate_file", again.files[0].message

@@ -155,8 +155,9 @@ def test_standby_copy_replaces_the_copy_before_the_next_import(published, monkey
     standby = list(published.parent.glob(f"{published.name}.standby-*"))
     assert [p.name for p in standby] == [f"{published.name}.standby-{dbmod.file_version(published)}"]
     copies = []
-    real_copy = dbmod.shutil.copyfile
-    monkeypatch.setattr(dbmod.shutil, "copyfile", lambda a, b: (copies.append((a, b)), real_copy(a, b)))
+    real_copy = dbmod._copy_hashed
+    monkeypatch.setattr(dbmod, "_copy_hashed", lambda a, b, algorithms: (copies.append((a, b)),
+                                                                         real_copy(a, b, algorithms))[1])
     _import(published, _daily(published, 20, seed=25))
     # The only copy left is the standby for the following import, made after publishing.
     assert [Path(b).name for _a, b in copies] == [f"{published.name}.tmp-standby-{os.getpid()}"]
@@ -206,3 +207,17 @@ def test_next_working_day_table_follows_the_calendar(published):
         day += timedelta(days=1)
     assert rows == expected
     assert (date(2026, 2, 14), date(2026, 2, 23)) in rows  # Tết 2026: Saturday before the holiday week
+
+
+def test_a_daily_import_selects_its_dossiers_by_import_id_alone(published):
+    """The condition is pushed into the scan only when no empty ``IN`` list is OR-ed to it (12 ms against
+    0.6-3.6 s at 10M dossiers); a changed procedure or unit row adds its part."""
+    with dbmod.write_transaction(published, refresh=False) as con:
+        con.execute("CREATE TEMP TABLE refresh_procedures AS SELECT 'x' AS procedure_code WHERE false")
+        con.execute("CREATE TEMP TABLE refresh_units AS SELECT 'x' AS code WHERE false")
+        assert aggregates._touched_condition(con, 7) == "import_id > 7"
+        con.execute("INSERT INTO refresh_procedures VALUES ('TT-1')")
+        assert "procedure_code IN" in aggregates._touched_condition(con, 7)
+        assert "unit_code IN" not in aggregates._touched_condition(con, 7)
+        con.execute("INSERT INTO refresh_units VALUES ('00004')")
+        assert "resolving_unit_code IN" in aggregates._touched_condition(con, 7)
