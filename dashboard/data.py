@@ -244,9 +244,36 @@ def index_league(scope: Scope, period: Period, settings: metrics.Settings) -> pd
     return _index_league(_keys(scope, period, settings), scope, period, settings)
 
 
+# The rank and the 12-month trend of a commune compare it with its province's communes: that work is the
+# same for every commune of the province, so it is cached per province (peers), not per commune. Only the
+# rank and the count are shown, never another unit's numbers.
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _peers(version: str, unit_code: str) -> tuple[str, ...]:
+    return tuple(index_estimate.peer_units(get_db(), unit_code))
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _peer_league(keys: tuple, _peers: tuple[str, ...], _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    return index_estimate.league(get_db(), _peers, _period, _settings)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _peer_months(keys: tuple, _peers: tuple[str, ...], _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
+    return index_estimate.ranked_months(get_db(), _peers, _period, _settings)
+
+
+def _peer_keys(peers: tuple[str, ...], period: Period, settings: metrics.Settings) -> tuple:
+    return _keys(Scope(unit_codes=peers), period, settings)
+
+
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _index_block(keys: tuple, _scope: Scope, _period: Period, _settings: metrics.Settings) -> dict:
-    return index_estimate.estimate_block(get_db(), _scope, _period, _settings)
+    single = _scope.unit_codes[0] if len(_scope.unit_codes) == 1 else None
+    peer_league = None
+    if single:
+        peers = _peers(get_db().version(), single)
+        peer_league = _peer_league(_peer_keys(peers, _period, _settings), peers, _period, _settings)
+    return index_estimate.estimate_block(get_db(), _scope, _period, _settings, peer_league=peer_league)
 
 
 def index_block(scope: Scope, period: Period, settings: metrics.Settings) -> dict:
@@ -258,7 +285,9 @@ def index_block(scope: Scope, period: Period, settings: metrics.Settings) -> dic
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _index_trend(keys: tuple, unit_code: str, _period: Period, _settings: metrics.Settings) -> pd.DataFrame:
-    return index_estimate.trend(get_db(), unit_code, _period, _settings)
+    peers = _peers(get_db().version(), unit_code)
+    ranked = _peer_months(_peer_keys(peers, _period, _settings), peers, _period, _settings)
+    return index_estimate.trend(get_db(), unit_code, _period, _settings, ranked=ranked)
 
 
 def index_trend(scope: Scope, period: Period, settings: metrics.Settings) -> pd.DataFrame | None:

@@ -472,8 +472,10 @@ def _action(key: str, dossiers: int, gain: float, text: str) -> dict:
 
 # --- one unit / scope, as a block --------------------------------------------------------------------
 def estimate_block(db, scope: Scope, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
-                   version: str | None = None, counts: Mapping | None = None) -> dict:
-    """The ``index_estimate`` block of ``motcua kpi --json`` (and the dashboard/brief)."""
+                   version: str | None = None, counts: Mapping | None = None,
+                   peer_league: pd.DataFrame | None = None) -> dict:
+    """The ``index_estimate`` block of ``motcua kpi --json`` (and the dashboard/brief); ``peer_league``:
+    ``league`` of a single unit's peers, when the caller has it already."""
     version = check_version(version or settings.index_version)
     counts = counts if counts is not None else metrics.kpi_counts(db, scope, period, settings)
     single = scope.unit_codes[0] if len(scope.unit_codes) == 1 else None
@@ -483,17 +485,19 @@ def estimate_block(db, scope: Scope, period: Period, settings: metrics.Settings 
     block["data_until"] = as_of.isoformat() if as_of else None
     block["partial"] = bool(as_of and as_of < period.end)
     block["actions"] = actions(db, scope, period, counts, settings, version, as_of)
-    block["rank"] = rank_of(db, single, period, settings, version) if single else None
+    block["rank"] = rank_of(db, single, period, settings, version, peer_league) if single else None
     block["note"] = ("Ước tính từ dữ liệu hồ sơ, không phải điểm chính thức của Cổng DVCQG; "
                      "chỉ so sánh điểm cùng phiên bản công thức.")
     return block
 
 
 def rank_of(db, unit_code: str, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
-            version: str | None = None) -> dict | None:
-    """Rank of one unit among the comparable units of its province (None when it has no dossier)."""
+            version: str | None = None, table: pd.DataFrame | None = None) -> dict | None:
+    """Rank of one unit among the comparable units of its province (None when it has no dossier);
+    ``table``: their ``league``, when the caller has it already."""
     version = check_version(version or settings.index_version)
-    table = league(db, peer_units(db, unit_code), period, settings, version)
+    if table is None:
+        table = league(db, peer_units(db, unit_code), period, settings, version)
     row = table[table["key"] == unit_code]
     if row.empty or pd.isna(row.iloc[0]["rank"]):
         return None
@@ -507,37 +511,51 @@ def rank_of(db, unit_code: str, period: Period, settings: metrics.Settings = _DE
             "text": f"hạng {int(row['rank'])}/{int(row['units'])}"}
 
 
-def trend(db, unit_code: str, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
-          version: str | None = None, months: int = 12) -> pd.DataFrame:
-    """Month, score (comparable part), rank and units for the ``months`` months ending with the period's
-    last month; months without dossiers give NaN (never 0).
+def ranked_months(db, unit_codes: Iterable[str], period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
+                  version: str | None = None, months: int = 12) -> pd.DataFrame:
+    """Score (comparable part), rank and ranked units of every unit of ``unit_codes`` (a province) in each of
+    the ``months`` months ending with the period's last month: one row per (month_i, key) with dossiers.
 
     Same rule as ``league`` month by month (a component counts only when every ranked unit of that month
-    has it), vectorised over all months at once: one cube query, one pass of pandas."""
+    has it), vectorised over all months at once: one cube query, one pass of pandas. The frame is the same
+    for every unit of the province (the dashboard caches it once per province); ``attrs["months"]`` lists
+    (code, label) of the months."""
     version = check_version(version or settings.index_version)
     last = period_containing(period.end, "month", period.calendar)
     month_list = [last]
     while len(month_list) < months:
         month_list.insert(0, month_list[0].previous())
-    counts = monthly_unit_counts(db, peer_units(db, unit_code), month_list, settings)
+    counts = monthly_unit_counts(db, unit_codes, month_list, settings)
     counts = counts[counts["resolved_total"] + counts["pending_total"] > 0].reset_index(drop=True)
     points = pd.concat([estimated_points(counts, version), _entered_by_month(db, counts, month_list, version)],
                        axis=1)
     month = counts["month_i"]
     known_everywhere = ~points.isna().groupby(month).transform("any")
     score = points.where(known_everywhere, 0.0).sum(axis=1)
-    ranks = score.groupby(month).rank(method="min", ascending=False)
-    units = month.map(month.value_counts())
-    mine = counts["key"] == unit_code
-    by_month = pd.DataFrame({"score": score[mine].to_numpy(), "rank": ranks[mine].to_numpy()},
-                            index=month[mine].to_numpy())
+    result = pd.DataFrame({"month_i": month.to_numpy(), "key": counts["key"].to_numpy(),
+                           "score": score.to_numpy(),
+                           "rank": score.groupby(month).rank(method="min", ascending=False).to_numpy(),
+                           "units": month.map(month.value_counts()).to_numpy()})
+    result.attrs["months"] = [(item.code, item.label) for item in month_list]
+    return result
+
+
+def trend(db, unit_code: str, period: Period, settings: metrics.Settings = _DEFAULT_SETTINGS,
+          version: str | None = None, months: int = 12, ranked: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Month, score (comparable part), rank and units of one unit for the ``months`` months ending with the
+    period's last month; months without dossiers give NaN (never 0). ``ranked``: ``ranked_months`` of the
+    unit's peers, when the caller has it already."""
+    if ranked is None:
+        ranked = ranked_months(db, peer_units(db, unit_code), period, settings, version, months)
+    units_by_month = ranked.groupby("month_i")["units"].first()
+    mine = ranked[ranked["key"] == unit_code].set_index("month_i")
     rows = []
-    for index, item in enumerate(month_list):
-        found = index in by_month.index
-        rows.append({"month": item.code, "label": item.label,
-                     "score": float(by_month.loc[index, "score"]) if found else np.nan,
-                     "rank": int(by_month.loc[index, "rank"]) if found else pd.NA,
-                     "units": int(units[month == index].iloc[0]) if (month == index).any() else 0})
+    for index, (code, label) in enumerate(ranked.attrs["months"]):
+        found = index in mine.index
+        rows.append({"month": code, "label": label,
+                     "score": float(mine.loc[index, "score"]) if found else np.nan,
+                     "rank": int(mine.loc[index, "rank"]) if found else pd.NA,
+                     "units": int(units_by_month.get(index, 0))})
     return pd.DataFrame(rows)
 
 

@@ -389,7 +389,7 @@ def _combine_groups(groups: pd.DataFrame, specs: dict, settings: Settings, group
         codes, keys = pd.factorize(groups["key"], sort=False)
         # A key's rows are split by clock state, each with max(label) of its part: the key's label is the max
         # over the parts (first() would depend on the engine's row order).
-        labels = groups.groupby(codes)["label"].max().reindex(range(len(keys))).tolist() if len(keys) else []
+        labels = _max_label_per_code(codes, groups["label"], len(keys))
     else:
         codes, keys, labels = np.zeros(len(groups), dtype=np.int64), [None], [None]
     size = len(keys)
@@ -406,6 +406,17 @@ def _combine_groups(groups: pd.DataFrame, specs: dict, settings: Settings, group
         result[key] = np.bincount(codes, weights=weights, minlength=size).astype(np.int64) if len(codes) else (
             np.zeros(size, dtype=np.int64))
     return pd.DataFrame(result)
+
+
+def _max_label_per_code(codes: np.ndarray, labels: pd.Series, size: int) -> list:
+    """The greatest non-null label of each code (None when all are null). A plain loop: a pandas groupby
+    max over nullable strings takes its pure-Python path (0.09 s for a province's 12 months × units)."""
+    best: list = [None] * size
+    known = labels.notna().tolist()
+    for code, label, present in zip(codes.tolist(), labels.astype(object).tolist(), known, strict=True):
+        if present and (best[code] is None or label > best[code]):
+            best[code] = label
+    return best
 
 
 def _counts_dict(row: Mapping) -> dict[str, int]:

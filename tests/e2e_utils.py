@@ -67,3 +67,57 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> 
             raise RuntimeError("streamlit exited early")
         time.sleep(0.3)
     raise RuntimeError("streamlit did not become healthy")
+
+
+# Added to the pages of the timed journeys: the browser time of every change of the app's script state.
+# A timing then ends when the app's last run ended (and what the test waits for is shown), not at the end
+# of a fixed wait in the test (``wait_idle`` adds up to 0.85 s of polling to whatever it follows).
+STATE_LOG = """
+window.__motcuaRuns = [];
+new MutationObserver(records => {
+  for (const r of records) window.__motcuaRuns.push([performance.now(), r.target.getAttribute(r.attributeName)]);
+}).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+"""
+_STATE = """() => [performance.now(),
+  (document.querySelector("[data-testid='stApp']") || {getAttribute: () => null}).getAttribute('data-test-script-state'),
+  window.__motcuaRuns || []]"""
+
+
+def logged_page(browser, **options):
+    """A new page (own context) that logs the app's script runs from its first document on."""
+    page = browser.new_page(**options)
+    page.add_init_script(STATE_LOG)
+    return page
+
+
+def browser_now(page) -> float:
+    return page.evaluate("performance.now()")
+
+
+def run_finished_at(page, since: float, quiet_ms: float = 600, timeout_s: float = 60) -> float:
+    """Browser time (ms) at which the last script run after ``since`` ended, once the app has stayed idle for
+    ``quiet_ms`` (a rerun the app asks for itself belongs to the same interaction); ``since`` when no run
+    started within 3 s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now, state, runs = page.evaluate(_STATE)
+        changes = [(at, value) for at, value in runs if at >= since]
+        if state == "notRunning":
+            if changes and now - changes[-1][0] >= quiet_ms:
+                return max((at for at, value in changes if value == "notRunning"), default=changes[-1][0])
+            if not changes and now - since >= 3000:
+                return since
+        time.sleep(0.05)
+    raise TimeoutError("the app did not settle")
+
+
+def time_in_browser(page, action, ready=None, *, since: float | None = None) -> float:
+    """Seconds from the action (or from ``since``, browser ms; 0 = this document's navigation start) until
+    the app's runs ended and ``ready()`` (waiting for what the user came for) returned."""
+    start = browser_now(page) if since is None else since
+    action()
+    shown = start
+    if ready is not None:
+        ready()
+        shown = browser_now(page)
+    return round((max(run_finished_at(page, start), shown) - start) / 1000, 3)

@@ -24,7 +24,17 @@ from pathlib import Path
 
 import dbfactory
 import pytest
-from e2e_utils import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, chromium_missing, streamlit_server
+from e2e_utils import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    IDLE,
+    ROOT,
+    chromium_missing,
+    logged_page,
+    streamlit_server,
+    time_in_browser,
+)
 
 from motcua import db as dbmod
 from motcua import fmt, metrics, periods
@@ -83,12 +93,10 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(150)  # let the last delta paint
 
 
-def timed(name: str, page, action) -> float:
-    start = time.perf_counter()
-    action()
-    wait_idle(page)
-    elapsed = time.perf_counter() - start
-    TIMINGS[name] = round(elapsed, 3)
+def timed(name: str, page, action, ready=None, *, since: float | None = None) -> float:
+    """Time an interaction in the browser (``e2e_utils.time_in_browser``; pages from ``logged_page``)."""
+    elapsed = time_in_browser(page, action, ready, since=since)
+    TIMINGS[name] = elapsed
     return elapsed
 
 
@@ -153,12 +161,9 @@ def expected_cards(kpis: dict) -> dict[str, str]:
 
 
 def test_overview_journey_matches_cli_and_shared_url(server, browser, db_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    start = time.perf_counter()
-    page.goto(server)
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.get_by_role("heading", name="Tổng quan").wait_for()
-    TIMINGS["mở ứng dụng"] = round(time.perf_counter() - start, 3)
+    page = logged_page(browser, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    timed("mở ứng dụng", page, lambda: page.goto(server),
+          lambda: page.get_by_role("heading", name="Tổng quan").wait_for(timeout=60_000), since=0)
     pick_commune_and_quarter(page)
 
     kpis = cli_kpis(db_path)
@@ -173,9 +178,8 @@ def test_overview_journey_matches_cli_and_shared_url(server, browser, db_path):
     # Page switches in the same session keep the view (URL rewritten on every page) and are timed.
     for title in ("Tiến độ giải quyết", "Trực tuyến & mức độ DVC", "Số hóa & thanh toán", "So sánh đơn vị",
                   "Tổng quan"):
-        timed(f"chuyển trang {title}", page, lambda title=title: page.get_by_role("link", name=title).click())
-        page.get_by_role("heading", name=title, exact=True).wait_for()
-        wait_idle(page)
+        timed(f"chuyển trang {title}", page, lambda title=title: page.get_by_role("link", name=title).click(),
+              lambda title=title: page.get_by_role("heading", name=title, exact=True).wait_for())
         assert f"period={PERIOD_CODE}" in page.url and f"unit={code}" in page.url
     assert settled_metrics(page, want) == want
     screenshot(page, "tong-quan", 1280)
@@ -197,7 +201,7 @@ def test_overview_journey_matches_cli_and_shared_url(server, browser, db_path):
 def test_progress_drill_down_and_xlsx_download(server, browser, db_path):
     import openpyxl
 
-    page = browser.new_page(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+    page = logged_page(browser, viewport={"width": 1280, "height": 1400}, accept_downloads=True)
     code = dbfactory.commune_codes([UNIT_NAME])[0]
     page.goto(f"{server}/tien-do?unit={code}&period={PERIOD_CODE}&calendar=calendar")
     page.wait_for_selector(IDLE, timeout=60_000)
@@ -234,11 +238,11 @@ def test_progress_drill_down_and_xlsx_download(server, browser, db_path):
     month_index = months.index.get_loc(busiest.name)
     bucket_index = list(("early", "on_time", "late", "within_deadline", "overdue")).index("late")
     bar = page.locator(".js-plotly-plot .barlayer .trace").nth(bucket_index).locator("path").nth(month_index)
-    elapsed = timed("bấm cột để xem hồ sơ", page, lambda: bar.click(force=True))
-    assert elapsed < 30
     # The dossier list caption names the clicked month (as a period) and the bucket.
     details = page.get_by_text(re.compile(re.escape(f"{busiest.label} (") + ".*" + metrics.COUNTS["late"]))
-    details.first.wait_for(timeout=20_000)
+    elapsed = timed("bấm cột để xem hồ sơ", page, lambda: bar.click(force=True),
+                    lambda: details.first.wait_for(timeout=20_000))
+    assert elapsed < 30
     with page.expect_download() as download_info:
         page.locator(".st-key-progress_dossiers_xlsx button").click()
     listing = ARTIFACTS / "ho-so-qua-han.xlsx"
@@ -258,13 +262,9 @@ def test_progress_drill_down_and_xlsx_download(server, browser, db_path):
 @pytest.mark.parametrize("path,heading", [("truc-tuyen", "Trực tuyến & mức độ DVC"), ("so-hoa", "Số hóa & thanh toán"),
                                           ("so-sanh", "So sánh đơn vị"), ("du-lieu", "Dữ liệu")])
 def test_other_pages_render_and_screenshot(server, browser, path, heading):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    start = time.perf_counter()
-    page.goto(f"{server}/{path}?period={PERIOD_CODE}")
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.get_by_role("heading", name=heading, exact=True).wait_for()
-    wait_idle(page)
-    TIMINGS[f"mở trang {path}"] = round(time.perf_counter() - start, 3)
+    page = logged_page(browser, viewport={"width": 1280, "height": 900})
+    timed(f"mở trang {path}", page, lambda: page.goto(f"{server}/{path}?period={PERIOD_CODE}"),
+          lambda: page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000), since=0)
     assert not page.get_by_test_id("stException").count()
     screenshot(page, path, 1280)
     screenshot(page, path, 390)

@@ -11,12 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from pathlib import Path
 
 import dbfactory
 import pytest
-from e2e_utils import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, chromium_missing, streamlit_server
+from e2e_utils import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    IDLE,
+    chromium_missing,
+    logged_page,
+    streamlit_server,
+    time_in_browser,
+)
 from test_e2e_dashboard import screenshot, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -98,36 +106,35 @@ def test_card_titles_are_not_cut_and_rising_overdue_is_red(server, browser):
 
 
 def test_ranking_bar_click_opens_that_units_overview(server, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page = logged_page(browser, viewport={"width": 1280, "height": 1400})
     page.goto(f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar")
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for()
     wait_idle(page)
     bar = page.locator(".js-plotly-plot .barlayer .trace path").first
     bar.wait_for(timeout=30_000)
-    start = time.perf_counter()
-    bar.click(force=True)
-    page.wait_for_url(re.compile(r"/(tong-quan)?\?unit="), timeout=30_000)  # the default page is "/"
-    page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
-    wait_idle(page)
-    TIMINGS["bấm thanh xếp hạng → Tổng quan của đơn vị"] = round(time.perf_counter() - start, 3)
+
+    def overview_shown() -> None:
+        page.wait_for_url(re.compile(r"/(tong-quan)?\?unit="), timeout=30_000)  # the default page is "/"
+        page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
+
+    TIMINGS["bấm thanh xếp hạng → Tổng quan của đơn vị"] = time_in_browser(page, lambda: bar.click(force=True),
+                                                                         overview_shown)
     assert "unit=" in page.url and not page.get_by_test_id("stException").count()
     page.close()
 
 
 def test_cold_deep_link_opens_the_shared_view(server, browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
+    page = logged_page(browser, viewport={"width": 1280, "height": 1000})  # a new context: nothing cached
     url = (f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&sort=name"
            "&tab=ban-do-nhiet-don-vi-thang")
-    start = time.perf_counter()
-    page.goto(url)
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for()
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-    wait_idle(page)
-    elapsed = time.perf_counter() - start
-    TIMINGS["mở đường dẫn chia sẻ (lần đầu)"] = round(elapsed, 3)
+
+    def view_shown() -> None:
+        page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+
+    elapsed = time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
+    TIMINGS["mở đường dẫn chia sẻ (lần đầu)"] = elapsed
     assert "metric=on_time_rate_766" in page.url and "sort=name" in page.url and "tab=ban-do-nhiet" in page.url
     chosen = page.locator(".st-key-compare_rate").evaluate(
         "e => (e.querySelector('input') || {}).value || e.innerText")
@@ -135,7 +142,7 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
     tab = page.get_by_role("tab", name="Bản đồ nhiệt đơn vị × tháng")
     assert tab.get_attribute("aria-selected") == "true"
     assert elapsed < 30  # ≤ 3 s measured on an idle machine (README); generous for a loaded CI box
-    context.close()
+    page.close()
 
 
 def test_at_risk_list_at_phone_width(server, browser):

@@ -201,3 +201,25 @@ def test_trend_in_one_query_equals_a_league_per_month(tmp_path, calendar):
         else:
             assert row.score == pytest.approx(float(mine.iloc[0]["score"]))
             assert row.rank == int(mine.iloc[0]["rank"]) and row.units == len(table)
+
+
+def test_one_province_computation_serves_every_commune_of_it(tmp_path, monkeypatch):
+    """The dashboard computes the province's monthly ranks and league once (``ranked_months``, ``league``)
+    and hands them to each commune's trend and rank: the answers equal the commune-alone calls."""
+    import dbfactory
+
+    from motcua import db as dbmod
+
+    database = dbmod.Database(dbfactory.sample_db(tmp_path / "s.duckdb", n=400))
+    codes = dbfactory.commune_codes()
+    peers = ie.peer_units(database, codes[0])
+    shared_months = ie.ranked_months(database, peers, Q3, months=6)
+    shared_league = ie.league(database, peers, Q3)
+    for code in [c for c in codes if c in peers]:
+        pd.testing.assert_frame_equal(ie.trend(database, code, Q3, months=6, ranked=shared_months),
+                                      ie.trend(database, code, Q3, months=6))
+        assert ie.rank_of(database, code, Q3, table=shared_league) == ie.rank_of(database, code, Q3)
+    calls = []
+    monkeypatch.setattr(ie, "monthly_unit_counts", lambda *args, **kwargs: calls.append(args))
+    ie.trend(database, codes[0], Q3, months=6, ranked=shared_months)
+    assert calls == []  # nothing recomputed for the province
