@@ -20,6 +20,13 @@ MISSING_CELL = ""
 _PLOTLY_CONFIG = {
     "displaylogo": False,
     "locale": "vi",
+    # Plotly ships only English; "locale" alone changes nothing until the dictionary is registered here.
+    "locales": {"vi": {"dictionary": {
+        "Download plot as a PNG": "Tải biểu đồ (PNG)", "Download plot": "Tải biểu đồ", "Zoom": "Phóng to vùng",
+        "Pan": "Kéo", "Zoom in": "Phóng to", "Zoom out": "Thu nhỏ", "Reset axes": "Đặt lại trục",
+        "Autoscale": "Tự co giãn", "Box Select": "Chọn vùng", "Lasso Select": "Chọn tự do",
+        "Double-click to zoom back out": "Nhấp đúp để thu nhỏ lại",
+    }}},
     # Keep the camera button (PNG) and drop the selection tools users never need here.
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
@@ -237,16 +244,20 @@ def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, f
     return []
 
 
+def plotly_config(file_stem: str) -> dict:
+    """Plotly options of every chart: Vietnamese tool tips, and the PNG named like the other downloads."""
+    return {**_PLOTLY_CONFIG, "toImageButtonOptions": {**_PLOTLY_CONFIG["toImageButtonOptions"],
+                                                       "filename": download_name(file_stem)}}
+
+
 def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None = None,
           cols: Sequence[Col] | None = None, selectable: bool = False, file_stem: str | None = None) -> list[dict]:
     """Plotly chart (camera button kept) + its caption + downloads of the data it shows.
 
     Returns the selected points (``on_select="rerun"``) so a page can drill down.
     """
-    config = {**_PLOTLY_CONFIG, "toImageButtonOptions": {**_PLOTLY_CONFIG["toImageButtonOptions"],
-                                                          "filename": download_name(file_stem or key)}}
     event = st.plotly_chart(
-        fig, key=key, config=config, width="stretch", theme="streamlit",
+        fig, key=key, config=plotly_config(file_stem or key), width="stretch", theme="streamlit",
         on_select="rerun" if selectable else "ignore", selection_mode="points",
     )
     st.caption(fmt.md(caption))

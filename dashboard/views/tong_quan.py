@@ -10,6 +10,7 @@ from dashboard import data, state
 from motcua import charts, fmt, metrics, vntime
 
 TITLE = "Tổng quan"
+URL_PATH = "tong-quan"  # the default page: served at "/", and at /tong-quan (dashboard.routing)
 COUNT_CARDS = (
     ("received_total", ("received", "total"), False),
     ("resolved_total", ("resolved", "total"), False),
