@@ -220,24 +220,44 @@ def grid(data, **kwargs):
     return st.dataframe(data, **kwargs)
 
 
+# Below this width Streamlit stacks columns (a phone); a table with a phone view shows that view instead.
+PHONE_MAX_PX = 640
+
+
+def _phone_switch(key: str) -> None:
+    """CSS: the ``{key}_phone`` container on a phone, the ``{key}_grid`` container elsewhere."""
+    st.html(f"<style>@media (max-width: {PHONE_MAX_PX}px) {{ .st-key-{key}_grid {{ display: none !important; }} }}"
+            f"@media (min-width: {PHONE_MAX_PX + 1}px) {{ .st-key-{key}_phone {{ display: none !important; }} }}"
+            "</style>")
+
+
 def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, file_stem: str | None = None,
-          selectable: bool = False, height: int | str = "auto", empty_text: str = EMPTY_PERIOD) -> list[int]:
-    """Formatted table + caption + downloads of the same rows/columns; returns selected row positions."""
+          selectable: bool = False, height: int | str = "auto", empty_text: str = EMPTY_PERIOD,
+          phone: Callable[[pd.DataFrame], None] | None = None) -> list[int]:
+    """Formatted table + caption + downloads of the same rows/columns; returns selected row positions.
+
+    ``phone(frame)`` draws the same rows for a phone, where a wide grid shows only its first columns: it
+    replaces the grid below ``PHONE_MAX_PX`` (CSS); the caption and downloads stay for both."""
     if frame is None or frame.empty:
         empty_state(empty_text)
         return []
     st.caption(fmt.md(caption))
+    if phone is not None:
+        with st.container(key=f"{key}_phone"):
+            _phone_switch(key)
+            phone(frame)
     plain = display_frame(frame, cols)
     if grid_export_on():  # before styling: a Styler's values cannot be changed afterwards
         plain = neutralize_formulas(plain)
     shown = styled(plain, cols)
-    event = grid(
-        shown, hide_index=True, width="stretch", height=height, key=key,
-        column_config=column_config(cols, plain_numbers=shown is plain),
-        placeholder=MISSING_CELL,
-        on_select="rerun" if selectable else "ignore",
-        selection_mode="single-row" if selectable else "multi-row",
-    )
+    with st.container(key=f"{key}_grid"):
+        event = grid(
+            shown, hide_index=True, width="stretch", height=height, key=key,
+            column_config=column_config(cols, plain_numbers=shown is plain),
+            placeholder=MISSING_CELL,
+            on_select="rerun" if selectable else "ignore",
+            selection_mode="single-row" if selectable else "multi-row",
+        )
     download_buttons(export_frame(frame, cols), kinds_of(cols), key, caption, file_stem or key)
     if selectable and event is not None:
         return list(event.selection.rows)
@@ -521,7 +541,7 @@ MAX_LIST_ROWS = 5000
 
 def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[Col] = (),
                   empty_text: str = "Không có hồ sơ nào trong nhóm này.", *, file_stem: str | None = None,
-                  cols: Sequence[Col] | None = None) -> None:
+                  cols: Sequence[Col] | None = None, phone: Callable[[pd.DataFrame], None] | None = None) -> None:
     """The dossiers behind a number: codes, procedure, dates, days late. Never personal data.
 
     Long lists are cut to the first MAX_LIST_ROWS rows (in the order metrics returns them); the table and
@@ -536,7 +556,7 @@ def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[C
     if frame is not None and not frame.empty:
         frame = _who_holds(frame)
     table(label_codes(frame), cols or [*DOSSIER_COLS, *extra], key, caption, file_stem=file_stem or key,
-          empty_text=empty_text)
+          empty_text=empty_text, phone=phone)
 
 
 def non_territorial_caption(kpis: dict) -> str:
