@@ -79,10 +79,16 @@ _ENGLISH_STYLE = """
 }"""
 
 
+# A chart's subtitle (the view caption, kept in the figure for its PNG) is one SVG line that a phone cuts
+# off; the same caption is written under every chart, so phones skip the subtitle.
+_PHONE_STYLE = """
+@media (max-width: 640px) { .js-plotly-plot .gtitle-subtitle { display: none; } }"""
+
+
 def page_style() -> str:
     """The app's CSS (one ``<style>``, injected once per run with the sidebar)."""
     english = _ENGLISH_STYLE % {"mb": int(st.get_option("server.maxUploadSize")), "small": _SMALL}
-    return f"<style>{_METRIC_STYLE}\n{english}\n</style>"
+    return f"<style>{_METRIC_STYLE}\n{english}\n{_PHONE_STYLE}\n</style>"
 
 
 def _init_defaults() -> None:

@@ -355,5 +355,7 @@ def score_rank_trend(frame: pd.DataFrame, caption: str,
     fig.update_layout(yaxis={"title": {"text": "Điểm"}, "rangemode": "tozero"},
                       yaxis2={"title": {"text": "Hạng"}, "overlaying": "y", "side": "right", "range": [top + 0.5, 0.5],
                               "dtick": 1 if top <= 12 else None, "showgrid": False})
-    fig.update_xaxes(type="category")
-    return _layout(fig, title, caption)
+    # Twelve months on a phone: short ticks ("7/2025"; the hover keeps "Tháng 7/2025") and the legend above
+    # the plot, where the tilted ticks cannot run under it.
+    fig.update_xaxes(type="category", tickvals=x, ticktext=[label.removeprefix("Tháng ") for label in x])
+    return _layout(fig, title, caption, legend_top=True)

@@ -143,7 +143,7 @@ def _radar(league: pd.DataFrame, chosen: list[str]) -> None:
     frame = rows.reset_index()
     st.plotly_chart(charts.index_radar(frame, caption), key="compare_radar", width="stretch",
                     config=ui.plotly_config("radar-chi-so-phuc-vu"))
-    st.caption(caption)
+    st.caption(fmt.md(caption))
 
 
 def _monthly_long(scope, period, settings, unit_keys: list[str]) -> pd.DataFrame:
