@@ -176,6 +176,13 @@ VISIBLE_TEXT = """() => {
 }"""
 
 
+# Text (chart text included) that runs past the right edge of a 390 px screen.
+CUT_AT_THE_RIGHT = """() => [...document.querySelectorAll(
+    '[data-testid=stMain] :is(text, p, span, h1, h2, h3, button)')]
+  .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > 391)
+  .map(e => (e.textContent || '').slice(0, 60))"""
+
+
 def _english_shown(page) -> list[str]:
     text = page.evaluate(VISIBLE_TEXT)
     return [word for word in ENGLISH if word in text]
@@ -193,6 +200,7 @@ def test_every_page_at_phone_width_in_vietnamese(server, browser):
         assert not page.get_by_test_id("stException").count(), path
         assert _english_shown(page) == [], path
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path  # no sideways page scroll
+        assert page.evaluate(CUT_AT_THE_RIGHT) == [], path  # e.g. a chart subtitle running off the screen
         page.screenshot(path=str(ARTIFACTS / f"{path}-390x844.png"))
         if path == "tong-quan":
             _check_at_risk_list_and_cards(page)
