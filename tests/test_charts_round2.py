@@ -63,3 +63,11 @@ def test_score_trend_fits_a_phone_short_month_ticks_and_legend_above():
     fig = charts.score_rank_trend(trend, "cap")
     assert list(fig.layout.xaxis.ticktext) == ["12/2025", "1/2026"] and list(fig.data[0].x) == list(trend["label"])
     assert fig.layout.legend.y > 1  # above the plot
+
+
+def test_digitization_rate_names_wrap_instead_of_tilting_under_the_legend():
+    kpis = {"rates": {"digitized_intake_rate": 0.5, "online_payment_rate": 0.7}}
+    fig = charts.digitization_rates(kpis, "cap")
+    assert all("<br>" in tick for tick in fig.layout.xaxis.ticktext)
+    assert all(len(line) <= 12 for tick in fig.layout.xaxis.ticktext for line in tick.split("<br>"))
+    assert fig.layout.legend.y >= 1.0  # above the plot
