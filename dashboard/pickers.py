@@ -56,7 +56,8 @@ _METRIC_STYLE = """
 # Streamlit 1.67 has no parameter for these English texts: the file uploader's button ("Upload"), its
 # instructions ("200MB per file • XLSX, …") and drag overlay ("Drag and drop files here"), and the empty
 # dropdown of a select box / multiselect ("No results", or "You can only select up to 6 options…" once the
-# comparison holds 6 units). The English text is hidden (font-size 0) and a Vietnamese one drawn in its
+# comparison holds 6 units), and an empty date field ("dd/mm/yyyy" → "ngày/tháng/năm"; the calendar
+# itself follows the browser's language). The English text is hidden (font-size 0) and a Vietnamese one drawn in its
 # place (::after). Selectors use Streamlit's data-testid / ARIA attributes, not its generated class names.
 _SMALL = "0.875rem"  # Streamlit's small font size, which these texts use
 _ENGLISH_STYLE = """
@@ -70,6 +71,11 @@ _ENGLISH_STYLE = """
 [data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span:only-child::after {
   content: "Thả tệp vào đây"; font-size: %(small)s;
 }
+[data-testid="stDateInputField"] [role="spinbutton"][data-placeholder="true"] { font-size: 0 !important; }
+[data-testid="stDateInputField"] [role="spinbutton"][data-placeholder="true"]::after { font-size: %(small)s; }
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="day"]::after { content: "ngày"; }
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="month"]::after { content: "tháng"; }
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="year"]::after { content: "năm"; }
 [role="listbox"][data-empty="true"] [role="option"] > span { font-size: 0 !important; }
 [role="listbox"][data-empty="true"] [role="option"] > span::after {
   content: "Không có lựa chọn phù hợp"; font-size: %(small)s;

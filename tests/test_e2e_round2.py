@@ -156,7 +156,7 @@ PAGES = {"tong-quan": "Tổng quan", "tien-do": "Tiến độ giải quyết", "
          "so-hoa": "Số hóa & thanh toán", "so-sanh": "So sánh đơn vị", "bao-cao": "Báo cáo", "du-lieu": "Dữ liệu"}
 # Streamlit's English UI texts (1.67) that the app replaces or avoids (placeholders, select_all, CSS).
 ENGLISH = ("Upload", "per file", "Drag and drop", "Browse files", "Choose an option", "Select all", "No results",
-           "You can only select", "Page not found", "Download plot", "Reset axes")
+           "You can only select", "Page not found", "Download plot", "Reset axes", "yyyy")
 # Text a person sees: text nodes that take space with a font size above 0, and CSS-generated ::after text.
 VISIBLE_TEXT = """() => {
   const out = [];
