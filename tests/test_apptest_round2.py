@@ -301,10 +301,10 @@ def test_at_risk_phone_items_lead_with_warning_and_escape_data_text(sample, monk
                           "procedure_name": ["**Khai sinh** [x](http://e.vn)", "Kết hôn"],
                           "dossier_code": ["HS-1", "HS-2"]})
     items = tong_quan.phone_items(frame).splitlines()
-    assert items[0] == "- :red[**Đã quá hạn**] · quá 3 ngày LV · hạn 01/06/2026  "
+    assert items[0] == "- 🔴 **Đã quá hạn** · quá 3 ngày LV · hạn 01/06/2026  "
     assert items[1] == f"  {fmt.md('**Khai sinh** [x](http://e.vn)')} · HS-1" and "\\*\\*Khai" in items[1]
-    assert items[2].startswith("- :orange[**Sắp đến hạn**] · còn 2 ngày LV · hạn 02/07/2026")
+    assert items[2].startswith("- 🟠 **Sắp đến hạn** · còn 2 ngày LV · hạn 02/07/2026")
     at = _app("tong_quan", sample, monkeypatch, unit=dbfactory.commune_codes()[0], period="2026Q2",
               calendar="calendar")
     phone = [m.value for m in at.markdown if "ngày LV · hạn" in m.value]
-    assert phone and phone[0].startswith("- :red[**Đã quá hạn**] · quá ")
+    assert phone and phone[0].startswith("- 🔴 **Đã quá hạn** · quá ")

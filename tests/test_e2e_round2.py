@@ -238,7 +238,7 @@ def _check_at_risk_list_and_cards(page) -> None:
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1
     first_line, second_line = item.inner_text().split("\n")[:2]
     # Warning, working days left and due date first; the procedure on the next line.
-    assert re.fullmatch(r"(Đã quá hạn|Sắp đến hạn|Chờ bổ sung \(dừng tính hạn\)) · (còn|quá) \d+ ngày LV · "
+    assert re.fullmatch(r"\S+ (Đã quá hạn|Sắp đến hạn|Chờ bổ sung \(dừng tính hạn\)) · (còn|quá) \d+ ngày LV · "
                         r"hạn \d\d/\d\d/\d{4}", first_line), first_line
     assert any(name in second_line for name in (p[1] for p in dbfactory.PROCEDURES)), second_line
     screenshot(page, "tong-quan-vong-2", 390)

@@ -20,7 +20,7 @@ COUNT_CARDS = (
 RATE_CARDS = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate")
 TREND_RATES = ("online_rate", "on_time_rate_766", "digitized_intake_rate")
 RISK_LABELS = {"overdue": "Đã quá hạn", "due_soon": "Sắp đến hạn", "waiting": "Chờ bổ sung (dừng tính hạn)"}
-RISK_COLOURS = {"overdue": "red", "due_soon": "orange", "waiting": "blue"}
+RISK_MARKS = {"overdue": "🔴", "due_soon": "🟠", "waiting": "🔵"}  # plain text: no Markdown colour directives
 # A phone gets the at-risk list as short items that wrap (``ui.table(phone=…)``): in the wide table only
 # the warning and the days left fit in 390 px. Wider screens keep the table.
 PHONE_ROWS = 20
@@ -108,7 +108,7 @@ def phone_items(frame: pd.DataFrame, limit: int = PHONE_ROWS) -> str:
     the dossier code (data text escaped)."""
     lines = []
     for row in frame.head(limit).itertuples(index=False):
-        label = f":{RISK_COLOURS.get(row.risk, 'gray')}[**{RISK_LABELS.get(row.risk, row.risk)}**]"
+        label = f"{RISK_MARKS.get(row.risk, '⚪')} **{RISK_LABELS.get(row.risk, fmt.md(row.risk))}**"
         lines.append(f"- {label} · {_days_left(row.working_days_left)} · hạn {fmt.fmt_date(row.due_at)}  \n"
                      f"  {fmt.md(row.procedure_name)} · {fmt.md(row.dossier_code)}")
     return "\n".join(lines)
