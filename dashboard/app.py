@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import pickers, state
+from dashboard import pickers, routing, state
 from dashboard.views import bao_cao, du_lieu, so_hoa, so_sanh, tien_do, tong_quan, truc_tuyen
 
 st.set_page_config(page_title="Một Cửa KPI", page_icon=":material/account_balance:", layout="wide",
                    initial_sidebar_state="auto")
 
 PAGES = [
-    st.Page(tong_quan.render, title="Tổng quan", icon=":material/dashboard:", url_path="tong-quan", default=True),
+    st.Page(tong_quan.render, title=tong_quan.TITLE, icon=":material/dashboard:", url_path=tong_quan.URL_PATH,
+            default=True),
     st.Page(tien_do.render, title="Tiến độ giải quyết", icon=":material/schedule:", url_path="tien-do"),
     st.Page(truc_tuyen.render, title="Trực tuyến & mức độ DVC", icon=":material/language:", url_path="truc-tuyen"),
     st.Page(so_hoa.render, title="Số hóa & thanh toán", icon=":material/scanner:", url_path="so-hoa"),
@@ -23,6 +24,8 @@ PAGES = [
     st.Page(du_lieu.render, title="Dữ liệu", icon=":material/database:", url_path="du-lieu"),
 ]
 
+# Tổng quan is served at "/"; its own name (/tong-quan?…, in links and bookmarks) opens it too.
+routing.open_default_page_by_name(tong_quan.URL_PATH)
 state.begin_run()
 sidebar = state.sidebar_slot()  # filled after sign-in, shown above the login gate's account box
 # Sign-in before navigation: nothing (no page, no URL parameter, no query) runs for a visitor who is not

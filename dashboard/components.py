@@ -20,6 +20,13 @@ MISSING_CELL = ""
 _PLOTLY_CONFIG = {
     "displaylogo": False,
     "locale": "vi",
+    # Plotly ships only English; "locale" alone changes nothing until the dictionary is registered here.
+    "locales": {"vi": {"dictionary": {
+        "Download plot as a PNG": "Tải biểu đồ (PNG)", "Download plot": "Tải biểu đồ", "Zoom": "Phóng to vùng",
+        "Pan": "Kéo", "Zoom in": "Phóng to", "Zoom out": "Thu nhỏ", "Reset axes": "Đặt lại trục",
+        "Autoscale": "Tự co giãn", "Box Select": "Chọn vùng", "Lasso Select": "Chọn tự do",
+        "Double-click to zoom back out": "Nhấp đúp để thu nhỏ lại",
+    }}},
     # Keep the camera button (PNG) and drop the selection tools users never need here.
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
@@ -213,28 +220,54 @@ def grid(data, **kwargs):
     return st.dataframe(data, **kwargs)
 
 
+# Below this width Streamlit stacks columns (a phone); a table with a phone view shows that view instead.
+PHONE_MAX_PX = 640
+
+
+def _phone_switch(key: str) -> None:
+    """CSS: the ``{key}_phone`` container on a phone, the ``{key}_grid`` container elsewhere."""
+    st.html(f"<style>@media (max-width: {PHONE_MAX_PX}px) {{ .st-key-{key}_grid {{ display: none !important; }} }}"
+            f"@media (min-width: {PHONE_MAX_PX + 1}px) {{ .st-key-{key}_phone {{ display: none !important; }} }}"
+            "</style>")
+
+
 def table(frame: pd.DataFrame, cols: Sequence[Col], key: str, caption: str, *, file_stem: str | None = None,
-          selectable: bool = False, height: int | str = "auto", empty_text: str = EMPTY_PERIOD) -> list[int]:
-    """Formatted table + caption + downloads of the same rows/columns; returns selected row positions."""
+          selectable: bool = False, height: int | str = "auto", empty_text: str = EMPTY_PERIOD,
+          phone: Callable[[pd.DataFrame], None] | None = None) -> list[int]:
+    """Formatted table + caption + downloads of the same rows/columns; returns selected row positions.
+
+    ``phone(frame)`` draws the same rows for a phone, where a wide grid shows only its first columns: it
+    replaces the grid below ``PHONE_MAX_PX`` (CSS); the caption and downloads stay for both."""
     if frame is None or frame.empty:
         empty_state(empty_text)
         return []
     st.caption(fmt.md(caption))
+    if phone is not None:
+        with st.container(key=f"{key}_phone"):
+            _phone_switch(key)
+            phone(frame)
     plain = display_frame(frame, cols)
     if grid_export_on():  # before styling: a Styler's values cannot be changed afterwards
         plain = neutralize_formulas(plain)
     shown = styled(plain, cols)
-    event = grid(
-        shown, hide_index=True, width="stretch", height=height, key=key,
-        column_config=column_config(cols, plain_numbers=shown is plain),
-        placeholder=MISSING_CELL,
-        on_select="rerun" if selectable else "ignore",
-        selection_mode="single-row" if selectable else "multi-row",
-    )
+    with st.container(key=f"{key}_grid"):
+        event = grid(
+            shown, hide_index=True, width="stretch", height=height, key=key,
+            column_config=column_config(cols, plain_numbers=shown is plain),
+            placeholder=MISSING_CELL,
+            on_select="rerun" if selectable else "ignore",
+            selection_mode="single-row" if selectable else "multi-row",
+        )
     download_buttons(export_frame(frame, cols), kinds_of(cols), key, caption, file_stem or key)
     if selectable and event is not None:
         return list(event.selection.rows)
     return []
+
+
+def plotly_config(file_stem: str) -> dict:
+    """Plotly options of every chart: Vietnamese tool tips, and the PNG named like the other downloads."""
+    return {**_PLOTLY_CONFIG, "toImageButtonOptions": {**_PLOTLY_CONFIG["toImageButtonOptions"],
+                                                       "filename": download_name(file_stem)}}
 
 
 def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None = None,
@@ -243,10 +276,8 @@ def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None =
 
     Returns the selected points (``on_select="rerun"``) so a page can drill down.
     """
-    config = {**_PLOTLY_CONFIG, "toImageButtonOptions": {**_PLOTLY_CONFIG["toImageButtonOptions"],
-                                                          "filename": download_name(file_stem or key)}}
     event = st.plotly_chart(
-        fig, key=key, config=config, width="stretch", theme="streamlit",
+        fig, key=key, config=plotly_config(file_stem or key), width="stretch", theme="streamlit",
         on_select="rerun" if selectable else "ignore", selection_mode="points",
     )
     st.caption(fmt.md(caption))
@@ -510,7 +541,7 @@ MAX_LIST_ROWS = 5000
 
 def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[Col] = (),
                   empty_text: str = "Không có hồ sơ nào trong nhóm này.", *, file_stem: str | None = None,
-                  cols: Sequence[Col] | None = None) -> None:
+                  cols: Sequence[Col] | None = None, phone: Callable[[pd.DataFrame], None] | None = None) -> None:
     """The dossiers behind a number: codes, procedure, dates, days late. Never personal data.
 
     Long lists are cut to the first MAX_LIST_ROWS rows (in the order metrics returns them); the table and
@@ -525,7 +556,7 @@ def dossier_table(frame: pd.DataFrame, key: str, caption: str, extra: Sequence[C
     if frame is not None and not frame.empty:
         frame = _who_holds(frame)
     table(label_codes(frame), cols or [*DOSSIER_COLS, *extra], key, caption, file_stem=file_stem or key,
-          empty_text=empty_text)
+          empty_text=empty_text, phone=phone)
 
 
 def non_territorial_caption(kpis: dict) -> str:

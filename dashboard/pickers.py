@@ -43,16 +43,58 @@ def render_sidebar(target=None) -> None:
         _period_pickers()
         _settings_expander()
     state.write_url()
-    st.html(PAGE_STYLE)
+    st.html(page_style())
 
 
 # Long KPI card titles wrap instead of being cut to "Tỷ lệ hồ sơ xử lý trước…".
-PAGE_STYLE = """<style>
+_METRIC_STYLE = """
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   height: auto !important;
+}"""
+
+# Streamlit 1.67 has no parameter for these English texts: the file uploader's button ("Upload"), its
+# instructions ("200MB per file • XLSX, …") and drag overlay ("Drag and drop files here"), and the empty
+# dropdown of a select box / multiselect ("No results", or "You can only select up to 6 options…" once the
+# comparison holds 6 units), and an empty date field ("dd/mm/yyyy" → "ngày/tháng/năm"; the calendar
+# itself follows the browser's language). The English text is hidden (font-size 0) and a Vietnamese one drawn in its
+# place (::after). Selectors use Streamlit's data-testid / ARIA attributes, not its generated class names.
+_SMALL = "0.875rem"  # Streamlit's small font size, which these texts use
+_ENGLISH_STYLE = """
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "Chọn tệp"; }
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0 !important; white-space: normal !important; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "hoặc kéo thả tệp vào đây · tối đa %(mb)s MB mỗi tệp"; font-size: %(small)s;
 }
-</style>"""
+[data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span:only-child { font-size: 0 !important; }
+[data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span:only-child::after {
+  content: "Thả tệp vào đây"; font-size: %(small)s;
+}
+[data-testid="stDateInputField"] [role="spinbutton"][data-placeholder="true"] { font-size: 0 !important; }
+[data-testid="stDateInputField"] [role="spinbutton"][data-placeholder="true"]::after { font-size: %(small)s; }
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="day"]::after { content: "ngày"; }
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="month"]::after { content: "tháng"; }
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="year"]::after { content: "năm"; }
+[role="listbox"][data-empty="true"] [role="option"] > span { font-size: 0 !important; }
+[role="listbox"][data-empty="true"] [role="option"] > span::after {
+  content: "Không có lựa chọn phù hợp"; font-size: %(small)s;
+}
+[role="listbox"][data-empty="true"][aria-label^="Chọn đơn vị để so sánh"] [role="option"] > span::after {
+  content: "Không có lựa chọn phù hợp (tối đa 6 đơn vị: bỏ bớt một đơn vị để chọn đơn vị khác)";
+}"""
+
+
+# A chart's subtitle (the view caption, kept in the figure for its PNG) is one SVG line that a phone cuts
+# off; the same caption is written under every chart, so phones skip the subtitle.
+_PHONE_STYLE = """
+@media (max-width: 640px) { .js-plotly-plot .gtitle-subtitle { display: none; } }"""
+
+
+def page_style() -> str:
+    """The app's CSS (one ``<style>``, injected once per run with the sidebar)."""
+    english = _ENGLISH_STYLE % {"mb": int(st.get_option("server.maxUploadSize")), "small": _SMALL}
+    return f"<style>{_METRIC_STYLE}\n{english}\n{_PHONE_STYLE}\n</style>"
 
 
 def _init_defaults() -> None:

@@ -239,7 +239,17 @@ def digitization_rates(kpis: Mapping, caption: str, title: str = "Số hóa và 
                         name="Mục tiêu", marker={"symbol": "line-ew-open", "size": 40, "color": "#d73027"},
                         hovertemplate="Mục tiêu: %{y:.0%}<extra></extra>")
     fig.update_yaxes(range=[0, 1.05])
-    return _layout(fig, title, caption, percent_axis="y")
+    # Four long rate names: on a phone they tilted under the legend. Wrapped ticks stay level at any width.
+    names = [label_of(k) for k in keys]
+    fig.update_xaxes(tickvals=names, ticktext=[_wrapped_tick(name) for name in names])
+    return _layout(fig, title, caption, percent_axis="y", legend_top=True)
+
+
+def _wrapped_tick(text: str, width: int = 12) -> str:
+    """An axis category on lines of about ``width`` characters (Plotly breaks lines only at ``<br>``)."""
+    import textwrap
+
+    return "<br>".join(plotly_text(line) for line in textwrap.wrap(str(text), width) or [""])
 
 
 def heatmap_unit_month(frame: pd.DataFrame, value_key: str, caption: str, title: str | None = None) -> go.Figure:
@@ -355,5 +365,7 @@ def score_rank_trend(frame: pd.DataFrame, caption: str,
     fig.update_layout(yaxis={"title": {"text": "Điểm"}, "rangemode": "tozero"},
                       yaxis2={"title": {"text": "Hạng"}, "overlaying": "y", "side": "right", "range": [top + 0.5, 0.5],
                               "dtick": 1 if top <= 12 else None, "showgrid": False})
-    fig.update_xaxes(type="category")
-    return _layout(fig, title, caption)
+    # Twelve months on a phone: short ticks ("7/2025"; the hover keeps "Tháng 7/2025") and the legend above
+    # the plot, where the tilted ticks cannot run under it.
+    fig.update_xaxes(type="category", tickvals=x, ticktext=[label.removeprefix("Tháng ") for label in x])
+    return _layout(fig, title, caption, legend_top=True)

@@ -288,3 +288,23 @@ def test_at_risk_list_puts_warning_days_due_and_procedure_first(sample, monkeypa
     columns = list(listing.value.columns)
     assert columns[:4] == ["Cảnh báo", "Còn (ngày LV)", "Hạn trả", "Thủ tục"]
     assert "Đơn vị giải quyết" in columns and "Phòng ban xử lý" in columns
+
+
+def test_at_risk_phone_items_lead_with_warning_and_escape_data_text(sample, monkeypatch):
+    """The phone view of the at-risk list (shown below 640 px): same order of facts, data text literal."""
+    import pandas as pd
+
+    from dashboard.views import tong_quan
+
+    frame = pd.DataFrame({"risk": ["overdue", "due_soon"], "working_days_left": [-3, 2],
+                          "due_at": pd.to_datetime(["2026-06-01", "2026-07-02"]),
+                          "procedure_name": ["**Khai sinh** [x](http://e.vn)", "Kết hôn"],
+                          "dossier_code": ["HS-1", "HS-2"]})
+    items = tong_quan.phone_items(frame).splitlines()
+    assert items[0] == "- 🔴 **Đã quá hạn** · quá 3 ngày LV · hạn 01/06/2026  "
+    assert items[1] == f"  {fmt.md('**Khai sinh** [x](http://e.vn)')} · HS-1" and "\\*\\*Khai" in items[1]
+    assert items[2].startswith("- 🟠 **Sắp đến hạn** · còn 2 ngày LV · hạn 02/07/2026")
+    at = _app("tong_quan", sample, monkeypatch, unit=dbfactory.commune_codes()[0], period="2026Q2",
+              calendar="calendar")
+    phone = [m.value for m in at.markdown if "ngày LV · hạn" in m.value]
+    assert phone and phone[0].startswith("- 🔴 **Đã quá hạn** · quá ")

@@ -54,3 +54,20 @@ def test_index_radar_and_trend_leave_unknown_out():
     trend = pd.DataFrame({"label": ["T1", "T2"], "score": [float("nan"), 20.0], "rank": [pd.NA, 2], "units": [3, 3]})
     fig = charts.score_rank_trend(trend, "cap")
     assert math.isnan(fig.data[0].y[0])  # a month without data is a gap, never 0
+
+
+def test_score_trend_fits_a_phone_short_month_ticks_and_legend_above():
+    """Twelve tilted 'Tháng 10/2025' ticks ran under the legend below the plot at 390 px."""
+    trend = pd.DataFrame({"label": ["Tháng 12/2025", "Tháng 1/2026"], "score": [10.0, 20.0], "rank": [1, 2],
+                          "units": [3, 3]})
+    fig = charts.score_rank_trend(trend, "cap")
+    assert list(fig.layout.xaxis.ticktext) == ["12/2025", "1/2026"] and list(fig.data[0].x) == list(trend["label"])
+    assert fig.layout.legend.y > 1  # above the plot
+
+
+def test_digitization_rate_names_wrap_instead_of_tilting_under_the_legend():
+    kpis = {"rates": {"digitized_intake_rate": 0.5, "online_payment_rate": 0.7}}
+    fig = charts.digitization_rates(kpis, "cap")
+    assert all("<br>" in tick for tick in fig.layout.xaxis.ticktext)
+    assert all(len(line) <= 12 for tick in fig.layout.xaxis.ticktext for line in tick.split("<br>"))
+    assert fig.layout.legend.y >= 1.0  # above the plot

@@ -145,15 +145,109 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
     page.close()
 
 
-def test_at_risk_list_at_phone_width(server, browser):
-    page = browser.new_page(viewport={"width": 390, "height": 900})
-    page.goto(f"{server}/?unit={_code()}&period={PERIOD_CODE}&calendar=calendar")
+def test_overview_opens_by_its_own_path_with_the_linked_view(server, browser):
+    """/tong-quan is the default page's own path (links, bookmarks): Tổng quan with the URL's view, not
+    Streamlit's "Page not found" (it serves the default page only at "/")."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    start = time.perf_counter()
+    page.goto(f"{server}/tong-quan?unit={_code()}&period=2026Q1&calendar=calendar")
     page.wait_for_selector(IDLE, timeout=60_000)
-    page.get_by_role("heading", name="Hồ sơ quá hạn và sắp đến hạn").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=30_000)
     wait_idle(page)
-    grid = page.locator(".st-key-overview_at_risk [data-testid='stDataFrame']")
-    if grid.count():
-        box = grid.first.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1  # the table fits the phone width
-    screenshot(page, "tong-quan-vong-2", 390)
+    TIMINGS["mở /tong-quan?… (phiên mới)"] = round(time.perf_counter() - start, 3)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.get_by_text(f"{UNIT_NAME} · Quý 1/2026", exact=False).count() >= 1
+    assert "period=2026Q1" in page.url and f"unit={_code()}" in page.url
     page.close()
+
+
+PAGES = {"tong-quan": "Tổng quan", "tien-do": "Tiến độ giải quyết", "truc-tuyen": "Trực tuyến & mức độ DVC",
+         "so-hoa": "Số hóa & thanh toán", "so-sanh": "So sánh đơn vị", "bao-cao": "Báo cáo", "du-lieu": "Dữ liệu"}
+# Streamlit's English UI texts (1.67) that the app replaces or avoids (placeholders, select_all, CSS).
+ENGLISH = ("Upload", "per file", "Drag and drop", "Browse files", "Choose an option", "Select all", "No results",
+           "You can only select", "Page not found", "Download plot", "Reset axes", "yyyy")
+# Text a person sees: text nodes that take space with a font size above 0, and CSS-generated ::after text.
+VISIBLE_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!el || !node.textContent.trim() || el.closest('script, style, noscript')) continue;
+    const style = getComputedStyle(el);
+    if (parseFloat(style.fontSize) === 0 || style.visibility === 'hidden' || !el.getClientRects().length) continue;
+    out.push(node.textContent);
+  }
+  for (const el of document.querySelectorAll('*')) {
+    const after = getComputedStyle(el, '::after').content;
+    if (after && after.startsWith('"') && el.getClientRects().length) out.push(after);
+  }
+  return out.join('\\n');
+}"""
+
+
+# Text (chart text included) that runs past the right edge of a 390 px screen.
+CUT_AT_THE_RIGHT = """() => [...document.querySelectorAll(
+    '[data-testid=stMain] :is(text, p, span, h1, h2, h3, button)')]
+  .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > 391)
+  .map(e => (e.textContent || '').slice(0, 60))"""
+
+
+def _english_shown(page) -> list[str]:
+    text = page.evaluate(VISIBLE_TEXT)
+    return [word for word in ENGLISH if word in text]
+
+
+def test_every_page_at_phone_width_in_vietnamese(server, browser):
+    """Every page at 390×844 (screenshots in test-artifacts/): no English Streamlit text, the uploader
+    and an empty dropdown in Vietnamese, card titles not cut, and the chair's at-risk list readable."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    for path, heading in PAGES.items():
+        page.goto(f"{server}/{path}?unit={_code()}&period={PERIOD_CODE}&calendar=calendar")
+        page.wait_for_selector(IDLE, timeout=60_000)
+        page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=30_000)
+        wait_idle(page)
+        assert not page.get_by_test_id("stException").count(), path
+        assert _english_shown(page) == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path  # no sideways page scroll
+        assert page.evaluate(CUT_AT_THE_RIGHT) == [], path  # e.g. a chart subtitle running off the screen
+        page.screenshot(path=str(ARTIFACTS / f"{path}-390x844.png"))
+        if path == "tong-quan":
+            _check_at_risk_list_and_cards(page)
+        elif path == "du-lieu":
+            button = page.locator("[data-testid='stFileUploaderDropzone'] button").first
+            label = button.evaluate("b => getComputedStyle(b.querySelector('[data-testid=stMarkdownContainer]'), "
+                                    "'::after').content")
+            assert label == '"Chọn tệp"' and button.bounding_box()["width"] > 60  # drawn by our CSS
+            page.locator("[data-testid='stFileUploaderDropzone']").first.evaluate(
+                """zone => { const files = new DataTransfer(); files.items.add(new File(['x'], 'a.csv'));
+                            zone.dispatchEvent(new DragEvent('dragenter', {dataTransfer: files, bubbles: true})); }""")
+            page.get_by_text("Drag and drop files here").wait_for(state="attached", timeout=10_000)
+            assert "Thả tệp vào đây" in page.evaluate(VISIBLE_TEXT) and _english_shown(page) == []
+        elif path == "so-sanh":
+            units = page.locator(".st-key-compare_units input").first
+            units.click()
+            page.keyboard.type("zzzz")
+            page.locator("[role='listbox'][data-empty='true']").wait_for(timeout=10_000)
+            assert "Không có lựa chọn phù hợp" in page.evaluate(VISIBLE_TEXT)
+            assert _english_shown(page) == []
+            page.keyboard.press("Escape")
+    page.close()
+
+
+def _check_at_risk_list_and_cards(page) -> None:
+    cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid=stMetricLabel] *')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).textOverflow === 'ellipsis')
+        .map(e => e.textContent)""")
+    assert cut == []
+    assert not page.locator(".st-key-overview_at_risk_grid").is_visible()  # the wide table is for wide screens
+    item = page.locator(".st-key-overview_at_risk_phone li").first
+    item.wait_for(timeout=10_000)
+    item.scroll_into_view_if_needed()
+    box = item.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1
+    first_line, second_line = item.inner_text().split("\n")[:2]
+    # Warning, working days left and due date first; the procedure on the next line.
+    assert re.fullmatch(r"\S+ (Đã quá hạn|Sắp đến hạn|Chờ bổ sung \(dừng tính hạn\)) · (còn|quá) \d+ ngày LV · "
+                        r"hạn \d\d/\d\d/\d{4}", first_line), first_line
+    assert any(name in second_line for name in (p[1] for p in dbfactory.PROCEDURES)), second_line
+    screenshot(page, "tong-quan-vong-2", 390)

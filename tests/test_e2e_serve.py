@@ -53,9 +53,13 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/", wait_until="domcontentloaded")
+            # The default page by its own path under the base path (a link): Tổng quan, no "Page not found".
+            page.goto(f"{base}/tong-quan?period=2026Q2", wait_until="domcontentloaded")
             page.wait_for_selector(IDLE, timeout=60_000)
             page.get_by_text("Chế độ demo").first.wait_for(timeout=30_000)
+            page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=30_000)
+            page.wait_for_selector(IDLE, timeout=60_000)
+            assert page.get_by_text("Page not found").count() == 0 and "period=2026Q2" in page.url
             page.get_by_role("link", name="Dữ liệu").first.click()
             page.wait_for_url(f"{base}/du-lieu*", timeout=30_000)
             page.wait_for_selector(IDLE, timeout=60_000)

@@ -27,7 +27,7 @@ FIELD = "Lĩnh vực :blue[xanh] $y$"
 FILE_NAME = "[Phiên hết hạn](http://x) ![f](http://host/f.png).xlsx"
 # Patterns that only match when the payload reached Markdown/HTML unescaped.
 RAW = [re.compile(p) for p in (r"(?<!\\)!(?<!\\)\[", r"(?<!\\)\]\(", r"(?<!\\):red(?<!\\)\[", r"(?<!\\):blue",
-                               r"(?<!\\):material/home", r"(?<!\\)\$x\^", r"(?<!\\)\$y(?<!\\)\$", r"<a href")]
+                               r"(?<!\\):material/home", r"(?<!\\)\$x\^", r"(?<!\\)\$y(?<!\\)\$", r"(?<!\\)<a href")]  # "\\<a" is shown literally
 PAGES = ("tong_quan", "tien_do", "truc_tuyen", "so_hoa", "so_sanh", "bao_cao", "du_lieu")
 
 

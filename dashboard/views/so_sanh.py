@@ -98,7 +98,7 @@ def _follow_pending_click() -> None:
         return
     # A page run on its own (no navigation, e.g. tests) stays here with the unit selected.
     with contextlib.suppress(st.errors.StreamlitAPIException):
-        st.switch_page(st.Page(tong_quan.render, title=tong_quan.TITLE, url_path="tong-quan"))
+        st.switch_page(st.Page(tong_quan.render, title=tong_quan.TITLE, url_path=tong_quan.URL_PATH))
 
 
 def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
@@ -141,8 +141,9 @@ def _radar(league: pd.DataFrame, chosen: list[str]) -> None:
     rows = league.set_index("key").loc[[c for c in chosen if c in set(league["key"])]]
     caption = state.view_caption("điểm từng nhóm của chỉ số phục vụ (ước tính), % điểm tối đa của nhóm")
     frame = rows.reset_index()
-    st.plotly_chart(charts.index_radar(frame, caption), key="compare_radar", width="stretch")
-    st.caption(caption)
+    st.plotly_chart(charts.index_radar(frame, caption), key="compare_radar", width="stretch",
+                    config=ui.plotly_config("radar-chi-so-phuc-vu"))
+    st.caption(fmt.md(caption))
 
 
 def _monthly_long(scope, period, settings, unit_keys: list[str]) -> pd.DataFrame:

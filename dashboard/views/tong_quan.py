@@ -10,6 +10,7 @@ from dashboard import data, state
 from motcua import charts, fmt, metrics, vntime
 
 TITLE = "Tổng quan"
+URL_PATH = "tong-quan"  # the default page: served at "/", and at /tong-quan (dashboard.routing)
 COUNT_CARDS = (
     ("received_total", ("received", "total"), False),
     ("resolved_total", ("resolved", "total"), False),
@@ -19,6 +20,10 @@ COUNT_CARDS = (
 RATE_CARDS = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate")
 TREND_RATES = ("online_rate", "on_time_rate_766", "digitized_intake_rate")
 RISK_LABELS = {"overdue": "Đã quá hạn", "due_soon": "Sắp đến hạn", "waiting": "Chờ bổ sung (dừng tính hạn)"}
+RISK_MARKS = {"overdue": "🔴", "due_soon": "🟠", "waiting": "🔵"}  # plain text: no Markdown colour directives
+# A phone gets the at-risk list as short items that wrap (``ui.table(phone=…)``): in the wide table only
+# the warning and the days left fit in 390 px. Wider screens keep the table.
+PHONE_ROWS = 20
 # Warning, days left, due date and procedure first: on a 390 px phone these four are what fits. Who holds
 # the dossier (resolving unit, department, officer where this user may see names) follows, in the table
 # and its downloads.
@@ -88,7 +93,33 @@ def _at_risk(scope, period, settings) -> None:
     caption = (f"{state.scope_caption(scope)} · hồ sơ chưa giải quyết tại ngày {fmt.fmt_date(as_of)}, "
                f"quá hạn hoặc còn ≤ {settings.at_risk_days} ngày làm việc")
     ui.dossier_table(frame, "overview_at_risk", caption, cols=AT_RISK_COLS, file_stem="ho-so-qua-han-sap-den-han",
-                     empty_text="Không có hồ sơ quá hạn hoặc sắp đến hạn.")
+                     empty_text="Không có hồ sơ quá hạn hoặc sắp đến hạn.", phone=_phone_list)
+
+
+def _days_left(value) -> str:
+    if pd.isna(value):
+        return f"còn {fmt.NA} ngày LV"
+    days = int(value)
+    return f"còn {fmt.fmt_int(days)} ngày LV" if days >= 0 else f"quá {fmt.fmt_int(-days)} ngày LV"
+
+
+def phone_items(frame: pd.DataFrame, limit: int = PHONE_ROWS) -> str:
+    """The at-risk list as Markdown items: warning, working days left, due date, then the procedure and
+    the dossier code (data text escaped)."""
+    lines = []
+    for row in frame.head(limit).itertuples(index=False):
+        label = f"{RISK_MARKS.get(row.risk, '⚪')} **{RISK_LABELS.get(row.risk, fmt.md(row.risk))}**"
+        lines.append(f"- {label} · {_days_left(row.working_days_left)} · hạn {fmt.fmt_date(row.due_at)}  \n"
+                     f"  {fmt.md(row.procedure_name)} · {fmt.md(row.dossier_code)}")
+    return "\n".join(lines)
+
+
+def _phone_list(frame: pd.DataFrame) -> None:
+    """Shown instead of the table on a phone; the downloads below hold every row and column."""
+    st.markdown(phone_items(frame))
+    if len(frame) > PHONE_ROWS:
+        st.caption(f"{fmt.fmt_int(PHONE_ROWS)}/{fmt.fmt_int(len(frame))} hồ sơ đầu tiên; xem đủ trên màn hình "
+                   "rộng hoặc trong tệp tải về.")
 
 
 def _estimate(scope, period, settings) -> None:
