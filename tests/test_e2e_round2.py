@@ -148,13 +148,10 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
 def test_overview_opens_by_its_own_path_with_the_linked_view(server, browser):
     """/tong-quan is the default page's own path (links, bookmarks): Tổng quan with the URL's view, not
     Streamlit's "Page not found" (it serves the default page only at "/")."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    start = time.perf_counter()
-    page.goto(f"{server}/tong-quan?unit={_code()}&period=2026Q1&calendar=calendar")
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=30_000)
-    wait_idle(page)
-    TIMINGS["mở /tong-quan?… (phiên mới)"] = round(time.perf_counter() - start, 3)
+    page = logged_page(browser, viewport={"width": 1280, "height": 1000})
+    TIMINGS["mở /tong-quan?… (phiên mới)"] = time_in_browser(
+        page, lambda: page.goto(f"{server}/tong-quan?unit={_code()}&period=2026Q1&calendar=calendar"),
+        lambda: page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=60_000), since=0)
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{UNIT_NAME} · Quý 1/2026", exact=False).count() >= 1
     assert "period=2026Q1" in page.url and f"unit={_code()}" in page.url
