@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import pickers, routing, state
+from dashboard import components, pickers, routing, state
 from dashboard.views import bao_cao, du_lieu, so_hoa, so_sanh, tien_do, tong_quan, truc_tuyen
 
 st.set_page_config(page_title="Một Cửa KPI", page_icon=":material/account_balance:", layout="wide",
@@ -36,4 +36,5 @@ if user is None:
     st.stop()
 page = st.navigation(PAGES, position="sidebar")
 pickers.render_sidebar(sidebar)
+components.load_chart_code_early()
 page.run()

@@ -14,13 +14,17 @@ user's units. Import history and rejected rows (raw values may name any commune)
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
 from datetime import date
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from dashboard.state import current_user, get_db, restrict
 from motcua import auth, index_estimate, metrics, units
+from motcua import db as dbmod
 from motcua.filters import Scope
 from motcua.filters import unit_names as _unit_names
 from motcua.periods import Period
@@ -264,6 +268,40 @@ def _peer_months(keys: tuple, _peers: tuple[str, ...], _period: Period, _setting
 
 def _peer_keys(peers: tuple[str, ...], period: Period, settings: metrics.Settings) -> tuple:
     return _keys(Scope(unit_codes=peers), period, settings)
+
+
+_warmed: set[tuple] = set()
+_warm_lock = threading.Lock()
+
+
+def warm_peer_caches(period: Period, settings: metrics.Settings) -> None:
+    """Once per (database version, period, settings), in a background thread: the province-level league and
+    12-month ranks of every province with dossiers. The first commune opened in a province then costs its
+    own queries only (0.32 s less of ~1.0 s on the 1M-dossier database). Cached for everyone; nothing of it
+    is shown but a unit's own rank."""
+    try:
+        version = get_db().version()
+    except dbmod.DatabaseUnavailable:
+        return
+    key = (version, period.code, period.calendar, dataclasses.astuple(settings))
+    with _warm_lock:
+        if key in _warmed:
+            return
+        _warmed.add(key)
+    worker = threading.Thread(target=_warm_peers, args=(period, settings), name="motcua-warm", daemon=True)
+    add_script_run_ctx(worker, get_script_run_ctx())  # the cached calls then run as in the session
+    worker.start()
+
+
+def _warm_peers(period: Period, settings: metrics.Settings) -> None:
+    try:
+        for code in index_estimate.province_representatives(get_db(), settings):
+            peers = _peers(get_db().version(), code)
+            keys = _peer_keys(peers, period, settings)
+            _peer_league(keys, peers, period, settings)
+            _peer_months(keys, peers, period, settings)
+    except Exception:  # noqa: BLE001 - a warm-up only: the page computes what it needs itself
+        logging.getLogger(__name__).warning("warming the province ranks failed", exc_info=True)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)

@@ -48,6 +48,7 @@ def render_sidebar(target=None) -> None:
 
 # Long KPI card titles wrap instead of being cut to "Tỷ lệ hồ sơ xử lý trước…".
 _METRIC_STYLE = """
+.st-key-chart_code_warmup { display: none; }
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   height: auto !important;

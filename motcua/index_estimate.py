@@ -348,6 +348,16 @@ def peer_units(db, unit_code: str) -> list[str]:
     return codes if unit_code in codes else [unit_code, *codes]
 
 
+def province_representatives(db, settings: metrics.Settings = _DEFAULT_SETTINGS) -> list[str]:
+    """One commune with dossiers per province: its ``peer_units`` are the province's communes, so these
+    few codes cover every province-level rank computation (the dashboard warms its caches with them)."""
+    column = Scope().with_settings(settings).unit_column
+    frame = metrics._query(db, "SELECT min(u.code) AS code FROM units u WHERE u.level = 'commune' AND u.code IN "
+                               f"(SELECT DISTINCT {column} FROM {msql.CUBE_TABLE}) GROUP BY u.province_code "
+                               "ORDER BY 1", [])
+    return frame["code"].tolist()
+
+
 def rank_ties_min(values: pd.Series) -> pd.Series:
     """1 = highest; ties share the best rank and the next rank skips (1-2-2-4); NaN stays unranked."""
     return values.rank(method="min", ascending=False).astype("Int64")

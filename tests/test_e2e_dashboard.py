@@ -96,7 +96,8 @@ def wait_idle(page, timeout: float = 60_000) -> None:
 def timed(name: str, page, action, ready=None, *, since: float | None = None) -> float:
     """Time an interaction in the browser (``e2e_utils.time_in_browser``; pages from ``logged_page``)."""
     elapsed = time_in_browser(page, action, ready, since=since)
-    TIMINGS[name] = elapsed
+    if elapsed:  # 0: the action started no run (e.g. the option was already chosen): nothing to time
+        TIMINGS[name] = elapsed
     return elapsed
 
 

@@ -131,7 +131,7 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
 
     def view_shown() -> None:
         page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        page.locator(".js-plotly-plot:visible").first.wait_for(timeout=30_000)
 
     elapsed = time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
     TIMINGS["mở đường dẫn chia sẻ (lần đầu)"] = elapsed

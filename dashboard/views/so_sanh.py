@@ -211,6 +211,7 @@ def render() -> None:
         return
     _follow_pending_click()
     scope, period, settings = opened
+    data.warm_peer_caches(period, settings)  # a click on a unit opens its Tổng quan with its rank
     league = data.league_table(scope, period, settings)
     league = league[league["received_total"] > 0] if not league.empty else league
     if league.empty:

@@ -178,6 +178,7 @@ def render() -> None:
     if view is None:
         return
     scope, period, settings, kpis = view.scope, view.period, view.settings, view.kpis
+    data.warm_peer_caches(period, settings)  # the next commune opened ranks from warm province data
     ui.brief_button(scope, period, settings, "overview_brief")
     _cards(kpis, data.kpis(scope, view.compare_period, settings), view.compare_period, view.partial)
     ui.safe_section(lambda: _estimate(scope, period, settings), "chỉ số phục vụ")

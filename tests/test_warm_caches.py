@@ -1,0 +1,48 @@
+"""The dashboard warms the province-level ranks in the background (``dashboard.data.warm_peer_caches``):
+afterwards the first commune opened in any province ranks without recomputing its province."""
+
+from __future__ import annotations
+
+import threading
+
+import dbfactory
+import pytest
+
+from motcua import index_estimate, metrics
+from motcua.periods import parse_period
+
+
+def test_warm_up_fills_the_province_caches_once(tmp_path, monkeypatch):
+    path = dbfactory.sample_db(tmp_path / "s.duckdb", n=400)
+    monkeypatch.setenv("MOTCUA_DB", str(path))
+    from dashboard import data
+
+    data._warmed.clear()
+    period, settings = parse_period("2026Q3"), metrics.Settings()
+    data.warm_peer_caches(period, settings)
+    for worker in [t for t in threading.enumerate() if t.name == "motcua-warm"]:
+        worker.join(60)
+    codes = index_estimate.province_representatives(data.get_db(), settings)
+    assert codes  # the sample's communes lie in at least one province
+
+    def recomputed(*_args, **_kwargs):
+        raise AssertionError("the province was computed again")
+
+    monkeypatch.setattr(index_estimate, "league", recomputed)
+    monkeypatch.setattr(index_estimate, "ranked_months", recomputed)
+    for code in dbfactory.commune_codes():
+        peers = data._peers(data.get_db().version(), code)
+        keys = data._peer_keys(peers, period, settings)
+        assert not data._peer_league(keys, peers, period, settings).empty
+        assert not data._peer_months(keys, peers, period, settings).empty
+    data.warm_peer_caches(period, settings)  # the same version, period and settings: no second warm-up
+    assert not [t for t in threading.enumerate() if t.name == "motcua-warm"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_streamlit_caches():
+    import streamlit as st
+
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
