@@ -38,7 +38,7 @@ def directory(tmp_path_factory):
 def fast_verify(monkeypatch):
     """The throttle logic does not need real argon2 (about 1 s per check on a loaded 2-core CI machine)."""
     monkeypatch.setattr(auth, "verify_password",
-                        lambda stored, password: stored != auth._DUMMY_HASH and password == PASSWORD)
+                        lambda stored, password: stored != auth._dummy_hash() and password == PASSWORD)
 
 
 def _fail(throttle, name, address, clock, directory, wait_first=True):
