@@ -6,8 +6,6 @@ every rank column names its metric. One click on a table row or a bar opens that
 
 from __future__ import annotations
 
-import contextlib
-
 import pandas as pd
 import streamlit as st
 
@@ -83,22 +81,14 @@ def with_scores(league: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     return league
 
 
-_GOTO_OVERVIEW = "_compare_goto_overview"
-
-
 def _open_overview(unit_code: str) -> None:
-    """Select this unit and rerun; the next run (unit picker set first) switches to its Tổng quan."""
+    """Select this unit and open its Tổng quan at once: the next run is Tổng quan's, whose unit picker takes
+    the requested unit before it is drawn (one run instead of a rerun of this page first)."""
     state.request_units([unit_code])
-    st.session_state[_GOTO_OVERVIEW] = True
-    st.rerun()
-
-
-def _follow_pending_click() -> None:
-    if not st.session_state.pop(_GOTO_OVERVIEW, False):
-        return
-    # A page run on its own (no navigation, e.g. tests) stays here with the unit selected.
-    with contextlib.suppress(st.errors.StreamlitAPIException):
+    try:
         st.switch_page(st.Page(tong_quan.render, title=tong_quan.TITLE, url_path=tong_quan.URL_PATH))
+    except st.errors.StreamlitAPIException:  # a page run on its own (no navigation, e.g. tests)
+        st.rerun()  # stays here with the unit selected
 
 
 def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
@@ -209,7 +199,6 @@ def render() -> None:
                                 "chia tổng mẫu số.")
     if opened is None:
         return
-    _follow_pending_click()
     scope, period, settings = opened
     data.warm_peer_caches(period, settings)  # a click on a unit opens its Tổng quan with its rank
     league = data.league_table(scope, period, settings)
