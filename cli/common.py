@@ -124,3 +124,27 @@ def mail_setup(config_dir, what: str):
     if users is None:
         fail(f"Chưa có tệp người dùng (users.toml): không biết gửi {what} cho ai.")
     return config, users
+
+
+DEFAULT_SENDER = "Một Cửa KPI <motcua-kpi@localhost>"
+
+
+def deliver_mail(messages, smtp, dry_run_dir: str | None, sent_text: str) -> list[tuple[str, str]]:
+    """Write the messages as .eml files into ``dry_run_dir``, or send them over ``smtp``; say what happened
+    ("Đã gửi N <sent_text>") and return the (address, reason) of those that could not be sent."""
+    from pathlib import Path
+
+    from cli.mailer import MailError, send_all, write_eml
+
+    if dry_run_dir:
+        for path in write_eml(messages, Path(dry_run_dir)):
+            click.echo(f"Đã ghi {path}")
+        return []
+    try:
+        report = send_all(messages, smtp)
+    except MailError as exc:
+        fail(str(exc), EXIT_FAILED)
+    click.echo(f"Đã gửi {len(report.sent)} {sent_text}")
+    for address, reason in report.failed:
+        click.echo(f"Không gửi được tới {address}: {reason}", err=True)
+    return report.failed

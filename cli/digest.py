@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import click
 
-from cli.common import EXIT_FAILED, db_option, fail, mail_setup, settings_options
-from cli.mailer import MailError, check_settings, send_all, write_eml
+from cli.common import (
+    DEFAULT_SENDER,
+    EXIT_FAILED,
+    db_option,
+    deliver_mail,
+    fail,
+    mail_setup,
+    settings_options,
+)
+from cli.mailer import MailError, check_settings
 from motcua import auth
 from motcua import db as dbmod
 from motcua.digest import DigestOptions, build_digest, recipients, to_message
@@ -41,25 +48,15 @@ def digest_command(db_path, send, dry_run_dir, only_users, today, config_dir, lo
     options = DigestOptions(config.digest.period, config.digest.max_rows)
     database = dbmod.Database(db_path)
     day = today.date() if today else date.today()
-    sender = config.smtp.sender or "Một Cửa KPI <motcua-kpi@localhost>"
+    sender = config.smtp.sender or DEFAULT_SENDER
     try:
         messages = [to_message(build_digest(database, user, day, settings, options), sender) for user in wanted]
     except (dbmod.DatabaseUnavailable, auth.AccessDenied) as exc:
         fail(str(exc))
-    if dry_run_dir:
-        for path in write_eml(messages, Path(dry_run_dir)):
-            click.echo(f"Đã ghi {path}")
-        return
-    try:
-        check_settings(config.smtp)
-    except MailError as exc:
-        fail(str(exc))
-    try:
-        report = send_all(messages, config.smtp)
-    except MailError as exc:
-        fail(str(exc), EXIT_FAILED)
-    click.echo(f"Đã gửi {len(report.sent)} thư.")
-    for address, reason in report.failed:
-        click.echo(f"Không gửi được tới {address}: {reason}", err=True)
-    if report.failed:
+    if not dry_run_dir:
+        try:
+            check_settings(config.smtp)
+        except MailError as exc:
+            fail(str(exc))
+    if deliver_mail(messages, config.smtp, dry_run_dir, "thư."):
         raise click.exceptions.Exit(EXIT_FAILED)

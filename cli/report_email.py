@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from cli.common import EXIT_FAILED, fail, mail_setup
-from cli.mailer import MailError, check_settings, send_all, write_eml
+from cli.common import DEFAULT_SENDER, EXIT_FAILED, deliver_mail, fail, mail_setup
+from cli.mailer import MailError, check_settings
 from motcua.filters import Scope
 from motcua.periods import Period
 from motcua.report.mailing import pack_mails, pack_message
@@ -22,25 +20,14 @@ def email_packs(database, period: Period, settings, scope: Scope, *, config_dir,
             check_settings(config.smtp)
         except MailError as exc:
             fail(str(exc))
-    sender = config.smtp.sender or "Một Cửa KPI <motcua-kpi@localhost>"
+    sender = config.smtp.sender or DEFAULT_SENDER
     skipped: list[str] = []
     mails = pack_mails(database, list(users.users.values()), period, settings, scope, with_charts=with_charts,
                        progress=progress, skipped=skipped)
     messages = (pack_message(mail, sender) for mail in mails)
-    if dry_run_dir:
-        paths = write_eml(messages, Path(dry_run_dir))
-        for path in paths:
-            click.echo(f"Đã ghi {path}")
-    else:
-        try:
-            report = send_all(messages, config.smtp)
-        except MailError as exc:
-            fail(str(exc), EXIT_FAILED)
-        click.echo(f"Đã gửi {len(report.sent)} thư kèm bộ báo cáo {period.label}.")
-        for address, reason in report.failed:
-            click.echo(f"Không gửi được tới {address}: {reason}", err=True)
+    failed = deliver_mail(messages, config.smtp, dry_run_dir, f"thư kèm bộ báo cáo {period.label}.")
     if skipped:
         click.echo(f"Không có người nhận (chủ tịch có email) cho {len(skipped)} đơn vị: {', '.join(skipped)}",
                    err=True)
-    if not dry_run_dir and report.failed:
+    if failed:
         raise click.exceptions.Exit(EXIT_FAILED)

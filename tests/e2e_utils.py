@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -121,3 +122,36 @@ def time_in_browser(page, action, ready=None, *, since: float | None = None) -> 
         ready()
         shown = browser_now(page)
     return round((max(run_finished_at(page, start), shown) - start) / 1000, 3)
+
+
+def e2e_database(tmp_path_factory, name: str) -> Path:
+    """``MOTCUA_E2E_DB`` (e.g. the 1M-dossier benchmark database) or a fresh 900-dossier sample database."""
+    existing = os.environ.get("MOTCUA_E2E_DB")
+    if existing:
+        return Path(existing)
+    import dbfactory
+
+    return dbfactory.sample_db(tmp_path_factory.mktemp(name) / "sample.duckdb", n=900)
+
+
+@contextlib.contextmanager
+def chromium_browser() -> Iterator:
+    """The system Chromium driven by Playwright (never ``playwright install``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def save_timings(timings: dict[str, float], stem: str, title: str) -> None:
+    """Print the journey's timings and save them as ``test-artifacts/<stem>[-<database>].json``."""
+    if not timings:
+        return
+    suffix = f"-{Path(os.environ['MOTCUA_E2E_DB']).stem}" if os.environ.get("MOTCUA_E2E_DB") else ""
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{stem}{suffix}.json").write_text(json.dumps(timings, indent=2, ensure_ascii=False))
+    print(f"\n{title} (giây):", json.dumps(timings, ensure_ascii=False))

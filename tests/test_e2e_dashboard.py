@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -26,12 +25,13 @@ import dbfactory
 import pytest
 from e2e_utils import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE,
     ROOT,
+    chromium_browser,
     chromium_missing,
+    e2e_database,
     logged_page,
+    save_timings,
     streamlit_server,
     time_in_browser,
 )
@@ -53,10 +53,7 @@ if chromium_missing():  # pragma: no cover - `make test` installs it
 
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory) -> Path:
-    existing = os.environ.get("MOTCUA_E2E_DB")
-    if existing:
-        return Path(existing)
-    return dbfactory.sample_db(tmp_path_factory.mktemp("e2e") / "sample.duckdb", n=900)
+    return e2e_database(tmp_path_factory, "e2e")
 
 
 @pytest.fixture(scope="module")
@@ -67,22 +64,14 @@ def server(db_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def timings_file():
-    ARTIFACTS.mkdir(exist_ok=True)
     yield
-    if TIMINGS:
-        suffix = f"-{Path(os.environ['MOTCUA_E2E_DB']).stem}" if os.environ.get("MOTCUA_E2E_DB") else ""
-        (ARTIFACTS / f"e2e-timings{suffix}.json").write_text(json.dumps(TIMINGS, indent=2, ensure_ascii=False))
-        print("\nThời gian tương tác (giây):", json.dumps(TIMINGS, ensure_ascii=False))
+    save_timings(TIMINGS, "e2e-timings", "Thời gian tương tác")
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
@@ -290,25 +279,35 @@ def test_bad_upload_shows_loader_message_and_page_keeps_working(server, browser,
     bad = tmp_path / "hong.xlsx"
     bad.write_bytes(b"day khong phai tep excel")
     page = browser.new_page(viewport={"width": 1280, "height": 1200})
-    page.goto(f"{server}/du-lieu")
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.get_by_role("heading", name="Dữ liệu", exact=True).wait_for()
-    page.locator(".st-key-upload_files input[type=file]").set_input_files(str(bad))  # the export uploader
-    page.get_by_text("hong.xlsx").first.wait_for()
-    page.get_by_role("button", name="Nạp dữ liệu").click()
-    error = page.get_by_test_id("stAlertContentError").filter(has_text="hong.xlsx").first
-    error.wait_for(timeout=60_000)
+    error = _upload_and_wait_for_its_error(page, server, bad, timeout=60_000)
     assert "tệp 'hong.xlsx'" in error.inner_text() or "hong.xlsx:" in error.inner_text()
     assert not page.get_by_test_id("stException").count()
     # The page keeps working: the failed import is listed in the history.
     wait_idle(page)
     page.get_by_text("Lịch sử nạp dữ liệu").wait_for()
     screenshot(page, "du-lieu-loi-nap", 1280)
+    _overview_still_works(page)
+    page.close()
+
+
+def _upload_and_wait_for_its_error(page, server: str, path, timeout: float):
+    """Dữ liệu: load ``path`` through the export uploader; the error alert that names the file."""
+    page.goto(f"{server}/du-lieu")
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_role("heading", name="Dữ liệu", exact=True).wait_for()
+    page.locator(".st-key-upload_files input[type=file]").set_input_files(str(path))  # the export uploader
+    page.get_by_text(path.name).first.wait_for()
+    page.get_by_role("button", name="Nạp dữ liệu").click()
+    error = page.get_by_test_id("stAlertContentError").filter(has_text=path.name).first
+    error.wait_for(timeout=timeout)
+    return error
+
+
+def _overview_still_works(page) -> None:
     page.get_by_role("link", name="Tổng quan").click()
     page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
     wait_idle(page)
     assert page.get_by_test_id("stMetric").count() >= 8
-    page.close()
 
 
 def test_upload_of_a_5kb_grid_bomb_leaves_the_server_running(server, browser, tmp_path):
@@ -319,22 +318,12 @@ def test_upload_of_a_5kb_grid_bomb_leaves_the_server_running(server, browser, tm
 
     bomb = far_cells_xlsx(tmp_path / "bom-5kb.xlsx", declare_dimension=False)  # no early grid check: the child dies
     page = browser.new_page(viewport={"width": 1280, "height": 1200})
-    page.goto(f"{server}/du-lieu")
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.get_by_role("heading", name="Dữ liệu", exact=True).wait_for()
-    page.locator(".st-key-upload_files input[type=file]").set_input_files(str(bomb))  # the export uploader
-    page.get_by_text("bom-5kb.xlsx").first.wait_for()
-    page.get_by_role("button", name="Nạp dữ liệu").click()
-    error = page.get_by_test_id("stAlertContentError").filter(has_text="bom-5kb.xlsx").first
-    error.wait_for(timeout=90_000)
+    error = _upload_and_wait_for_its_error(page, server, bomb, timeout=90_000)
     assert "bị dừng đột ngột" in error.inner_text()
     assert not page.get_by_test_id("stException").count()
     with urllib.request.urlopen(f"{server}/_stcore/health", timeout=5) as health:
         assert health.read() == b"ok"
     wait_idle(page)
     page.get_by_text("Lịch sử nạp dữ liệu").wait_for()
-    page.get_by_role("link", name="Tổng quan").click()
-    page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
-    wait_idle(page)
-    assert page.get_by_test_id("stMetric").count() >= 8
+    _overview_still_works(page)
     page.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from docx import Document
-from e2e_utils import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, chromium_missing, streamlit_server
+from e2e_utils import ARTIFACTS, IDLE, chromium_browser, chromium_missing, streamlit_server
 from report_fixtures import build_report_db
 
 from motcua import metrics
@@ -46,17 +46,13 @@ def server(db_path):
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         tab = browser.new_page(viewport={"width": 1280, "height": 1200}, accept_downloads=True)
         tab.goto(f"{server}/bao-cao?unit={UNIT_CODE}&period={PERIOD_CODE}&calendar=calendar")
         tab.wait_for_selector(IDLE, timeout=60_000)
         tab.get_by_role("heading", name="Báo cáo").first.wait_for()
         tab.get_by_text("Tổng số hồ sơ tiếp nhận trong kỳ báo cáo").wait_for(timeout=30_000)
         yield tab
-        browser.close()
 
 
 def _download(page, label: str) -> tuple[str, bytes]:

@@ -9,8 +9,6 @@ Set MOTCUA_E2E_DB=<path> to run against an existing database (e.g. the 1M-dossie
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import re
 from pathlib import Path
 
@@ -18,11 +16,12 @@ import dbfactory
 import pytest
 from e2e_utils import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE,
+    chromium_browser,
     chromium_missing,
+    e2e_database,
     logged_page,
+    save_timings,
     streamlit_server,
     time_in_browser,
 )
@@ -39,10 +38,7 @@ if chromium_missing():  # pragma: no cover - `make test` installs it
 
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory) -> Path:
-    existing = os.environ.get("MOTCUA_E2E_DB")
-    if existing:
-        return Path(existing)
-    return dbfactory.sample_db(tmp_path_factory.mktemp("e2e2") / "sample.duckdb", n=900)
+    return e2e_database(tmp_path_factory, "e2e2")
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +49,9 @@ def server(db_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as instance:
         yield instance
-        instance.close()
-    if TIMINGS:
-        suffix = f"-{Path(os.environ['MOTCUA_E2E_DB']).stem}" if os.environ.get("MOTCUA_E2E_DB") else ""
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / f"e2e-round2-timings{suffix}.json").write_text(json.dumps(TIMINGS, indent=2, ensure_ascii=False))
-        print("\nThời gian (giây):", json.dumps(TIMINGS, ensure_ascii=False))
+    save_timings(TIMINGS, "e2e-round2-timings", "Thời gian")
 
 
 def _luminance(rgb: str) -> float:

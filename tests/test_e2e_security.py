@@ -11,7 +11,7 @@ from datetime import datetime
 
 import dbfactory
 import pytest
-from e2e_utils import CHROMIUM, CHROMIUM_ARGS, IDLE, chromium_missing, streamlit_server
+from e2e_utils import IDLE, chromium_browser, chromium_missing, streamlit_server
 
 from motcua import db as dbmod
 
@@ -34,12 +34,9 @@ def hostile(tmp_path_factory):
 
 
 def test_no_grid_download_and_no_markdown_from_unit_names(hostile, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     path, code = hostile
     with streamlit_server(path, "e2e-security.log", {"MOTCUA_USERS": str(tmp_path / "absent.toml")}) as base, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         requests = []
         page.on("request", lambda request: requests.append(request.url))
@@ -56,4 +53,3 @@ def test_no_grid_download_and_no_markdown_from_unit_names(hostile, tmp_path):
         labels = [b.get_attribute("aria-label") for b in page.locator("[data-testid='stElementToolbar'] button").all()]
         assert labels, "the grid toolbar should show (search, fullscreen)"
         assert "Download as CSV" not in labels
-        browser.close()

@@ -12,7 +12,7 @@ import urllib.request
 
 import dbfactory
 import pytest
-from e2e_utils import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, chromium_missing, free_port
+from e2e_utils import ARTIFACTS, IDLE, ROOT, chromium_browser, chromium_missing, free_port
 
 from dashboard.launch import ServeOptions, child_record, normalise_base_path, streamlit_argv
 from motcua import db as dbmod
@@ -37,8 +37,6 @@ def test_production_flags_and_base_path_rules():
 
 @pytest.mark.e2e
 def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
-    from playwright.sync_api import sync_playwright
-
     db_path = dbfactory.sample_db(tmp_path / "sample.duckdb", n=300)
     port, log = free_port(), tmp_path / "serve.log"
     process = subprocess.Popen(
@@ -50,8 +48,7 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
         _wait_health(f"{base}/_stcore/health", process)
         with pytest.raises(urllib.error.HTTPError):  # nothing is served outside the base path
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium_browser() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             # The default page by its own path under the base path (a link): Tổng quan, no "Page not found".
             page.goto(f"{base}/tong-quan?period=2026Q2", wait_until="domcontentloaded")
@@ -72,7 +69,6 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
             page.screenshot(path=str(ARTIFACTS / "e2e-serve-base-path.png"))
             cookies = {c["name"]: c for c in page.context.cookies()}
             assert "_streamlit_xsrf" in cookies  # XSRF protection is on
-            browser.close()
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(30)
