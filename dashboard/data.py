@@ -23,7 +23,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from dashboard.state import current_user, get_db, restrict
-from motcua import auth, index_estimate, metrics, units
+from motcua import auth, index_estimate, metrics, units, vntime
 from motcua import db as dbmod
 from motcua.filters import Scope
 from motcua.filters import unit_names as _unit_names
@@ -302,6 +302,37 @@ def _warm_peers(period: Period, settings: metrics.Settings) -> None:
             _peer_months(keys, peers, period, settings)
     except Exception:  # noqa: BLE001 - a warm-up only: the page computes what it needs itself
         logging.getLogger(__name__).warning("warming the province ranks failed", exc_info=True)
+
+
+def warm_start() -> str | None:
+    """Before the first visitor (``dashboard/server.py`` runs this once when the server starts, in a
+    thread): open and check the published database, list its units and compute what every first visit of
+    an all-units user (admin, province officer, the local demo) asks for on the default period, the newest
+    complete quarter: the data range, the league and the service-index league of all units, and the
+    province ranks. Everything lands in the shared caches the pages read, with the keys a page uses.
+    Returns the period warmed (None without a database)."""
+    try:
+        version = get_db().version()
+    except dbmod.DatabaseUnavailable:
+        return None
+    from dashboard import state  # local: state imports data lazily too
+
+    unit_options()
+    everything = Scope()  # what ``restrict`` leaves for a user who may see every unit
+    first, last = _data_range(version, everything.key(), everything)
+    if first is None or last is None:
+        return None
+    last = min(last, vntime.today())  # as ``state.data_range``: a future-dated dossier moves no default
+    settings = metrics.Settings()
+    choices = state.periods_with_data(first, last, "quarter", settings.calendar)
+    period = state.newest_complete(choices, last)
+    keys = _keys(everything, period, settings)
+    _league(keys, everything, period, settings)
+    _index_league(keys, everything, period, settings)
+    with _warm_lock:
+        _warmed.add((version, period.code, period.calendar, dataclasses.astuple(settings)))
+    _warm_peers(period, settings)
+    return period.code
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)

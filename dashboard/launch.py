@@ -1,11 +1,11 @@
 """Production launcher of the dashboard (``motcua serve``): Streamlit as a supervised child process.
 
-The child is ``python -m streamlit run dashboard/app.py`` with the production flags set explicitly
-(headless, XSRF protection and CORS on, usage statistics off, no file watcher, no error details shown to
-users), bound to ``host:port`` under ``base_path`` (behind a reverse proxy, e.g. ``/kpi``). Its output is
-turned into structured logs: one JSON object per line (``ts``, ``level``, ``logger``, ``msg``) on stdout
-(journald) or appended to ``log_file`` (reopened after logrotate moves it). SIGTERM/SIGINT are forwarded
-so systemd stops it cleanly.
+The child is ``python -m streamlit run dashboard/server.py`` (the app of ``dashboard/app.py`` with a warm
+start) with the production flags set explicitly (headless, XSRF protection and CORS on, usage statistics
+off, no file watcher, no error details shown to users), bound to ``host:port`` under ``base_path`` (behind
+a reverse proxy, e.g. ``/kpi``). Its output is turned into structured logs: one JSON object per line
+(``ts``, ``level``, ``logger``, ``msg``) on stdout (journald) or appended to ``log_file`` (reopened after
+logrotate moves it). SIGTERM/SIGINT are forwarded so systemd stops it cleanly.
 
 Health check: ``GET http://HOST:PORT/<base_path>/_stcore/health`` answers ``200 ok`` once the server is up.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from motcua.jsonlog import json_line
 
-APP = Path(__file__).resolve().parent / "app.py"
+APP = Path(__file__).resolve().parent / "server.py"  # dashboard/app.py served with a warm start (server.py)
 ROOT = APP.parent.parent  # holds .streamlit/config.toml (theme); the child runs there
 _BASE_PATH_RE = re.compile(r"[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*")
 _CHILD_LINE_RE = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL)\|([^|]*)\|(.*)")

@@ -228,6 +228,10 @@ def data_range() -> tuple[date, date]:
 def default_periods(kind: str, calendar: str) -> list[periods.Period]:
     """Periods with data, newest first, never starting after today (Vietnam time)."""
     first, last = data_range()
+    return periods_with_data(first, last, kind, calendar)
+
+
+def periods_with_data(first: date, last: date, kind: str, calendar: str) -> list[periods.Period]:
     found = periods.periods_between(first, last, kind, calendar) if kind != "custom" else []
     if not found:
         found = periods.periods_between(last, last, kind, calendar)
@@ -238,6 +242,10 @@ def default_period(choices: list[periods.Period]) -> periods.Period:
     """The newest period the data covers to its end; the newest one only when none is complete (a
     report-calendar Q4 that began on 15/09 is not the default while the data ends on 30/09)."""
     _first, last = data_range()
+    return newest_complete(choices, last)
+
+
+def newest_complete(choices: list[periods.Period], last: date) -> periods.Period:
     complete = [p for p in choices if p.end <= last]
     return complete[0] if complete else choices[0]
 

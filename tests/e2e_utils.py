@@ -20,6 +20,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Background-networking flags: the closed network here refuses Chromium's own connections.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+APP = ROOT / "dashboard" / "server.py"  # the app (dashboard/app.py) as `motcua serve` runs it
+BASELINE_APP = Path(__file__).resolve().parent / "baseline_app.py"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
@@ -34,14 +36,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(db_path: Path, log_name: str, extra_env: dict | None = None) -> Iterator[str]:
-    """Run `streamlit run dashboard/app.py` on ``db_path``; yield its base URL once healthy."""
+def streamlit_server(db_path: Path | None, log_name: str, extra_env: dict | None = None,
+                     script: Path = APP) -> Iterator[str]:
+    """Run `streamlit run <script>` (the dashboard) on ``db_path``; yield its base URL once healthy."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    env = {**os.environ, "MOTCUA_DB": str(db_path), **(extra_env or {})}
+    env = {**os.environ, **({"MOTCUA_DB": str(db_path)} if db_path else {}), **(extra_env or {})}
     with open(ARTIFACTS / log_name, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port",
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port",
              str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -49,6 +52,8 @@ def streamlit_server(db_path: Path, log_name: str, extra_env: dict | None = None
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(base, process)
+            if script == APP:
+                _wait_warm_start(ARTIFACTS / log_name)
             yield base
         finally:
             process.terminate()
@@ -56,6 +61,17 @@ def streamlit_server(db_path: Path, log_name: str, extra_env: dict | None = None
                 process.wait(10)
             if process.poll() is None:
                 process.kill()
+
+
+def _wait_warm_start(log_path: Path, timeout: float = 180) -> None:
+    """Until dashboard/server.py logged the end of its warm start: the timed visits are those of a server
+    that has been up a while, as in production (the warm start is timed by the log line itself)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Khởi động trước" in log_path.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the dashboard's warm start did not finish")
 
 
 def _wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> None:

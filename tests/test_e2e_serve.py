@@ -48,6 +48,10 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
         _wait_health(f"{base}/_stcore/health", process)
         with pytest.raises(urllib.error.HTTPError):  # nothing is served outside the base path
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)
+        # The page shell is Vietnamese (dashboard/server.py), for "/" and for a page's own path.
+        for path in ("/", "/so-sanh?metric=online_rate"):
+            shell = urllib.request.urlopen(f"{base}{path}", timeout=10).read().decode()
+            assert '<html lang="vi">' in shell and "<title>Một Cửa KPI</title>" in shell, path
         with chromium_browser() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             # The default page by its own path under the base path (a link): Tổng quan, no "Page not found".
@@ -57,6 +61,7 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
             page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=30_000)
             page.wait_for_selector(IDLE, timeout=60_000)
             assert page.get_by_text("Page not found").count() == 0 and "period=2026Q2" in page.url
+            assert page.evaluate("document.documentElement.lang") == "vi"
             page.get_by_role("link", name="Dữ liệu").first.click()
             page.wait_for_url(f"{base}/du-lieu*", timeout=30_000)
             page.wait_for_selector(IDLE, timeout=60_000)
@@ -77,6 +82,8 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
     assert records[0]["health"] == f"{base}/_stcore/health"
     assert any(r["logger"].startswith("streamlit") for r in records)
+    # The warm start ran once the server was up (the default period's tables were computed before a visit).
+    assert any(r["logger"] == "motcua.server" and r["msg"].startswith("Khởi động trước xong") for r in records)
     assert records[-1]["msg"] == "Bảng điều khiển đã dừng" and records[-1]["exit_code"] in (0, -15)
     assert dbmod.Database(db_path).query_rows("SELECT count(*) FROM dossiers WHERE dossier_code = 'HS-MOI-1'") == [(1,)]
 

@@ -46,3 +46,37 @@ def _clear_streamlit_caches():
     st.cache_data.clear()
     yield
     st.cache_data.clear()
+
+
+def test_warm_start_computes_what_a_first_visit_of_so_sanh_reads(tmp_path, monkeypatch):
+    """``data.warm_start`` (run by dashboard/server.py when the server starts) fills the caches under the
+    keys the pages use: the first visit of So sánh (all units, default period) computes no league again."""
+    from streamlit.testing.v1 import AppTest
+
+    path = dbfactory.sample_db(tmp_path / "s.duckdb", n=400)
+    monkeypatch.setenv("MOTCUA_DB", str(path))
+    from dashboard import data
+
+    data._warmed.clear()
+    warmed = data.warm_start()
+    assert warmed is not None
+
+    def recomputed(*_args, **_kwargs):
+        raise AssertionError("computed again on the first visit")
+
+    monkeypatch.setattr(metrics, "league_table", recomputed)
+    monkeypatch.setattr(index_estimate, "league", recomputed)
+    monkeypatch.setattr(index_estimate, "ranked_months", recomputed)
+    at = AppTest.from_string("from dashboard import pickers, state\nfrom dashboard.views import so_sanh\n"
+                             "state.begin_run()\npickers.render_sidebar()\nso_sanh.render()\n", default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["f_period"] == warmed  # the page's default period is the one warmed
+    assert at.dataframe  # the league table is drawn (from the warm cache)
+
+
+def test_warm_start_without_a_database_does_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTCUA_DB", str(tmp_path / "missing.duckdb"))
+    from dashboard import data
+
+    assert data.warm_start() is None

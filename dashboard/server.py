@@ -1,0 +1,102 @@
+"""The dashboard's server: ``streamlit run dashboard/server.py`` (``motcua serve``, ``make run``, the browser
+tests). It serves the app of ``dashboard/app.py`` unchanged, as a Streamlit ``st.App`` (Streamlit ≥ 1.67),
+for two things a plain ``streamlit run dashboard/app.py`` cannot do:
+
+- **Warm start.** Streamlit imports an app's code and fills its caches on the first visit, so the first
+  visitor after every restart waited 5.2–5.7 s on the 1M-dossier database where later ones wait ~2.5 s. The
+  lifespan hook starts one thread when the server starts (``motcua-start``) that imports the pages and
+  runs ``dashboard.data.warm_start``: the database opened and checked, the unit list, the default
+  period's league tables and the province ranks, in the caches the pages read. The server answers at
+  once; a visitor who comes during the warm-up finds whatever is ready and computes the rest as before.
+- **A Vietnamese page shell.** Streamlit's ``index.html`` says ``<html lang="en">`` and
+  ``<title>Streamlit</title>``: a browser then offers to translate the Vietnamese page from English and a
+  screen reader reads it with English rules, and a tab shows "Streamlit" until the first run sets the
+  title. The middleware rewrites those two in the HTML responses (only ``text/html``; scripts, data and
+  downloads pass untouched; a page Streamlit gzipped is unpacked first and sent as is).
+
+AppTest tests keep using ``dashboard/app.py`` directly; this module adds nothing a page could see."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from contextlib import asynccontextmanager
+
+import streamlit as st
+from starlette.middleware import Middleware
+from streamlit.logger import get_logger
+
+PAGE_TITLE = "Một Cửa KPI"
+_HTML_REWRITES = ((b'<html lang="en">', b'<html lang="vi">'),
+                  (b"<title>Streamlit</title>", f"<title>{PAGE_TITLE}</title>".encode()))
+_log = get_logger("motcua.server")  # Streamlit's log format: `motcua serve` turns it into JSON lines
+
+
+def vietnamese_shell(html: bytes) -> bytes:
+    for old, new in _HTML_REWRITES:
+        html = html.replace(old, new, 1)
+    return html
+
+
+class VietnameseShell:
+    """ASGI middleware: ``vietnamese_shell`` applied to every ``text/html`` response (Streamlit's index.html,
+    served for "/" and for every page path); other responses are streamed through unchanged."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: dict = {}
+        body: list[bytes] = []
+
+        async def rewrite(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                if headers.get(b"content-type", b"").startswith(b"text/html"):
+                    held["start"] = message  # sent once the whole (small) page is in
+                    return
+            elif "start" in held and message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                start = held.pop("start")
+                page = b"".join(body)
+                if dict(start.get("headers", [])).get(b"content-encoding") == b"gzip":
+                    page = gzip.decompress(page)  # Streamlit's gzip runs inside this middleware; 8 KB page
+                page = vietnamese_shell(page)
+                start["headers"] = [(name, str(len(page)).encode() if name == b"content-length" else value)
+                                    for name, value in start.get("headers", []) if name != b"content-encoding"]
+                await send(start)
+                await send({"type": "http.response.body", "body": page})
+                return
+            await send(message)
+
+        await self.app(scope, receive, rewrite)
+
+
+def _warm() -> None:
+    started = time.perf_counter()
+    try:
+        from dashboard import data
+        from dashboard.views import bao_cao, du_lieu, so_hoa, so_sanh, tien_do, tong_quan, truc_tuyen  # noqa: F401
+
+        period = data.warm_start()
+    except Exception:  # noqa: BLE001 - a warm-up only: the first visit computes what it needs itself
+        _log.warning("Khởi động trước thất bại; lượt xem đầu tiên sẽ tự tính.", exc_info=True)
+        return
+    _log.info("Khởi động trước xong sau %.1f s (kỳ %s).", time.perf_counter() - started, period or "không có dữ liệu")
+
+
+@asynccontextmanager
+async def _lifespan(_app):
+    # After Streamlit's runtime started (st.App runs this hook then), so the caches filled are the ones
+    # the sessions use. A thread: the server answers while it works.
+    threading.Thread(target=_warm, name="motcua-start", daemon=True).start()
+    yield
+
+
+app = st.App("app.py", lifespan=_lifespan, middleware=[Middleware(VietnameseShell)])
