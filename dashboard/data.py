@@ -308,8 +308,8 @@ def warm_start() -> str | None:
     """Before the first visitor (``dashboard/server.py`` runs this once when the server starts, in a
     thread): open and check the published database, list its units and compute what every first visit of
     an all-units user (admin, province officer, the local demo) asks for on the default period, the newest
-    complete quarter: the data range, the league and the service-index league of all units, and the
-    province ranks. Everything lands in the shared caches the pages read, with the keys a page uses.
+    complete quarter: the data range, Tổng quan of all units, the league and the service-index league of
+    all units, and the province ranks. Everything lands in the shared caches the pages read, with the keys a page uses.
     Returns the period warmed (None without a database)."""
     try:
         version = get_db().version()
@@ -327,12 +327,29 @@ def warm_start() -> str | None:
     choices = state.periods_with_data(first, last, "quarter", settings.calendar)
     period = state.newest_complete(choices, last)
     keys = _keys(everything, period, settings)
+    _warm_overview(everything, period, settings)
     _league(keys, everything, period, settings)
     _index_league(keys, everything, period, settings)
     with _warm_lock:
         _warmed.add((version, period.code, period.calendar, dataclasses.astuple(settings)))
     _warm_peers(period, settings)
     return period.code
+
+
+def _warm_overview(scope: Scope, period: Period, settings: metrics.Settings) -> None:
+    """What Tổng quan reads for ``scope`` (the default page), under the keys it uses: "Số liệu đến ngày",
+    the KPIs of the period and of the one it is compared with, the estimate, the months, the at-risk list."""
+    version = get_db().version()
+    until = _data_until(version, scope.key(), dataclasses.astuple(settings), scope, settings)
+    compare = period.previous()
+    if until is not None and period.start <= until < period.end:  # as ``components.freshness``
+        compare = index_estimate.same_span_previous(period, until)
+    keys = _keys(scope, period, settings)
+    _kpis(keys, scope, period, settings)
+    _kpis(_keys(scope, compare, settings), scope, compare, settings)
+    _index_block(keys, scope, period, settings)
+    _breakdown(keys, "month", scope, period, settings)
+    _at_risk((version, scope.key(), dataclasses.astuple(settings)), min(vntime.today(), period.end), scope, settings)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)

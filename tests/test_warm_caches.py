@@ -48,9 +48,19 @@ def _clear_streamlit_caches():
     st.cache_data.clear()
 
 
-def test_warm_start_computes_what_a_first_visit_of_so_sanh_reads(tmp_path, monkeypatch):
+# What each page's first visit (all units, default period) would compute if the warm start had not.
+FIRST_VISIT = {
+    "so_sanh": [(metrics, "league_table"), (index_estimate, "league"), (index_estimate, "ranked_months")],
+    "tong_quan": [(metrics, "compute_kpis"), (metrics, "breakdown"), (metrics, "at_risk"),
+                  (index_estimate, "estimate_block"), (index_estimate, "data_until")],
+}
+
+
+@pytest.mark.parametrize("page", sorted(FIRST_VISIT))
+def test_warm_start_computes_what_a_first_visit_reads(tmp_path, monkeypatch, page):
     """``data.warm_start`` (run by dashboard/server.py when the server starts) fills the caches under the
-    keys the pages use: the first visit of So sánh (all units, default period) computes no league again."""
+    keys the pages use: the first visit of Tổng quan or So sánh (all units, default period) computes none
+    of it again."""
     from streamlit.testing.v1 import AppTest
 
     path = dbfactory.sample_db(tmp_path / "s.duckdb", n=400)
@@ -64,15 +74,15 @@ def test_warm_start_computes_what_a_first_visit_of_so_sanh_reads(tmp_path, monke
     def recomputed(*_args, **_kwargs):
         raise AssertionError("computed again on the first visit")
 
-    monkeypatch.setattr(metrics, "league_table", recomputed)
-    monkeypatch.setattr(index_estimate, "league", recomputed)
-    monkeypatch.setattr(index_estimate, "ranked_months", recomputed)
-    at = AppTest.from_string("from dashboard import pickers, state\nfrom dashboard.views import so_sanh\n"
-                             "state.begin_run()\npickers.render_sidebar()\nso_sanh.render()\n", default_timeout=60)
+    for module, name in FIRST_VISIT[page]:
+        monkeypatch.setattr(module, name, recomputed)
+    at = AppTest.from_string("from dashboard import pickers, state\nfrom dashboard.views import " + page + "\n"
+                             "state.begin_run()\npickers.render_sidebar()\n" + page + ".render()\n",
+                             default_timeout=60)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["f_period"] == warmed  # the page's default period is the one warmed
-    assert at.dataframe  # the league table is drawn (from the warm cache)
+    assert at.dataframe  # its tables are drawn (from the warm caches)
 
 
 def test_warm_start_without_a_database_does_nothing(tmp_path, monkeypatch):

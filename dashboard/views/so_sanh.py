@@ -102,13 +102,17 @@ def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
                                  "chọn một dòng để mở Tổng quan của đơn vị")
     shown = pd.concat([pd.DataFrame([{**total, "label": TOTAL_LABEL}]), sort_by_metric(league, metric_key, sort)],
                       ignore_index=True)
-    rows = ui.table(shown, _league_cols(metric_key), "compare_league", caption, file_stem="bang-xep-hang-don-vi",
-                    selectable=True)
-    if rows and rows[0] > 0:  # row 0 is the scope total
-        _open_overview(str(shown.iloc[rows[0]]["key"]))
+    picked = _selected_rows("compare_league")  # the run a row click started: switch before drawing the table
+    if picked and picked[0] > 0:  # row 0 is the scope total
+        _open_overview(str(shown.iloc[picked[0]]["key"]))
+    ui.table(shown, _league_cols(metric_key), "compare_league", caption, file_stem="bang-xep-hang-don-vi",
+             selectable=True)
 
 
 def _bars(league: pd.DataFrame, total: dict, metric_key: str) -> None:
+    clicked = _clicked_bar_unit()  # the tab's fragment rerun a bar click started: switch before drawing
+    if clicked:
+        _open_overview(clicked)
     caption = state.view_caption("đường nét đứt: tỷ lệ chung của phạm vi; chấm: mục tiêu; bấm vào một thanh để mở "
                                  "Tổng quan của đơn vị")
     cols = [ui.Col("label", "Đơn vị"), ui.Col(metric_key, metric_label(metric_key),
@@ -119,12 +123,32 @@ def _bars(league: pd.DataFrame, total: dict, metric_key: str) -> None:
     else:
         fig = charts.rates_by_unit(top, metric_key, caption, total=total.get(metric_key),
                                    target=state.targets().get(metric_key))
-    points = ui.chart(fig, f"compare_bars_{metric_key}", caption, data=top, cols=cols, selectable=True,
-                      file_stem=f"{slug(metric_label(metric_key))}-theo-don-vi")
-    keys = [p.get("customdata") for p in points if p.get("customdata")]
-    if keys:
-        key = keys[0][0] if isinstance(keys[0], list | tuple) else keys[0]
-        _open_overview(str(key))
+    # A click reruns the tab (a fragment), which reads the clicked bar from this chart's state first.
+    ui.chart(fig, f"compare_bars_{metric_key}", caption, data=top, cols=cols, selectable=True,
+             file_stem=f"{slug(metric_label(metric_key))}-theo-don-vi")
+
+
+def _unit_of(points) -> str | None:
+    """The unit code a click on a bar carries (its ``customdata``), if any."""
+    keys = [p.get("customdata") for p in points or [] if p.get("customdata")]
+    if not keys:
+        return None
+    return str(keys[0][0] if isinstance(keys[0], list | tuple) else keys[0])
+
+
+def _selection(widget_key: str) -> dict:
+    """The selection a click left in a chart's or table's state, read at the top of the run it started."""
+    event = st.session_state.get(widget_key) or {}
+    return event.get("selection") or {}
+
+
+def _selected_rows(widget_key: str) -> list[int]:
+    return list(_selection(widget_key).get("rows") or [])
+
+
+def _clicked_bar_unit() -> str | None:
+    """The unit of a bar clicked on the ranking chart of the chosen metric (that chart's key)."""
+    return _unit_of(_selection(f"compare_bars_{st.session_state.get('compare_rate')}").get("points"))
 
 
 def _radar(league: pd.DataFrame, chosen: list[str]) -> None:
