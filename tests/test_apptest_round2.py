@@ -341,3 +341,23 @@ def test_at_risk_phone_items_lead_with_warning_and_escape_data_text(sample, monk
               calendar="calendar")
     phone = [m.value for m in at.markdown if "ngày LV · hạn" in m.value]
     assert phone and phone[0].startswith("- 🔴 **Đã quá hạn** · quá ")
+
+
+def test_overview_draws_one_monthly_trend_chart_at_a_time(sample, monkeypatch):
+    """The two monthly views of Tổng quan are tabs and only the open one is drawn (each Plotly chart is
+    browser work on every opening of a commune); a link can open the other one."""
+    code = dbfactory.commune_codes()[0]
+
+    def chart_ids(at) -> list[str]:
+        return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
+
+    at = _app("tong_quan", sample, monkeypatch, unit=code, period="2026Q3", calendar="calendar")
+    assert [t.label for t in at.tabs][:2] == ["Tỷ lệ theo tháng", "Kết quả giải quyết theo tháng"]
+    drawn = chart_ids(at)
+    assert any(i.endswith("overview_trend_rates") for i in drawn)
+    assert not any(i.endswith("overview_trend_buckets") for i in drawn)
+    at = _app("tong_quan", sample, monkeypatch, unit=code, period="2026Q3", calendar="calendar",
+              tab="ket-qua-giai-quyet-theo-thang")
+    drawn = chart_ids(at)
+    assert any(i.endswith("overview_trend_buckets") for i in drawn)
+    assert not any(i.endswith("overview_trend_rates") for i in drawn)

@@ -72,12 +72,25 @@ def _cards(kpis: dict, previous: dict, previous_period, partial: bool = False) -
 
 
 def _trend(scope, period, settings) -> None:
+    # Two views of the same months: tabs, only the open one drawn (a Plotly chart is ~0.1-0.3 s of the
+    # browser's work each time Tổng quan opens for a commune on the 1M-dossier benchmark).
+    ui.lazy_tabs([("Tỷ lệ theo tháng", lambda: _trend_rates(scope, period, settings)),
+                  ("Kết quả giải quyết theo tháng", lambda: _trend_buckets(scope, period, settings))],
+                 key="overview_trend_tabs")
+
+
+def _trend_rates(scope, period, settings) -> None:
     months = data.breakdown(scope, period, "month", settings)
     caption = state.view_caption("theo tháng")
     goals = {k: v for k, v in state.targets().items() if k in TREND_RATES}
     rate_cols = [ui.Col("label", "Tháng"), *[ui.Col(k, metrics.RATES[k].label, "pct") for k in TREND_RATES]]
     ui.chart(charts.rates_by_month(months, TREND_RATES, caption, targets=goals), "overview_trend_rates", caption,
              data=months, cols=rate_cols, file_stem="xu-huong-ty-le")
+
+
+def _trend_buckets(scope, period, settings) -> None:
+    months = data.breakdown(scope, period, "month", settings)
+    caption = state.view_caption("theo tháng")
     bucket_cols = [ui.Col("label", "Tháng"),
                    *[ui.Col(k, metrics.COUNTS.get(k, k), "int") for k in charts.RESOLUTION_BUCKETS]]
     ui.chart(charts.resolution_by_month(months, caption), "overview_trend_buckets", caption, data=months,
