@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
@@ -31,6 +33,7 @@ from motcua.periods import Period
 
 TTL = 15 * 60
 ENTRIES = 256
+REJECTS_SHOWN = 5000  # rejected rows listed on Dữ liệu
 
 
 def _keys(scope: Scope, period: Period, settings: metrics.Settings) -> tuple:
@@ -308,8 +311,8 @@ def warm_start() -> str | None:
     """Before the first visitor (``dashboard/server.py`` runs this once when the server starts, in a
     thread): open and check the published database, list its units and compute what every first visit of
     an all-units user (admin, province officer, the local demo) asks for on the default period, the newest
-    complete quarter: the data range, Tổng quan of all units, the league and the service-index league of
-    all units, and the province ranks. Everything lands in the shared caches the pages read, with the keys a page uses.
+    complete quarter: the data range, Tổng quan of all units, the data checks of Dữ liệu, the league and the
+    service-index league of all units, and the province ranks. Everything lands in the shared caches the pages read, with the keys a page uses.
     Returns the period warmed (None without a database)."""
     try:
         version = get_db().version()
@@ -328,12 +331,53 @@ def warm_start() -> str | None:
     period = state.newest_complete(choices, last)
     keys = _keys(everything, period, settings)
     _warm_overview(everything, period, settings)
+    _warm_data_checks(everything, period, settings)
     _league(keys, everything, period, settings)
     _index_league(keys, everything, period, settings)
     with _warm_lock:
         _warmed.add((version, period.code, period.calendar, dataclasses.astuple(settings)))
     _warm_peers(period, settings)
     return period.code
+
+
+def keep_warm(stop: threading.Event, check_every: float = 60.0, clock=time.monotonic,
+              report: Callable[[str | None, float], None] | None = None) -> None:
+    """``warm_start`` now, then again whenever a new database version is published or the cached entries
+    are about to expire (``TTL``): a visitor hours after a restart or right after the nightly import still
+    finds the default views computed. Runs until ``stop`` is set (dashboard/server.py, one thread). A
+    check is a ``stat`` of the database file; a warm start whose entries are still cached costs only the
+    lookups. ``report(period, seconds)`` after each warm start."""
+    warmed_version, warmed_at = None, 0.0
+    while True:
+        try:
+            version = get_db().version()
+        except dbmod.DatabaseUnavailable:
+            version = None
+        due = warmed_version is None or clock() - warmed_at >= TTL - 2 * check_every
+        if version is not None and (version != warmed_version or due):
+            started = clock()
+            try:
+                period = warm_start()
+            except Exception:  # noqa: BLE001 - a warm-up only: the pages compute what they need themselves
+                logging.getLogger(__name__).warning("warm start failed", exc_info=True)
+                period = None
+            warmed_version, warmed_at = version, clock()
+            if report is not None:
+                report(period, warmed_at - started)
+        if stop.wait(check_every):
+            return
+
+
+def _warm_data_checks(scope: Scope, period: Period, settings: metrics.Settings) -> None:
+    """What Dữ liệu reads once per database version: the data checks, the coverage by unit and by file, the
+    attribution reconciliation, the import history and the rejected rows (each a scan of every dossier)."""
+    version = get_db().version()
+    _quality(version, scope.key(), scope)
+    for by in ("unit", "file"):
+        _coverage(version, scope.key(), by, scope)
+    _reconciliation(_keys(scope, period, settings), scope, period, settings)
+    _imports(version)
+    _rejects(version, REJECTS_SHOWN)
 
 
 def _warm_overview(scope: Scope, period: Period, settings: metrics.Settings) -> None:
@@ -423,7 +467,7 @@ def imports(version: str) -> pd.DataFrame:
     return _imports(version)
 
 
-def rejects(version: str, limit: int = 5000) -> pd.DataFrame:
+def rejects(version: str, limit: int = REJECTS_SHOWN) -> pd.DataFrame:
     """Rejected rows with their raw values (may hold any commune's data): admins only."""
     auth.require_admin(current_user(), "xem các dòng bị loại")
     return _rejects(version, limit)

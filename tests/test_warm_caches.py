@@ -53,6 +53,7 @@ FIRST_VISIT = {
     "so_sanh": [(metrics, "league_table"), (index_estimate, "league"), (index_estimate, "ranked_months")],
     "tong_quan": [(metrics, "compute_kpis"), (metrics, "breakdown"), (metrics, "at_risk"),
                   (index_estimate, "estimate_block"), (index_estimate, "data_until")],
+    "du_lieu": [(metrics, "data_quality"), (metrics, "coverage_table"), (metrics, "attribution_reconciliation")],
 }
 
 
@@ -90,3 +91,70 @@ def test_warm_start_without_a_database_does_nothing(tmp_path, monkeypatch):
     from dashboard import data
 
     assert data.warm_start() is None
+
+
+class _Ticks:
+    """A stand-in for the stop event of ``keep_warm``: each wait moves a fake clock on; stops after ``n``."""
+
+    def __init__(self, n: int, step: float, versions: list[str]) -> None:
+        self.now, self.n, self.step, self.versions = 0.0, n, step, versions
+        self.waits = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def wait(self, _timeout: float) -> bool:
+        self.waits += 1
+        self.now += self.step
+        return self.waits >= self.n
+
+    def version(self) -> str:
+        return self.versions[min(self.waits, len(self.versions) - 1)]
+
+
+def _keep_warm_calls(monkeypatch, ticks: _Ticks) -> list[float]:
+    from dashboard import data
+
+    calls = []
+    monkeypatch.setattr(data, "warm_start", lambda: calls.append(ticks.now) or "2026Q3")
+    monkeypatch.setattr(data, "get_db", lambda: type("Db", (), {"version": staticmethod(ticks.version)})())
+    reports = []
+    data.keep_warm(ticks, check_every=60, clock=ticks.clock, report=lambda p, s: reports.append(p))
+    assert reports == ["2026Q3"] * len(calls)
+    return calls
+
+
+def test_keep_warm_warms_again_before_the_cached_entries_expire(monkeypatch):
+    from dashboard import data
+
+    ticks = _Ticks(n=40, step=60, versions=["v1"])  # 40 minutes, one database version
+    calls = _keep_warm_calls(monkeypatch, ticks)
+    assert calls[0] == 0  # at once
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert gaps and all(gap < data.TTL for gap in gaps)  # every entry is recomputed before it expires
+    assert len(calls) <= 40 * 60 / (data.TTL - 120) + 1  # and not more often than that
+
+
+def test_keep_warm_warms_a_new_database_version_at_once(monkeypatch):
+    ticks = _Ticks(n=5, step=60, versions=["v1", "v1", "v2", "v2", "v2"])  # a publish after 2 minutes
+    assert _keep_warm_calls(monkeypatch, ticks) == [0, 120]
+
+
+def test_keep_warm_waits_for_a_database(monkeypatch):
+    from dashboard import data
+    from motcua import db as dbmod
+
+    ticks = _Ticks(n=3, step=60, versions=["v1"])
+    state = {"missing": 2}
+
+    def version() -> str:
+        if state["missing"]:
+            state["missing"] -= 1
+            raise dbmod.DatabaseUnavailable("chưa có")
+        return "v1"
+
+    calls = []
+    monkeypatch.setattr(data, "warm_start", lambda: calls.append(ticks.now) or None)
+    monkeypatch.setattr(data, "get_db", lambda: type("Db", (), {"version": staticmethod(version)})())
+    data.keep_warm(ticks, check_every=60, clock=ticks.clock)
+    assert calls == [120]  # the first check after the database appeared
