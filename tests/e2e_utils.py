@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -171,3 +172,33 @@ def save_timings(timings: dict[str, float], stem: str, title: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"{stem}{suffix}.json").write_text(json.dumps(timings, indent=2, ensure_ascii=False))
     print(f"\n{title} (giây):", json.dumps(timings, ensure_ascii=False))
+
+
+def plot_shown(page) -> None:
+    """A page's heading and its first visible Plotly chart are on screen."""
+    page.locator("[data-testid=stMain] h1").first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot:visible").first.wait_for(timeout=30_000)
+
+
+def measure_floor(browser) -> dict[str, float]:
+    """The baseline of a run's timings: Streamlit alone (tests/baseline_app.py: a heading and one small
+    Plotly chart, no data) opened cold in a new browser context, and one click that reruns it (medians of
+    3). The machine's speed varies from run to run by 2x and more; the dashboard's figures are read beside
+    these, measured in the same run."""
+
+    def visit(base: str) -> tuple[float, float]:
+        page = logged_page(browser, viewport={"width": 1280, "height": 1000})
+        opened = time_in_browser(page, lambda: page.goto(base), lambda: plot_shown(page), since=0)
+        button = page.get_by_role("button", name="Chạy lại")
+        clicked = time_in_browser(page, button.click, lambda: page.get_by_text("Số lần bấm: 1").wait_for())
+        page.close()
+        return opened, clicked
+
+    with streamlit_server(None, "e2e-baseline-streamlit.log", script=BASELINE_APP) as base:
+        visit(base)  # the first visit pays the server's imports: not counted
+        opens, clicks = zip(*(visit(base) for _ in range(3)), strict=True)
+    return {FLOOR_OPEN: statistics.median(opens), FLOOR_CLICK: statistics.median(clicks)}
+
+
+FLOOR_OPEN = "nền: Streamlit + 1 biểu đồ Plotly, mở lần đầu (trung vị 3 lần)"
+FLOOR_CLICK = "nền: bấm nút, chạy lại và vẽ lại biểu đồ (trung vị 3 lần)"

@@ -31,6 +31,7 @@ from e2e_utils import (
     chromium_missing,
     e2e_database,
     logged_page,
+    measure_floor,
     save_timings,
     streamlit_server,
     time_in_browser,
@@ -69,8 +70,10 @@ def browser():
 
 
 @pytest.fixture(scope="module", autouse=True)
-def timings_file():
+def timings_file(browser):
     yield
+    if TIMINGS:  # the floor of this run beside the journeys' figures (e2e_utils.measure_floor)
+        TIMINGS.update(measure_floor(browser))
     save_timings(TIMINGS, "e2e-timings", "Thời gian tương tác")
 
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import re
-import statistics
 from pathlib import Path
 
 import dbfactory
 import pytest
 from e2e_utils import (
     ARTIFACTS,
-    BASELINE_APP,
     IDLE,
     chromium_browser,
     chromium_missing,
     e2e_database,
     logged_page,
+    measure_floor,
+    plot_shown,
     save_timings,
     streamlit_server,
     time_in_browser,
@@ -71,29 +71,11 @@ def _code() -> str:
     return dbfactory.commune_codes([UNIT_NAME])[0]
 
 
-def _plot_shown(page) -> None:
-    page.locator("[data-testid=stMain] h1").first.wait_for(timeout=60_000)
-    page.locator(".js-plotly-plot:visible").first.wait_for(timeout=30_000)
-
-
 def test_streamlit_floor_in_the_same_run(browser):
-    """The baseline of this run's timings: Streamlit alone (tests/baseline_app.py: a heading and one small
-    Plotly chart, no data) opened cold in a new browser context, and one click that reruns it. The machine's
-    speed varies from run to run by 2x and more; the dashboard's figures are read beside these."""
-    def visit(base: str) -> tuple[float, float]:
-        page = logged_page(browser, viewport={"width": 1280, "height": 1000})
-        opened = time_in_browser(page, lambda: page.goto(base), lambda: _plot_shown(page), since=0)
-        button = page.get_by_role("button", name="Chạy lại")
-        clicked = time_in_browser(page, button.click, lambda: page.get_by_text("Số lần bấm: 1").wait_for())
-        page.close()
-        return opened, clicked
-
-    with streamlit_server(None, "e2e-baseline-streamlit.log", script=BASELINE_APP) as base:
-        visit(base)  # the first visit pays the server's imports: not counted
-        opens, clicks = zip(*(visit(base) for _ in range(3)), strict=True)
-    TIMINGS["nền: Streamlit + 1 biểu đồ Plotly, mở lần đầu (trung vị 3 lần)"] = statistics.median(opens)
-    TIMINGS["nền: bấm nút, chạy lại và vẽ lại biểu đồ (trung vị 3 lần)"] = statistics.median(clicks)
-    assert min(opens) > 0 and min(clicks) > 0
+    """The baseline of this run's timings (``e2e_utils.measure_floor``)."""
+    floor = measure_floor(browser)
+    TIMINGS.update(floor)
+    assert min(floor.values()) > 0
 
 
 def test_dark_theme_primary_buttons_reach_aa_contrast(server, browser):
@@ -147,7 +129,7 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
 
     def view_shown() -> None:
         page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-        _plot_shown(page)
+        plot_shown(page)
 
     elapsed = time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
     TIMINGS["mở đường dẫn chia sẻ (lần đầu)"] = elapsed
