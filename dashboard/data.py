@@ -296,15 +296,25 @@ def warm_peer_caches(period: Period, settings: metrics.Settings) -> None:
     worker.start()
 
 
-def _warm_peers(period: Period, settings: metrics.Settings) -> None:
+def _warm_peers(period: Period, settings: metrics.Settings, fresh: bool = False) -> None:
+    """The province ranks of every province; ``fresh``: computed anew even when cached (``warm_start``)."""
+    def call(cached, *args):
+        return _fresh(cached, *args) if fresh else cached(*args)
+
     try:
         for code in index_estimate.province_representatives(get_db(), settings):
-            peers = _peers(get_db().version(), code)
+            peers = call(_peers, get_db().version(), code)
             keys = _peer_keys(peers, period, settings)
-            _peer_league(keys, peers, period, settings)
-            _peer_months(keys, peers, period, settings)
+            call(_peer_league, keys, peers, period, settings)
+            call(_peer_months, keys, peers, period, settings)
     except Exception:  # noqa: BLE001 - a warm-up only: the page computes what it needs itself
         logging.getLogger(__name__).warning("warming the province ranks failed", exc_info=True)
+
+
+def _fresh(cached, *args):
+    """``cached(*args)`` computed anew, not read from the cache: its entry (and TTL) starts now."""
+    cached.clear(*args)
+    return cached(*args)
 
 
 def warm_start() -> str | None:
@@ -312,17 +322,19 @@ def warm_start() -> str | None:
     thread): open and check the published database, list its units and compute what every first visit of
     an all-units user (admin, province officer, the local demo) asks for on the default period, the newest
     complete quarter: the data range, Tổng quan of all units, the data checks of Dữ liệu, the league and the
-    service-index league of all units, and the province ranks. Everything lands in the shared caches the pages read, with the keys a page uses.
-    Returns the period warmed (None without a database)."""
+    service-index league of all units, and the province ranks. Everything lands in the shared caches the
+    pages read, with the keys a page uses. Each entry is computed anew (``_fresh``), so its TTL starts
+    again: ``keep_warm`` calls this before the entries expire and a visitor never finds them gone (a cache
+    hit does not extend an entry's TTL). Returns the period warmed (None without a database)."""
     try:
         version = get_db().version()
     except dbmod.DatabaseUnavailable:
         return None
     from dashboard import state  # local: state imports data lazily too
 
-    unit_options()
+    _fresh(_unit_options, version)
     everything = Scope()  # what ``restrict`` leaves for a user who may see every unit
-    first, last = _data_range(version, everything.key(), everything)
+    first, last = _fresh(_data_range, version, everything.key(), everything)
     if first is None or last is None:
         return None
     last = min(last, vntime.today())  # as ``state.data_range``: a future-dated dossier moves no default
@@ -332,11 +344,11 @@ def warm_start() -> str | None:
     keys = _keys(everything, period, settings)
     _warm_overview(everything, period, settings)
     _warm_data_checks(everything, period, settings)
-    _league(keys, everything, period, settings)
-    _index_league(keys, everything, period, settings)
+    _fresh(_league, keys, everything, period, settings)
+    _fresh(_index_league, keys, everything, period, settings)
     with _warm_lock:
         _warmed.add((version, period.code, period.calendar, dataclasses.astuple(settings)))
-    _warm_peers(period, settings)
+    _warm_peers(period, settings, fresh=True)
     return period.code
 
 
@@ -345,8 +357,8 @@ def keep_warm(stop: threading.Event, check_every: float = 60.0, clock=time.monot
     """``warm_start`` now, then again whenever a new database version is published or the cached entries
     are about to expire (``TTL``): a visitor hours after a restart or right after the nightly import still
     finds the default views computed. Runs until ``stop`` is set (dashboard/server.py, one thread). A
-    check is a ``stat`` of the database file; a warm start whose entries are still cached costs only the
-    lookups. ``report(period, seconds)`` after each warm start."""
+    check is a ``stat`` of the database file; a warm start recomputes its entries (seconds of one core,
+    every ~13 minutes). ``report(period, seconds)`` after each warm start."""
     warmed_version, warmed_at = None, 0.0
     while True:
         try:
@@ -372,28 +384,29 @@ def _warm_data_checks(scope: Scope, period: Period, settings: metrics.Settings) 
     """What Dữ liệu reads once per database version: the data checks, the coverage by unit and by file, the
     attribution reconciliation, the import history and the rejected rows (each a scan of every dossier)."""
     version = get_db().version()
-    _quality(version, scope.key(), scope)
+    _fresh(_quality, version, scope.key(), scope)
     for by in ("unit", "file"):
-        _coverage(version, scope.key(), by, scope)
-    _reconciliation(_keys(scope, period, settings), scope, period, settings)
-    _imports(version)
-    _rejects(version, REJECTS_SHOWN)
+        _fresh(_coverage, version, scope.key(), by, scope)
+    _fresh(_reconciliation, _keys(scope, period, settings), scope, period, settings)
+    _fresh(_imports, version)
+    _fresh(_rejects, version, REJECTS_SHOWN)
 
 
 def _warm_overview(scope: Scope, period: Period, settings: metrics.Settings) -> None:
     """What Tổng quan reads for ``scope`` (the default page), under the keys it uses: "Số liệu đến ngày",
     the KPIs of the period and of the one it is compared with, the estimate, the months, the at-risk list."""
     version = get_db().version()
-    until = _data_until(version, scope.key(), dataclasses.astuple(settings), scope, settings)
+    until = _fresh(_data_until, version, scope.key(), dataclasses.astuple(settings), scope, settings)
     compare = period.previous()
     if until is not None and period.start <= until < period.end:  # as ``components.freshness``
         compare = index_estimate.same_span_previous(period, until)
     keys = _keys(scope, period, settings)
-    _kpis(keys, scope, period, settings)
-    _kpis(_keys(scope, compare, settings), scope, compare, settings)
-    _index_block(keys, scope, period, settings)
-    _breakdown(keys, "month", scope, period, settings)
-    _at_risk((version, scope.key(), dataclasses.astuple(settings)), min(vntime.today(), period.end), scope, settings)
+    _fresh(_kpis, keys, scope, period, settings)
+    _fresh(_kpis, _keys(scope, compare, settings), scope, compare, settings)
+    _fresh(_index_block, keys, scope, period, settings)
+    _fresh(_breakdown, keys, "month", scope, period, settings)
+    _fresh(_at_risk, (version, scope.key(), dataclasses.astuple(settings)), min(vntime.today(), period.end), scope,
+           settings)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)

@@ -158,3 +158,19 @@ def test_keep_warm_waits_for_a_database(monkeypatch):
     monkeypatch.setattr(data, "get_db", lambda: type("Db", (), {"version": staticmethod(version)})())
     data.keep_warm(ticks, check_every=60, clock=ticks.clock)
     assert calls == [120]  # the first check after the database appeared
+
+
+def test_each_warm_start_computes_its_entries_anew(tmp_path, monkeypatch):
+    """A cache hit does not extend an entry's TTL: a warm start that only read the cache would leave the
+    entries to expire minutes later. Each one recomputes what it warms, so the TTL starts again."""
+    path = dbfactory.sample_db(tmp_path / "s.duckdb", n=400)
+    monkeypatch.setenv("MOTCUA_DB", str(path))
+    from dashboard import data
+
+    calls = []
+    real = metrics.league_table
+    monkeypatch.setattr(metrics, "league_table", lambda *a, **k: calls.append(1) or real(*a, **k))
+    data._warmed.clear()
+    data.warm_start()
+    data.warm_start()
+    assert len(calls) == 2
