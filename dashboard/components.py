@@ -434,12 +434,11 @@ def freshness(scope, period) -> tuple[object, bool]:
     from motcua import index_estimate
 
     until = data.data_until(scope)
-    if until is None:
-        return period.previous(), False
-    st.caption(f"{DATA_UNTIL_PREFIX} {fmt.fmt_date(until)}")
-    if until >= period.end or until < period.start:
-        return period.previous(), False
-    compare = index_estimate.same_span_previous(period, until)
+    if until is not None:
+        st.caption(f"{DATA_UNTIL_PREFIX} {fmt.fmt_date(until)}")
+    compare, partial = index_estimate.comparison_period(period, until)
+    if not partial:
+        return compare, False
     st.warning(f"Kỳ chưa đủ số liệu: dữ liệu mới đến ngày {fmt.fmt_date(until)}, trước ngày cuối kỳ "
                f"{fmt.fmt_date(period.end)}. Các thay đổi được so với cùng khoảng thời gian của kỳ trước "
                f"({compare.label}).", icon=":material/hourglass_top:")

@@ -158,10 +158,13 @@ def _at_risk(keys: tuple, as_of: date, _scope: Scope, _settings: metrics.Setting
     return metrics.at_risk(get_db(), _scope, as_of, _settings)
 
 
+def _at_risk_keys(scope: Scope, settings: metrics.Settings) -> tuple:
+    return get_db().version(), scope.key(), dataclasses.astuple(settings)
+
+
 def at_risk(scope: Scope, as_of: date, settings: metrics.Settings) -> pd.DataFrame:
     scope = restrict(scope)
-    keys = (get_db().version(), scope.key(), dataclasses.astuple(settings))
-    return _at_risk(keys, as_of, scope, settings)
+    return _at_risk(_at_risk_keys(scope, settings), as_of, scope, settings)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
@@ -277,6 +280,10 @@ _warmed: set[tuple] = set()
 _warm_lock = threading.Lock()
 
 
+def _warm_key(version: str, period: Period, settings: metrics.Settings) -> tuple:
+    return version, period.code, period.calendar, dataclasses.astuple(settings)
+
+
 def warm_peer_caches(period: Period, settings: metrics.Settings) -> None:
     """Once per (database version, period, settings), in a background thread: the province-level league and
     12-month ranks of every province with dossiers. The first commune opened in a province then costs its
@@ -286,7 +293,7 @@ def warm_peer_caches(period: Period, settings: metrics.Settings) -> None:
         version = get_db().version()
     except dbmod.DatabaseUnavailable:
         return
-    key = (version, period.code, period.calendar, dataclasses.astuple(settings))
+    key = _warm_key(version, period, settings)
     with _warm_lock:
         if key in _warmed:
             return
@@ -347,7 +354,7 @@ def warm_start() -> str | None:
     _fresh(_league, keys, everything, period, settings)
     _fresh(_index_league, keys, everything, period, settings)
     with _warm_lock:
-        _warmed.add((version, period.code, period.calendar, dataclasses.astuple(settings)))
+        _warmed.add(_warm_key(version, period, settings))
     _warm_peers(period, settings, fresh=True)
     return period.code
 
@@ -365,7 +372,7 @@ def keep_warm(stop: threading.Event, check_every: float = 60.0, clock=time.monot
             version = get_db().version()
         except dbmod.DatabaseUnavailable:
             version = None
-        due = warmed_version is None or clock() - warmed_at >= TTL - 2 * check_every
+        due = clock() - warmed_at >= TTL - 2 * check_every
         if version is not None and (version != warmed_version or due):
             started = clock()
             try:
@@ -395,18 +402,14 @@ def _warm_data_checks(scope: Scope, period: Period, settings: metrics.Settings) 
 def _warm_overview(scope: Scope, period: Period, settings: metrics.Settings) -> None:
     """What Tổng quan reads for ``scope`` (the default page), under the keys it uses: "Số liệu đến ngày",
     the KPIs of the period and of the one it is compared with, the estimate, the months, the at-risk list."""
-    version = get_db().version()
-    until = _fresh(_data_until, version, scope.key(), dataclasses.astuple(settings), scope, settings)
-    compare = period.previous()
-    if until is not None and period.start <= until < period.end:  # as ``components.freshness``
-        compare = index_estimate.same_span_previous(period, until)
+    until = _fresh(_data_until, *_until_args(scope, settings))
+    compare, _partial = index_estimate.comparison_period(period, until)
     keys = _keys(scope, period, settings)
     _fresh(_kpis, keys, scope, period, settings)
     _fresh(_kpis, _keys(scope, compare, settings), scope, compare, settings)
     _fresh(_index_block, keys, scope, period, settings)
     _fresh(_breakdown, keys, "month", scope, period, settings)
-    _fresh(_at_risk, (version, scope.key(), dataclasses.astuple(settings)), min(vntime.today(), period.end), scope,
-           settings)
+    _fresh(_at_risk, _at_risk_keys(scope, settings), min(vntime.today(), period.end), scope, settings)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
@@ -452,8 +455,11 @@ def data_until(scope: Scope) -> date | None:
     scope = restrict(scope)
     from dashboard.state import current_settings
 
-    settings = current_settings()
-    return _data_until(get_db().version(), scope.key(), dataclasses.astuple(settings), scope, settings)
+    return _data_until(*_until_args(scope, current_settings()))
+
+
+def _until_args(scope: Scope, settings: metrics.Settings) -> tuple:
+    return get_db().version(), scope.key(), dataclasses.astuple(settings), scope, settings
 
 
 # ---------------------------------------------------------------- import history (not KPIs)

@@ -88,14 +88,15 @@ def _keep_warm(stop: threading.Event) -> None:
     except Exception:  # noqa: BLE001 - a warm-up only: the first visit imports and computes it itself
         _log.warning("Khởi động trước thất bại; lượt xem đầu tiên sẽ tự tính.", exc_info=True)
         return
-    first = [True]
+    first = True
 
     def report(period: str | None, seconds: float) -> None:
-        if first[0]:
+        nonlocal first
+        if first:
             seconds = time.perf_counter() - started  # the imports included
-        _log.info("%s sau %.1f s (kỳ %s).", "Khởi động trước xong" if first[0] else "Đã tính lại trước",
+        _log.info("%s sau %.1f s (kỳ %s).", "Khởi động trước xong" if first else "Đã tính lại trước",
                   seconds, period or "không có dữ liệu")
-        first[0] = False
+        first = False
 
     data.keep_warm(stop, report=report)
 

@@ -66,8 +66,7 @@ def collect(db, scope: Scope, period: Period, settings: metrics.Settings | None 
     """Every number of the brief, from the library."""
     settings = settings or metrics.Settings()
     until = index_estimate.data_until(db, scope, settings)
-    partial = bool(until and period.start <= until < period.end)
-    compare = index_estimate.same_span_previous(period, until) if partial else period.previous()
+    compare, partial = index_estimate.comparison_period(period, until)
     counts = metrics.kpi_counts(db, scope, period, settings)
     names = unit_names(db, scope.unit_codes)
     unit_name = ", ".join(names.get(code, code) for code in scope.unit_codes) or "Tất cả đơn vị"

@@ -622,6 +622,14 @@ def monthly_unit_counts(db, unit_codes: Iterable[str], months: list[Period],
     return frame
 
 
+def comparison_period(period: Period, until: date | None) -> tuple[Period, bool]:
+    """(the period ``period`` is compared with, whether ``period`` is partial): the previous period, or
+    the same span of it when the data ends (``until``) inside ``period``."""
+    if until is not None and period.start <= until < period.end:
+        return same_span_previous(period, until), True
+    return period.previous(), False
+
+
 def same_span_previous(period: Period, until: date) -> Period:
     """The previous period cut to the same number of days as ``period`` has data for (partial periods)."""
     previous = period.previous()
@@ -631,7 +639,7 @@ def same_span_previous(period: Period, until: date) -> Period:
 
 __all__ = [
     "COMPONENTS", "DEFAULT_VERSION", "ENTERED_KEYS", "ESTIMATE_LABEL", "GROUPS", "InputRow", "VERSIONS",
-    "actions", "check_version", "data_until", "ensure_same_version", "estimate_block", "estimated_points",
+    "actions", "check_version", "comparison_period", "data_until", "ensure_same_version", "estimate_block", "estimated_points",
     "import_inputs_csv", "league", "load_inputs", "parse_inputs_csv", "rank_of", "rank_ties_min",
     "same_span_previous", "save_inputs", "score_counts", "trend",
 ]

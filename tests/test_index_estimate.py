@@ -135,6 +135,12 @@ def test_same_span_previous_period():
     assert (previous.start, previous.end) == (date(2026, 4, 1), date(2026, 5, 16))
 
 
+def test_comparison_period_is_the_same_span_only_for_a_partial_period():
+    assert ie.comparison_period(Q3, date(2026, 8, 15)) == (ie.same_span_previous(Q3, date(2026, 8, 15)), True)
+    for until in (None, Q3.end, date(2026, 12, 1), date(2026, 6, 1)):  # no data, complete, past, before
+        assert ie.comparison_period(Q3, until) == (Q3.previous(), False)
+
+
 def test_csv_import_is_all_or_nothing(tmp_path):
     from dbfactory import build_db
 
