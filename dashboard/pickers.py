@@ -99,13 +99,14 @@ def page_style() -> str:
 
 
 def _init_defaults() -> None:
-    """Give every widget its default through session state (never both a default and a state value)."""
+    """Give every widget its value through session state (never both a default and a state value), on
+    every run (``state.keep_value``: a browser that missed an earlier run still shows the view)."""
     defaults = Settings()
-    st.session_state.setdefault(state.K_UNITS, [])
-    st.session_state.setdefault(state.K_KIND, "quarter")
+    state.keep_value(state.K_UNITS, [])
+    state.keep_value(state.K_KIND, "quarter")
     for spec in SETTINGS:
         value = getattr(defaults, spec.name)
-        st.session_state.setdefault(state.SETTING_KEYS[spec.name], list(value) if spec.kind == "multi" else value)
+        state.keep_value(state.SETTING_KEYS[spec.name], list(value) if spec.kind == "multi" else value)
 
 
 def _unit_picker() -> None:
@@ -142,6 +143,7 @@ def _period_pickers() -> None:
     if kind == "custom":
         if state.K_CUSTOM not in st.session_state:
             st.session_state[state.K_CUSTOM] = _default_custom_range(calendar)
+        state.keep_value(state.K_CUSTOM)
         st.date_input("Từ ngày – đến ngày", key=state.K_CUSTOM, format="DD/MM/YYYY")
         return
     choices = state.default_periods(kind, calendar)
@@ -153,6 +155,7 @@ def _period_pickers() -> None:
             by_code = {period.code: period, **by_code}  # a shared link may point outside the data range
     if st.session_state.get(state.K_PERIOD) not in by_code:
         st.session_state[state.K_PERIOD] = state.default_period(choices).code if choices else next(iter(by_code))
+    state.keep_value(state.K_PERIOD)
     st.selectbox("Kỳ", options=list(by_code), key=state.K_PERIOD, format_func=lambda c: by_code[c].label,
                  placeholder=CHOOSE)
     st.caption(by_code[st.session_state[state.K_PERIOD]].caption)

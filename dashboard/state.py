@@ -277,6 +277,17 @@ def take_requested_units() -> list[str] | None:
     return st.session_state.pop(_REQUESTED_UNITS, None)
 
 
+def keep_value(widget_key: str, default: object = None) -> None:
+    """Write a keyed widget's value (``default`` when the session has none) into session state just before
+    the widget is drawn, on EVERY run, so every run sends the browser the value.
+
+    Why every run: a value set through session state (a default, a shared link) reaches the browser only
+    with the run that set it. When a click cuts that run short before the widget was sent, the next run no
+    longer counts the value as new: the browser draws the widget at its own first option ("Tháng" for a
+    quarter) and sends that back with the next click. A value written every run is always sent."""
+    st.session_state[widget_key] = st.session_state.get(widget_key, default)
+
+
 def settings_key(settings: metrics.Settings) -> tuple:
     return dataclasses.astuple(settings)
 

@@ -134,9 +134,12 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
     elapsed = time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
     TIMINGS["mở đường dẫn chia sẻ (lần đầu)"] = elapsed
     assert "metric=on_time_rate_766" in page.url and "sort=name" in page.url and "tab=ban-do-nhiet" in page.url
-    chosen = page.locator(".st-key-compare_rate").evaluate(
-        "e => (e.querySelector('input') || {}).value || e.innerText")
-    assert "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (QĐ 766)" in chosen
+    # The metric picker shows the link's metric. Waited for: once in 8 runs it read blank right after the
+    # chart was drawn (not reproduced alone in 14 more tries; cause not found).
+    page.wait_for_function(
+        """label => { const e = document.querySelector('.st-key-compare_rate');
+                     return !!e && ((e.querySelector('input') || {}).value || e.innerText).includes(label); }""",
+        arg="Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (QĐ 766)", timeout=10_000)
     tab = page.get_by_role("tab", name="Bản đồ nhiệt đơn vị × tháng")
     assert tab.get_attribute("aria-selected") == "true"
     assert elapsed < 30  # ≤ 3 s measured on an idle machine (README); generous for a loaded CI box

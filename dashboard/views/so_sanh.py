@@ -93,7 +93,7 @@ def _open_overview(unit_code: str) -> None:
 
 def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
     state.url_choice("sort", "compare_sort", SORTS)
-    st.session_state.setdefault("compare_sort", "metric")  # via the state, so the widget never changes identity
+    state.keep_value("compare_sort", "metric")  # via the state, so the widget never changes identity
     sort = st.segmented_control("Sắp xếp bảng", list(SORTS), format_func=SORTS.get, key="compare_sort") or "metric"
     state.share("sort", None if sort == "metric" else sort)
     order = metric_label(metric_key).lower() if sort == "metric" else SORTS[sort].lower()
@@ -233,7 +233,7 @@ def render() -> None:
     total = metrics.total_row(league)
     league = with_scores(league, data.index_league(scope, period, settings))
     state.url_choice("metric", "compare_rate", METRIC_CHOICES)
-    st.session_state.setdefault("compare_rate", "online_rate")
+    state.keep_value("compare_rate", "online_rate")
     rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label,
                             placeholder="Chọn…")
     state.share("metric", rate_key)
