@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import auth_ui, data, exports, pickers, state
+from dashboard import auth_ui, data, exports, pickers, state, url_sync
 from motcua import audit, fmt
 from motcua import db as dbmod
 from motcua.safe_export import neutralize_formulas
@@ -321,14 +321,14 @@ def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key:
     # session: a different ``default`` on the next run would make a new widget and reset the open tab.
     default_key = f"_{key}_default"
     if url_param and default_key not in st.session_state:
-        wanted = state.url_value(url_param)
+        wanted = url_sync.url_value(url_param)
         st.session_state[default_key] = by_slug.get(wanted) if wanted else None
     tabs = st.tabs(labels, key=key, on_change="rerun", default=st.session_state.get(default_key))
     for tab, (label, render) in zip(tabs, sections, strict=True):
         if tab.open is False:  # None (state not tracked) would mean every tab has to run
             continue
         if url_param and tab.open:
-            state.share(url_param, ascii_id(label))
+            url_sync.share(url_param, ascii_id(label))
         with tab:
             render()
 

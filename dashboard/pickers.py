@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import state, url_state
+from dashboard import state, url_state, url_sync
 from motcua import db as dbmod
 from motcua import fmt
 from motcua.settings import SETTINGS, Settings
@@ -32,17 +32,17 @@ def render_sidebar(target=None) -> None:
     state.mark_sidebar_drawn()
     # Without a database the page shows the message; the sidebar still renders the period pickers.
     with contextlib.suppress(dbmod.DatabaseUnavailable):
-        state.load_url_once()
+        url_sync.load_url_once()
     _init_defaults()
     with target if target is not None else st.sidebar:
         if user.demo:  # a one-line reminder above the pickers; the login gate's box explains
             st.caption(DEMO_CAPTION)
-        for message in state.pop_url_warnings():
+        for message in url_sync.pop_url_warnings():
             st.warning(fmt.md(message))
         _unit_picker()
         _period_pickers()
         _settings_expander()
-    state.write_url()
+    url_sync.write_url()
     st.html(page_style())
 
 

@@ -4,7 +4,8 @@ Every page (including the report page) reads the view through ``current_scope()`
 and ``current_settings()``. ``current_scope()`` ends with ``motcua.auth.restrict_scope`` for the signed-in
 user (``current_user()``), AFTER the URL parameters were applied: a forbidden ``?unit=`` never reaches a
 query, and ``restrict()`` lets the data layer re-check any scope a page builds itself. The widgets that set
-the view are in ``dashboard.pickers``; the URL codec is ``dashboard.url_state`` (pure) and is applied here.
+the view are in ``dashboard.pickers``; ``dashboard.url_sync`` seeds them from a shared link and mirrors the
+view into the URL.
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import url_state
 from dashboard.auth_ui import SESSION_KEY, login_gate
 from motcua import auth, fmt, metrics, periods, vntime
 from motcua import db as dbmod
 from motcua.filters import Scope
 from motcua.settings import SETTINGS
-from motcua.units import UnitError, resolve_unit
 
 # `motcua serve --config-dir` exports MOTCUA_TARGETS (motcua.service_config.apply_config_dir).
 TARGETS_PATH = Path(os.environ.get("MOTCUA_TARGETS") or Path(__file__).resolve().parent.parent / "config" / "targets.toml")
@@ -290,108 +289,3 @@ def keep_value(widget_key: str, default: object = None) -> None:
 
 def settings_key(settings: metrics.Settings) -> tuple:
     return dataclasses.astuple(settings)
-
-
-# ---------------------------------------------------------------- URL <-> state
-
-def load_url_once() -> None:
-    """Seed the widget state from the URL on the first run of a session (a shared link)."""
-    if st.session_state.get("_url_loaded"):
-        return
-    st.session_state["_url_loaded"] = True
-    view, warnings = url_state.decode({key: st.query_params.get_all(key) for key in st.query_params})
-    for message in warnings:
-        url_warning(message)
-    st.session_state[_URL_PAGE] = dict(view.page)
-    if view.calendar:
-        st.session_state[K_CALENDAR] = view.calendar
-    for name, value in view.settings.items():
-        st.session_state[SETTING_KEYS[name]] = list(value) if isinstance(value, tuple) else value
-    if view.units:
-        st.session_state[K_UNITS] = _allowed_url_units(_resolve_url_units(view.units))
-    period = view.period
-    if period is not None and period.kind == "custom":
-        st.session_state[K_KIND] = "custom"
-        st.session_state[K_CUSTOM] = (period.start, period.end)
-    elif period is not None:
-        st.session_state[K_KIND] = period.kind
-        st.session_state[K_PERIOD] = period.code
-
-
-_URL_PAGE = "_url_page_params"
-
-
-def url_choice(param: str, widget_key: str, options) -> None:
-    """Seed a page widget from its URL parameter (a shared link) before the widget is drawn; a value the
-    page does not offer is reported and ignored."""
-    value = st.session_state.get(_URL_PAGE, {}).pop(param, None)
-    if value is None or widget_key in st.session_state:
-        return
-    if value in list(options):
-        st.session_state[widget_key] = value
-    else:  # shown at once: the sidebar has already shown the link's other warnings
-        st.warning(f"Giá trị '{value}' của tham số '{param}' trong đường dẫn không có trên trang này; "
-                   "đang dùng mặc định.")
-
-
-def url_value(param: str) -> str | None:
-    """A page parameter of the shared link, once (the page checks it)."""
-    return st.session_state.get(_URL_PAGE, {}).pop(param, None)
-
-
-def share(param: str, value: str | None) -> None:
-    """Put a page-level choice into the URL so a copied link reopens it (None removes it)."""
-    current = st.query_params.get(param)
-    if value is None:
-        if current is not None:
-            del st.query_params[param]
-    elif current != value:
-        st.query_params[param] = value
-
-
-def url_warning(message: str) -> None:
-    st.session_state.setdefault("_url_warnings", []).append(message)
-
-
-def pop_url_warnings() -> list[str]:
-    return st.session_state.pop("_url_warnings", [])
-
-
-def _resolve_url_units(values: list[str]) -> list[str]:
-    """Unit codes for URL values that may be codes or names ('Xã Tứ Kỳ', 'tu ky')."""
-    codes, problems = [], []
-    cur = get_db().cursor()
-    try:
-        for value in values:
-            try:
-                codes.append(resolve_unit(cur, value).code)
-            except UnitError as exc:
-                problems.append(str(exc))
-    finally:
-        cur.close()
-    for problem in problems:
-        url_warning(problem)
-    return list(dict.fromkeys(codes))
-
-
-def _allowed_url_units(codes: list[str]) -> list[str]:
-    """Drop (and report) the units of a shared link that this user may not see."""
-    allowed = allowed_unit_codes()
-    if allowed is None:
-        return codes
-    forbidden = [c for c in codes if c not in allowed]
-    if forbidden:
-        url_warning(f"Tài khoản không được xem đơn vị {', '.join(forbidden)} trong đường dẫn; "
-                    "đang hiển thị các đơn vị được phân quyền.")
-    return [c for c in codes if c in allowed]
-
-
-def write_url() -> None:
-    """Mirror the current view into the URL (rewritten on every page: page switches clear it)."""
-    wanted = url_state.encode(list(st.session_state.get(K_UNITS) or []), current_period(), current_settings())
-    current = {key: (st.query_params.get_all(key) if key == "unit" else st.query_params.get(key))
-               for key in st.query_params}
-    # The page's own parameters (metric, tab, drill-down, sort) are kept; the page rewrites them itself.
-    wanted.update({key: value for key, value in current.items() if key in url_state.PAGE_PARAMS})
-    if current != wanted:  # avoid needless browser history entries
-        st.query_params.from_dict(wanted)

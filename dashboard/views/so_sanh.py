@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components as ui
-from dashboard import data, state
+from dashboard import data, state, url_sync
 from dashboard.views import tong_quan
 from motcua import charts, fmt, index_estimate, metrics
 from motcua.text import slug
@@ -92,10 +92,10 @@ def _open_overview(unit_code: str) -> None:
 
 
 def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
-    state.url_choice("sort", "compare_sort", SORTS)
+    url_sync.url_choice("sort", "compare_sort", SORTS)
     state.keep_value("compare_sort", "metric")  # via the state, so the widget never changes identity
     sort = st.segmented_control("Sắp xếp bảng", list(SORTS), format_func=SORTS.get, key="compare_sort") or "metric"
-    state.share("sort", None if sort == "metric" else sort)
+    url_sync.share("sort", None if sort == "metric" else sort)
     order = metric_label(metric_key).lower() if sort == "metric" else SORTS[sort].lower()
     caption = state.view_caption(f"sắp xếp {order.removeprefix('theo ')}; hạng 1 = cao nhất, bằng nhau "
                                  "cùng hạng (1-2-2-4); dòng đầu là tổng chung = tổng tử số / tổng mẫu số; "
@@ -232,11 +232,11 @@ def render() -> None:
         return
     total = metrics.total_row(league)
     league = with_scores(league, data.index_league(scope, period, settings))
-    state.url_choice("metric", "compare_rate", METRIC_CHOICES)
+    url_sync.url_choice("metric", "compare_rate", METRIC_CHOICES)
     state.keep_value("compare_rate", "online_rate")
     rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label,
                             placeholder="Chọn…")
-    state.share("metric", rate_key)
+    url_sync.share("metric", rate_key)
     if rate_key == SCORE:
         st.caption(f"{SCORE_LABEL}: {index_estimate.ESTIMATE_LABEL} từ dữ liệu hồ sơ, cộng các thành phần tính được "
                    "cho mọi đơn vị trong bảng; không phải điểm chính thức của Cổng DVCQG.")

@@ -7,7 +7,7 @@ import dataclasses
 import streamlit as st
 
 from dashboard import components as ui
-from dashboard import data, state
+from dashboard import data, state, url_sync
 from motcua import charts, metrics
 from motcua.text import slug
 
@@ -84,7 +84,7 @@ def _drill_down(scope, period, settings) -> None:
 
 def _drill_from_url(view: tuple) -> None:
     """A shared link's drill-down ("by:key:bucket", e.g. field:Hộ tịch:late) for this view."""
-    value = state.url_value("drill")
+    value = url_sync.url_value("drill")
     if not value:
         return
     parts = value.split(":", 1)
@@ -99,7 +99,7 @@ def _drill_from_url(view: tuple) -> None:
 def _share_drill(view: tuple) -> None:
     drill = st.session_state.get(DRILL_KEY)
     valid = drill and drill.get("view") == view
-    state.share("drill", f"{drill['by']}:{drill['key']}:{drill['bucket']}" if valid else None)
+    url_sync.share("drill", f"{drill['by']}:{drill['key']}:{drill['bucket']}" if valid else None)
 
 
 def _groups() -> list[str]:
@@ -108,12 +108,12 @@ def _groups() -> list[str]:
 
 
 def _breakdown_section(scope, period, settings) -> None:
-    state.url_choice("by", "progress_by", _groups())
+    url_sync.url_choice("by", "progress_by", _groups())
     state.keep_value("progress_by", "month")  # via the state, so the widget never changes identity
     by = st.segmented_control("Nhóm theo", _groups(), format_func=GROUPS.get, key="progress_by") or "month"
     if by not in _groups():
         by = "month"
-    state.share("by", None if by == "month" else by)
+    url_sync.share("by", None if by == "month" else by)
     frame = data.breakdown(scope, period, by, settings)
     if by != "month":
         frame = frame.sort_values("received_total", ascending=False, kind="stable").reset_index(drop=True)
