@@ -14,12 +14,16 @@ for two things a plain ``streamlit run dashboard/app.py`` cannot do:
   ``<title>Streamlit</title>``: a browser then offers to translate the Vietnamese page from English and a
   screen reader reads it with English rules, and a tab shows "Streamlit" until the first run sets the
   title. The middleware rewrites those two in the HTML responses (only ``text/html``; scripts, data and
-  downloads pass untouched; a page Streamlit gzipped is unpacked first and sent as is).
+  downloads pass untouched; a page Streamlit gzipped is unpacked first and sent as is). It also puts the
+  app's CSS (``dashboard.pickers.page_style``) in the shell's ``<head>``: each run sends the same CSS
+  through ``st.html``, but the browser mounts that element a moment after the run, so a busy browser
+  first drew KPI card titles cut to "Tổng số hồ sơ nhận giải…" and Streamlit's English uploader texts.
 
-AppTest tests keep using ``dashboard/app.py`` directly; this module adds nothing a page could see."""
+AppTest tests keep using ``dashboard/app.py`` directly; the pages draw the same CSS themselves."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import threading
 import time
@@ -38,7 +42,14 @@ _log = get_logger("motcua.server")  # Streamlit's log format: `motcua serve` tur
 def vietnamese_shell(html: bytes) -> bytes:
     for old, new in _HTML_REWRITES:
         html = html.replace(old, new, 1)
-    return html
+    return html.replace(b"</head>", _shell_style() + b"</head>", 1)
+
+
+@functools.cache
+def _shell_style() -> bytes:
+    from dashboard import pickers  # the first page request, not the server's start, imports the app
+
+    return pickers.page_style().encode()
 
 
 class VietnameseShell:

@@ -52,6 +52,9 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
         for path in ("/", "/so-sanh?metric=online_rate"):
             shell = urllib.request.urlopen(f"{base}{path}", timeout=10).read().decode()
             assert '<html lang="vi">' in shell and "<title>Một Cửa KPI</title>" in shell, path
+            # The app's CSS is in the shell, before any run: card titles are never drawn cut first.
+            head = shell.split("</head>")[0]
+            assert 'text-overflow: clip !important' in head and "stFileUploaderDropzone" in head, path
         with chromium_browser() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             # The default page by its own path under the base path (a link): Tổng quan, no "Page not found".
