@@ -39,17 +39,18 @@ def load_url_once() -> None:
 _URL_PAGE = "_url_page_params"
 
 
-def url_choice(param: str, widget_key: str, options) -> None:
-    """Seed a page widget from its URL parameter (a shared link) before the widget is drawn; a value the
-    page does not offer is reported and ignored."""
+def url_choice(param: str, widget_key: str, options, default) -> None:
+    """Give a page widget its value before it is drawn: the session's, else its URL parameter (a shared
+    link; a value the page does not offer is reported and ignored), else ``default``; written on every run
+    (``state.keep_value``), through the state so the widget never changes identity."""
     value = st.session_state.get(_URL_PAGE, {}).pop(param, None)
-    if value is None or widget_key in st.session_state:
-        return
-    if value in list(options):
-        st.session_state[widget_key] = value
-    else:  # shown at once: the sidebar has already shown the link's other warnings
-        st.warning(f"Giá trị '{value}' của tham số '{param}' trong đường dẫn không có trên trang này; "
-                   "đang dùng mặc định.")
+    if value is not None and widget_key not in st.session_state:
+        if value in list(options):
+            st.session_state[widget_key] = value
+        else:  # shown at once: the sidebar has already shown the link's other warnings
+            st.warning(f"Giá trị '{value}' của tham số '{param}' trong đường dẫn không có trên trang này; "
+                       "đang dùng mặc định.")
+    state.keep_value(widget_key, default)
 
 
 def url_value(param: str) -> str | None:

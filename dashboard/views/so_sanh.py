@@ -92,8 +92,7 @@ def _open_overview(unit_code: str) -> None:
 
 
 def _league(league: pd.DataFrame, total: dict, metric_key: str) -> None:
-    url_sync.url_choice("sort", "compare_sort", SORTS)
-    state.keep_value("compare_sort", "metric")  # via the state, so the widget never changes identity
+    url_sync.url_choice("sort", "compare_sort", SORTS, "metric")
     sort = st.segmented_control("Sắp xếp bảng", list(SORTS), format_func=SORTS.get, key="compare_sort") or "metric"
     url_sync.share("sort", None if sort == "metric" else sort)
     order = metric_label(metric_key).lower() if sort == "metric" else SORTS[sort].lower()
@@ -232,8 +231,7 @@ def render() -> None:
         return
     total = metrics.total_row(league)
     league = with_scores(league, data.index_league(scope, period, settings))
-    url_sync.url_choice("metric", "compare_rate", METRIC_CHOICES)
-    state.keep_value("compare_rate", "online_rate")
+    url_sync.url_choice("metric", "compare_rate", METRIC_CHOICES, "online_rate")
     rate_key = st.selectbox("Chỉ tiêu để so sánh", METRIC_CHOICES, key="compare_rate", format_func=metric_label,
                             placeholder="Chọn…")
     url_sync.share("metric", rate_key)

@@ -108,8 +108,7 @@ def _groups() -> list[str]:
 
 
 def _breakdown_section(scope, period, settings) -> None:
-    url_sync.url_choice("by", "progress_by", _groups())
-    state.keep_value("progress_by", "month")  # via the state, so the widget never changes identity
+    url_sync.url_choice("by", "progress_by", _groups(), "month")
     by = st.segmented_control("Nhóm theo", _groups(), format_func=GROUPS.get, key="progress_by") or "month"
     if by not in _groups():
         by = "month"
