@@ -361,3 +361,31 @@ def test_overview_draws_one_monthly_trend_chart_at_a_time(sample, monkeypatch):
     drawn = chart_ids(at)
     assert any(i.endswith("overview_trend_buckets") for i in drawn)
     assert not any(i.endswith("overview_trend_rates") for i in drawn)
+
+
+def test_overview_index_trend_and_components_are_drawn_once_opened(sample, monkeypatch):
+    """The 12-month score/rank chart and the components' table (formula and source of each part) are
+    built only once their expander is opened (the chart was a second Plotly chart on every opening of a
+    commune); opened, the chart comes with its caption and downloads."""
+    from dashboard.views import tong_quan
+
+    at = _app("tong_quan", sample, monkeypatch, unit=dbfactory.commune_codes()[0], period="2026Q3",
+              calendar="calendar")
+
+    def chart_ids() -> list[str]:
+        return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
+
+    def component_tables() -> list:
+        return [d for d in at.dataframe if "Cách tính" in d.value.columns]
+
+    assert {tong_quan.INDEX_TREND_LABEL, tong_quan.COMPONENTS_LABEL} <= {e.label for e in at.expander}
+    assert chart_ids() == ["overview_trend_rates"] and component_tables() == []
+    at.session_state["overview_index_trend_open"] = True  # what the browser sends when the user opens it
+    at.session_state["overview_index_parts"] = True
+    run(at)
+    assert chart_ids() == ["overview_index_trend", "overview_trend_rates"]
+    assert any("12 tháng" in c.value for c in at.caption)
+    assert {"overview_index_trend_data_csv", "overview_index_trend_data_xlsx"} <= {
+        b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
+    (table,) = component_tables()
+    assert {"Thành phần", "Điểm", "Nguồn"} <= set(table.value.columns) and len(table.value) >= 4
