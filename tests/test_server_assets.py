@@ -1,0 +1,88 @@
+"""dashboard/server.py's ``CompressedAssets``: Streamlit's static bundles sent gzipped, each compressed once,
+everything else (other paths, 304, 206, HTML, browsers without gzip) passed through as Streamlit sent it."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+import pytest
+
+from dashboard import server
+
+BUNDLE = b"function plotly(){return 1}\n" * 4000
+ETAG = b'"abc123"'
+
+
+def _static_app(status: int = 200, content_type: bytes = b"application/javascript", body: bytes = BUNDLE,
+                headers: tuple = (), etag: bytes = ETAG):
+    """A stand-in for Streamlit's static handler: the body in 64 KB chunks, like Starlette's FileResponse."""
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(scope["path"])
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"etag", etag),
+            (b"accept-ranges", b"bytes"), (b"cache-control", b"public, immutable, max-age=31536000"), *headers]})
+        chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)] or [b""]
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    return app, calls
+
+
+def _get(middleware, path: str = "/static/js/PlotlyChart.D9Z0_fxz.js", accept: bytes | None = b"gzip, br"):
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request"}
+
+    headers = [(b"accept-encoding", accept)] if accept is not None else []
+    asyncio.run(middleware({"type": "http", "method": "GET", "path": path, "headers": headers}, receive, send))
+    start = sent[0]
+    return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_a_static_bundle_is_sent_gzipped_and_compressed_once(monkeypatch):
+    app, calls = _static_app()
+    middleware = server.CompressedAssets(app)
+    compressions = []
+    real = gzip.compress
+    monkeypatch.setattr(server.gzip, "compress", lambda *a, **k: compressions.append(1) or real(*a, **k))
+    for _ in range(3):
+        status, headers, body = _get(middleware)
+        assert status == 200 and headers[b"content-encoding"] == b"gzip"
+        assert gzip.decompress(body) == BUNDLE and len(body) < len(BUNDLE) / 10
+        assert headers[b"content-length"] == str(len(body)).encode() and headers[b"vary"] == b"Accept-Encoding"
+        assert headers[b"etag"] == b'W/"abc123"' and b"accept-ranges" not in headers  # a re-encoded body
+        assert headers[b"cache-control"] == b"public, immutable, max-age=31536000"  # Streamlit's, kept
+    assert len(calls) == 3 and len(compressions) == 1  # Streamlit answered each time; compressed once
+
+
+@pytest.mark.parametrize(("path", "accept", "status", "content_type", "extra"), [
+    ("/static/js/a.js", None, 200, b"application/javascript", ()),  # a client without gzip
+    ("/static/js/a.js", b"identity", 200, b"application/javascript", ()),
+    ("/_stcore/health", b"gzip", 200, b"text/plain", ()),  # not a static asset
+    ("/static/js/a.js", b"gzip", 304, b"application/javascript", ()),  # the browser's copy is current
+    ("/static/js/a.js", b"gzip", 206, b"application/javascript", ()),  # a byte range
+    ("/static/index.html", b"gzip", 200, b"text/html", ()),  # the page shell: Streamlit and VietnameseShell
+    ("/static/media/logo.png", b"gzip", 200, b"image/png", ()),  # already compressed
+    ("/static/js/a.js", b"gzip", 200, b"application/javascript", ((b"content-encoding", b"br"),)),
+])
+def test_everything_else_passes_through_unchanged(path, accept, status, content_type, extra):
+    app, _calls = _static_app(status=status, content_type=content_type, headers=extra)
+    got_status, headers, body = _get(server.CompressedAssets(app), path, accept)
+    assert got_status == status and body == BUNDLE and headers[b"etag"] == ETAG
+    assert headers.get(b"content-encoding") in (None, b"br") and headers[b"content-length"] == str(len(BUNDLE)).encode()
+
+
+def test_a_new_file_version_is_compressed_again():
+    """Kept by path and ETag: a file that changed under the same path (a new Streamlit) is not sent stale."""
+    middleware = server.CompressedAssets(_static_app()[0])
+    _get(middleware)
+    middleware.app = _static_app(body=b"changed();\n" * 5000, etag=b'"def456"')[0]
+    _status, headers, body = _get(middleware)
+    assert gzip.decompress(body) == b"changed();\n" * 5000 and headers[b"etag"] == b'W/"def456"'
