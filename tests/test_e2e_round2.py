@@ -122,6 +122,9 @@ def test_ranking_bar_click_opens_that_units_overview(server, browser):
     page.close()
 
 
+OFFICE_LINE = 20e6 / 8  # bytes per second: a commune office's 20 Mbit/s line
+
+
 def test_cold_deep_link_opens_the_shared_view(server, browser):
     page = logged_page(browser, viewport={"width": 1280, "height": 1000})  # a new context: nothing cached
     url = (f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&sort=name"
@@ -143,6 +146,29 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
     tab = page.get_by_role("tab", name="Bản đồ nhiệt đơn vị × tháng")
     assert tab.get_attribute("aria-selected") == "true"
     assert elapsed < 30  # ≤ 3 s measured on an idle machine (README); generous for a loaded CI box
+    page.close()
+
+
+def test_cold_deep_link_over_a_commune_office_line(server, browser):
+    """The same shared link, opened for the first time over a 20 Mbit/s line with 30 ms latency (Chromium's
+    network emulation): there the bundles' size counts, which ``server.CompressedAssets`` cuts by gzip
+    (Plotly's 4.7 MB as 1.4 MB)."""
+    page = logged_page(browser, viewport={"width": 1280, "height": 1000})
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 30, "downloadThroughput": OFFICE_LINE,
+                                                  "uploadThroughput": OFFICE_LINE})
+    url = f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&tab=ban-do-nhiet-don-vi-thang"
+
+    def view_shown() -> None:
+        page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
+        plot_shown(page)
+
+    TIMINGS["mở đường dẫn chia sẻ qua đường 20 Mbit/s (lần đầu)"] = time_in_browser(
+        page, lambda: page.goto(url), view_shown, since=0)
+    scripts = page.evaluate("""() => performance.getEntriesByType('resource').filter(r => /[.]js$/.test(r.name))
+        .reduce((sum, r) => [sum[0] + r.transferSize, sum[1] + r.decodedBodySize], [0, 0])""")
+    assert scripts[1] > 6_000_000 and scripts[0] < 3_000_000, scripts  # 6.5 MB of JavaScript sent as ~2 MB
     page.close()
 
 
