@@ -38,8 +38,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(db_path: Path | None, log_name: str, extra_env: dict | None = None,
-                     script: Path = APP) -> Iterator[str]:
-    """Run `streamlit run <script>` (the dashboard) on ``db_path``; yield its base URL once healthy."""
+                     script: Path = APP, cwd: Path = ROOT) -> Iterator[str]:
+    """Run `streamlit run <script>` (the dashboard) on ``db_path``; yield its base URL once healthy.
+
+    ``cwd``: the checkout whose packages the server imports (``tests/browser_ab.py`` runs other revisions)."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     env = {**os.environ, **({"MOTCUA_DB": str(db_path)} if db_path else {}), **(extra_env or {})}
@@ -48,12 +50,12 @@ def streamlit_server(db_path: Path | None, log_name: str, extra_env: dict | None
             [sys.executable, "-m", "streamlit", "run", str(script), "--server.port",
              str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(base, process)
-            if script == APP:
+            if script.name == APP.name and script.parent.name == APP.parent.name:
                 _wait_warm_start(ARTIFACTS / log_name)
             yield base
         finally:

@@ -1,0 +1,121 @@
+"""Two or more versions of the dashboard in the browser, measured in turn on the same database.
+
+    python tests/browser_ab.py --db PATH [--scenario ranking-click|cold-link] [--reps 8] [--mbps 20] REV REV…
+
+Each REV is a git revision (``.`` is the working tree). A revision gets its own checkout (a detached git
+worktree in a temporary directory) and its own server (``dashboard/server.py``, after its warm start). The
+measurements alternate between the servers, in the opposite order every other round, so a machine whose
+speed drifts (this one's changed 2x within an afternoon) slows every version alike. The README's "against
+the code before it" figures of round 2 come from this: e.g. ``browser_ab.py --db big.duckdb HEAD~1 HEAD``.
+
+- ``ranking-click``: So sánh of the period, then a click on a ranking bar until that unit's Tổng quan has
+  finished drawing (a different unit each round, the same one for every version).
+- ``cold-link``: a shared So sánh link (metric, sort, heatmap tab) opened in a new browser context, until
+  its chart is drawn; ``--mbps`` emulates a line of that speed with 30 ms latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from e2e_utils import IDLE, ROOT, chromium_browser, logged_page, plot_shown, streamlit_server, time_in_browser
+
+PERIOD = "2026Q2"
+COLD_LINK = (f"/so-sanh?period={PERIOD}&calendar=calendar&metric=on_time_rate_766&sort=name"
+             "&tab=ban-do-nhiet-don-vi-thang")
+
+
+@contextlib.contextmanager
+def checkout(rev: str, stack: contextlib.ExitStack) -> Iterator[Path]:
+    """The tree of ``rev``: the working tree itself for ".", else a detached worktree removed afterwards."""
+    if rev == ".":
+        yield ROOT
+        return
+    where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="motcua-ab-"))) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(where), rev], cwd=ROOT, check=True,
+                   capture_output=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, check=False,
+                       capture_output=True)
+
+
+def _throttle(page, mbps: float | None) -> None:
+    if mbps:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        rate = mbps * 1e6 / 8
+        cdp.send("Network.emulateNetworkConditions",
+                 {"offline": False, "latency": 30, "downloadThroughput": rate, "uploadThroughput": rate})
+
+
+def ranking_click(browser, base: str, round_no: int, _mbps: float | None) -> float:
+    page = logged_page(browser, viewport={"width": 1280, "height": 1400})
+    try:
+        page.goto(f"{base}/so-sanh?period={PERIOD}&calendar=calendar")
+        page.wait_for_selector(IDLE, timeout=60_000)
+        page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for()
+        page.wait_for_timeout(1000)  # the page settled, as a user's click comes
+        bar = page.locator(".js-plotly-plot .barlayer .trace path").nth(round_no * 5 + 1)
+
+        def overview_shown() -> None:
+            page.wait_for_url(re.compile(r"/(tong-quan)?\?unit="), timeout=30_000)
+            page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
+
+        return time_in_browser(page, lambda: bar.click(force=True), overview_shown)
+    finally:
+        page.close()
+
+
+def cold_link(browser, base: str, _round_no: int, mbps: float | None) -> float:
+    page = logged_page(browser, viewport={"width": 1280, "height": 1000})
+    try:
+        _throttle(page, mbps)
+
+        def view_shown() -> None:
+            page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
+            plot_shown(page)
+
+        return time_in_browser(page, lambda: page.goto(base + COLD_LINK), view_shown, since=0)
+    finally:
+        page.close()
+
+
+SCENARIOS = {"ranking-click": ranking_click, "cold-link": cold_link}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, required=True, help="e.g. python tests/dbfactory.py --big PATH")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="ranking-click")
+    parser.add_argument("--reps", type=int, default=8)
+    parser.add_argument("--mbps", type=float, help="cold-link only: emulated line speed")
+    parser.add_argument("revs", nargs="+")
+    args = parser.parse_args()
+    measure = SCENARIOS[args.scenario]
+    with contextlib.ExitStack() as stack:
+        browser = stack.enter_context(chromium_browser())
+        bases = {}
+        for n, rev in enumerate(args.revs):
+            tree = stack.enter_context(checkout(rev, stack))
+            bases[rev] = stack.enter_context(streamlit_server(
+                args.db, f"browser-ab-{n}.log", script=tree / "dashboard" / "server.py", cwd=tree))
+        timings: dict[str, list[float]] = {rev: [] for rev in args.revs}
+        for round_no in range(args.reps):
+            for rev in args.revs if round_no % 2 == 0 else args.revs[::-1]:
+                timings[rev].append(measure(browser, bases[rev], round_no, args.mbps))
+            print(round_no, {rev: values[-1] for rev, values in timings.items()}, flush=True)
+    for rev, values in timings.items():
+        print(f"{rev}: median {statistics.median(values):.3f} s  {values}")
+
+
+if __name__ == "__main__":
+    main()
