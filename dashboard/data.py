@@ -344,10 +344,8 @@ def warm_start() -> str | None:
     first, last = _fresh(_data_range, version, everything.key(), everything)
     if first is None or last is None:
         return None
-    last = min(last, vntime.today())  # as ``state.data_range``: a future-dated dossier moves no default
     settings = metrics.Settings()
-    choices = state.periods_with_data(first, last, "quarter", settings.calendar)
-    period = state.newest_complete(choices, last)
+    period = state.default_period_between(first, last, "quarter", settings.calendar)
     keys = _keys(everything, period, settings)
     _warm_overview(everything, period, settings)
     _warm_data_checks(everything, period, settings)

@@ -183,7 +183,7 @@ def current_period() -> periods.Period:
             return periods.parse_period(code, calendar)
         except ValueError:
             pass
-    return default_period(default_periods(kind, calendar))
+    return default_period_between(*data_range(), kind, calendar)
 
 
 def scope_caption(scope: Scope | None = None) -> str:
@@ -216,12 +216,24 @@ def data_range() -> tuple[date, date]:
     period without any of their dossiers is never offered."""
     from dashboard import data
 
-    today = vntime.today()
     try:
-        first, last = data.data_range(current_scope())
+        return shown_range(*data.data_range(current_scope()))
     except dbmod.DatabaseUnavailable:
-        return today, today
+        return shown_range(None, None)
+
+
+def shown_range(first: date | None, last: date | None) -> tuple[date, date]:
+    """The receipt days periods are offered for: a future-dated dossier moves no default (never past today,
+    Vietnam time); today alone without data."""
+    today = vntime.today()
     return first or today, min(last or today, today)
+
+
+def default_period_between(first: date | None, last: date | None, kind: str, calendar: str) -> periods.Period:
+    """The default period for data received from ``first`` to ``last``, as the period picker chooses it;
+    also what the server's warm start computes ahead (no session there)."""
+    first, last = shown_range(first, last)
+    return newest_complete(periods_with_data(first, last, kind, calendar), last)
 
 
 def default_periods(kind: str, calendar: str) -> list[periods.Period]:

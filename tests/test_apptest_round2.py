@@ -203,6 +203,25 @@ def test_default_period_is_complete_and_has_data_for_the_chosen_unit(sample, mon
     assert at.sidebar.selectbox(key="f_period").options == ["Quý 2/2026"]
 
 
+def test_default_period_between_is_the_one_rule_of_picker_and_warm_start(monkeypatch):
+    """Never past today, never a period the data does not cover to its end (unless none is complete)."""
+    from datetime import date
+
+    from dashboard import state
+    from motcua import vntime
+
+    monkeypatch.setattr(vntime, "today", lambda: date(2026, 9, 30))
+
+    def default(first, last, kind="quarter"):
+        return state.default_period_between(first, last, kind, "calendar").code
+
+    assert default(date(2025, 1, 2), date(2026, 12, 31)) == "2026Q3"  # a future-dated dossier moves nothing
+    assert default(date(2025, 1, 2), date(2026, 8, 15)) == "2026Q2"  # Q3 runs past the data
+    assert default(date(2026, 8, 1), date(2026, 8, 15)) == "2026Q3"  # none complete: the newest
+    assert default(None, None) == "2026Q3"  # no data yet: today's period
+    assert default(date(2026, 1, 5), date(2026, 9, 29), "month") == "2026M08"
+
+
 def _download_names(module: str, sample, monkeypatch, **params) -> list[str]:
     """Every download file name a page offers (st.download_button spied before the page draws)."""
     monkeypatch.setenv("MOTCUA_DB", str(sample))
