@@ -58,6 +58,33 @@ def _shell_style() -> bytes:
     return pickers.page_style().encode()
 
 
+async def _replace_whole_responses(app, scope, receive, send, wants, replace) -> None:
+    """Run ``app``; a response whose start ``wants(start, headers)`` accepts is held until its whole body is
+    in and sent as ``await replace(start, headers, body)`` returns it, (headers, body); any other response
+    streams through unchanged. Both middlewares below work this way."""
+    held: dict = {}
+    body: list[bytes] = []
+
+    async def relay(message) -> None:
+        if message["type"] == "http.response.start":
+            headers = dict(message.get("headers", []))
+            if wants(message, headers):
+                held["start"], held["headers"] = message, headers
+                return
+        elif "start" in held and message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            start = held.pop("start")
+            new_headers, new_body = await replace(start, held["headers"], b"".join(body))
+            await send({**start, "headers": new_headers})
+            await send({"type": "http.response.body", "body": new_body})
+            return
+        await send(message)
+
+    await app(scope, receive, relay)
+
+
 class VietnameseShell:
     """ASGI middleware: ``vietnamese_shell`` applied to every ``text/html`` response (Streamlit's index.html,
     served for "/" and for every page path); other responses are streamed through unchanged."""
@@ -69,32 +96,19 @@ class VietnameseShell:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        held: dict = {}
-        body: list[bytes] = []
+        await _replace_whole_responses(self.app, scope, receive, send, _is_html, _vietnamese_page)
 
-        async def rewrite(message) -> None:
-            if message["type"] == "http.response.start":
-                headers = dict(message.get("headers", []))
-                if headers.get(b"content-type", b"").startswith(b"text/html"):
-                    held["start"] = message  # sent once the whole (small) page is in
-                    return
-            elif "start" in held and message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                start = held.pop("start")
-                page = b"".join(body)
-                if dict(start.get("headers", [])).get(b"content-encoding") == b"gzip":
-                    page = gzip.decompress(page)  # Streamlit's gzip runs inside this middleware; 8 KB page
-                page = vietnamese_shell(page)
-                start["headers"] = [(name, str(len(page)).encode() if name == b"content-length" else value)
-                                    for name, value in start.get("headers", []) if name != b"content-encoding"]
-                await send(start)
-                await send({"type": "http.response.body", "body": page})
-                return
-            await send(message)
 
-        await self.app(scope, receive, rewrite)
+def _is_html(_start, headers) -> bool:
+    return headers.get(b"content-type", b"").startswith(b"text/html")  # held: the whole (small) page
+
+
+async def _vietnamese_page(start, headers, page: bytes) -> tuple[list, bytes]:
+    if headers.get(b"content-encoding") == b"gzip":
+        page = gzip.decompress(page)  # Streamlit's gzip runs inside this middleware; 8 KB page
+    page = vietnamese_shell(page)
+    return [(name, str(len(page)).encode() if name == b"content-length" else value)
+            for name, value in start.get("headers", []) if name != b"content-encoding"], page
 
 
 _COMPRESSIBLE = (b"application/javascript", b"text/javascript", b"text/css", b"application/json", b"image/svg+xml")
@@ -104,6 +118,11 @@ _GZIP_LEVEL = 6  # Plotly's bundle: 4.7 MB -> 1.4 MB in 0.13 s, once per server
 def _accepts_gzip(scope) -> bool:
     accepted = dict(scope.get("headers") or []).get(b"accept-encoding", b"")
     return b"gzip" in accepted.lower()
+
+
+def _compressible(start, headers) -> bool:
+    return (start.get("status") == 200 and b"content-encoding" not in headers and b"etag" in headers
+            and headers.get(b"content-type", b"").split(b";")[0].strip() in _COMPRESSIBLE)
 
 
 class CompressedAssets:
@@ -121,34 +140,17 @@ class CompressedAssets:
                 or not _accepts_gzip(scope)):
             await self.app(scope, receive, send)
             return
-        held: dict = {}
-        body: list[bytes] = []
 
-        async def compress(message) -> None:
-            if message["type"] == "http.response.start":
-                headers = dict(message.get("headers", []))
-                if (message.get("status") == 200 and b"content-encoding" not in headers and b"etag" in headers
-                        and headers.get(b"content-type", b"").split(b";")[0].strip() in _COMPRESSIBLE):
-                    held["start"], held["etag"] = message, headers[b"etag"]
-                    return
-            elif "start" in held and message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                start = held.pop("start")
-                packed = await self._packed(scope["path"], held["etag"], b"".join(body))
-                # A weak ETag, as for any re-encoded body (a 304 still matches it); no byte ranges of it.
-                start["headers"] = [*((name, value) for name, value in start.get("headers", [])
-                                      if name not in (b"content-length", b"vary", b"etag", b"accept-ranges")),
-                                    (b"etag", b"W/" + held["etag"].removeprefix(b"W/")),
-                                    (b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding"),
-                                    (b"content-length", str(len(packed)).encode())]
-                await send(start)
-                await send({"type": "http.response.body", "body": packed})
-                return
-            await send(message)
+        async def gzipped(start, headers, raw: bytes) -> tuple[list, bytes]:
+            etag = headers[b"etag"]
+            packed = await self._packed(scope["path"], etag, raw)
+            # A weak ETag, as for any re-encoded body (a 304 still matches it); no byte ranges of it.
+            return [*((name, value) for name, value in start.get("headers", [])
+                      if name not in (b"content-length", b"vary", b"etag", b"accept-ranges")),
+                    (b"etag", b"W/" + etag.removeprefix(b"W/")), (b"content-encoding", b"gzip"),
+                    (b"vary", b"Accept-Encoding"), (b"content-length", str(len(packed)).encode())], packed
 
-        await self.app(scope, receive, compress)
+        await _replace_whole_responses(self.app, scope, receive, send, _compressible, gzipped)
 
     async def _packed(self, path: str, etag: bytes, raw: bytes) -> bytes:
         key = (path, etag)
