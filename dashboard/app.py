@@ -36,5 +36,5 @@ if user is None:
     st.stop()
 page = st.navigation(PAGES, position="sidebar")
 pickers.render_sidebar(sidebar)
-components.load_chart_code_early()
+components.load_bundles_early()
 page.run()

@@ -46,9 +46,10 @@ def render_sidebar(target=None) -> None:
     st.html(page_style())
 
 
+BUNDLES_WARMUP_KEY = "bundles_warmup"  # components.load_bundles_early: never shown
+
 # Long KPI card titles wrap instead of being cut to "Tỷ lệ hồ sơ xử lý trước…".
-_METRIC_STYLE = """
-.st-key-chart_code_warmup { display: none; }
+_METRIC_STYLE = f".st-key-{BUNDLES_WARMUP_KEY} {{ display: none; }}" + """
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   height: auto !important;
@@ -161,24 +162,56 @@ def _period_pickers() -> None:
     st.caption(by_code[st.session_state[state.K_PERIOD]].caption)
 
 
+SETTINGS_LABEL = "Cách tính chỉ tiêu"
+K_SETTINGS_OPEN = "settings_open"  # the expander's open state (a widget: the browser reports it)
+_SETTING_CHANGED = "_setting_changed"
+
+
+def setting_widget_key(name: str) -> str:
+    """The key of a setting's widget; its value lives under ``state.SETTING_KEYS[name]``, a plain session key
+    that Streamlit keeps while the widget is not drawn (it drops the state of widgets a run did not draw)."""
+    return f"{state.SETTING_KEYS[name]}_widget"
+
+
 def _settings_expander() -> None:
-    with st.expander("Cách tính chỉ tiêu"):
+    # A fragment whose widgets exist only while it is open: a collapsed st.expander still builds, sends and
+    # mounts its 12 widgets (of the ~70 elements a page sends) on every run of every page; opening it reruns
+    # only this fragment.
+    st.fragment(_settings_section)()
+
+
+def _settings_section() -> None:
+    box = st.expander(SETTINGS_LABEL, key=K_SETTINGS_OPEN, on_change="rerun")
+    if not box.open:
+        return
+    with box:
         for spec in SETTINGS:
             if spec.name != "calendar":  # the calendar sits with the period pickers
                 _setting_widget(spec)
+    if st.session_state.pop(_SETTING_CHANGED, False):
+        st.rerun(scope="app")  # a changed definition changes every number on the page, not just this box
+
+
+def _store_setting(name: str) -> None:
+    """on_change: the widget's new value becomes the setting (before the rerun it starts)."""
+    value = st.session_state[setting_widget_key(name)]
+    st.session_state[state.SETTING_KEYS[name]] = list(value) if isinstance(value, list | tuple) else value
+    st.session_state[_SETTING_CHANGED] = True
 
 
 def _setting_widget(spec) -> None:
-    key = state.SETTING_KEYS[spec.name]
+    key = setting_widget_key(spec.name)
+    st.session_state[key] = st.session_state[state.SETTING_KEYS[spec.name]]  # every run (state.keep_value)
     help_text = f"{spec.help} Căn cứ: {spec.source}."
+    common = {"key": key, "help": help_text, "on_change": _store_setting, "args": (spec.name,)}
     if spec.kind == "int":
-        st.number_input(spec.label, min_value=0, max_value=spec.maximum, step=1, key=key, help=help_text)
+        st.number_input(spec.label, min_value=0, max_value=spec.maximum, step=1, **common)
     elif spec.kind == "multi":
-        st.multiselect(spec.label, options=list(spec.choices), key=key, format_func=spec.choices.get,
-                       help=help_text, placeholder=CHOOSE, select_all=False)
+        st.multiselect(spec.label, options=list(spec.choices), format_func=spec.choices.get, placeholder=CHOOSE,
+                       select_all=False, **common)
     else:
-        st.selectbox(spec.label, options=list(spec.choices), key=key, format_func=spec.choices.get,
-                     help=help_text, placeholder=CHOOSE)
+        st.selectbox(spec.label, options=list(spec.choices), format_func=spec.choices.get, placeholder=CHOOSE,
+                     **common)
 
 
 def _default_custom_range(calendar: str) -> tuple:

@@ -31,7 +31,8 @@ PERIOD_KINDS = {**periods.KIND_LABELS, "custom": "Tùy chọn (từ ngày – đ
 _USER_KEY = "_current_user"  # the User of THIS run (set by sign_in, cleared by begin_run)
 _SIDEBAR_FLAG = "_sidebar_rendered"
 
-# Widget keys (session state). Settings: one key per ``SettingSpec``, ``s_<name>``.
+# Widget keys (session state). Settings: one plain key per ``SettingSpec``, ``s_<name>``, that holds its
+# value whether or not its widget (``pickers.setting_widget_key``) is drawn.
 K_UNITS, K_KIND, K_PERIOD, K_CUSTOM = "f_units", "f_kind", "f_period", "f_custom"
 K_CALENDAR = "f_calendar"
 SETTING_KEYS = {spec.name: (K_CALENDAR if spec.name == "calendar" else f"s_{spec.name}") for spec in SETTINGS}

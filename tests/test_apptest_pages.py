@@ -10,6 +10,7 @@ import dbfactory
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import pickers
 from motcua import db as dbmod
 from motcua import fmt, metrics, periods
 from motcua.filters import Scope
@@ -163,7 +164,9 @@ def test_definition_settings_change_numbers(dbs, monkeypatch):
     monkeypatch.setenv("MOTCUA_DB", str(dbs["sample"]))
     at = run(page_app("tien_do"))
     before = {m.label: m.value for m in at.metric}
-    at.sidebar.selectbox(key="s_returned_policy").set_value("excluded")
+    at.session_state[pickers.K_SETTINGS_OPEN] = True  # what the browser sends when the user opens it
+    run(at)
+    at.sidebar.selectbox(key=pickers.setting_widget_key("returned_policy")).set_value("excluded")
     run(at)
     assert query_param(at, "returned") == ["excluded"]
     period = periods.parse_period(at.sidebar.selectbox(key="f_period").value)

@@ -11,8 +11,9 @@ import pyarrow as pa
 import pytest
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
-from test_apptest_pages import PAGES, page_app, query_param, run, texts
+from test_apptest_pages import APP, PAGES, page_app, query_param, run, texts
 
+from dashboard.views import so_sanh
 from motcua import db as dbmod
 from motcua import fmt, metrics, periods
 from motcua.filters import Scope
@@ -442,3 +443,26 @@ def test_overview_index_trend_and_components_are_drawn_once_opened(sample, monke
         b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
     (table,) = component_tables()
     assert {"Thành phần", "Điểm", "Nguồn"} <= set(table.value.columns) and len(table.value) >= 4
+
+
+def test_side_by_side_card_is_one_element_with_each_metric_and_rank(sample, monkeypatch):
+    """Each unit's card in "So sánh trực tiếp" is one Markdown element (it was nine: every element costs the
+    browser a share of each page render), still naming the unit, its volume and every metric with its rank."""
+    at = _app("so_sanh", sample, monkeypatch)
+    chosen = at.multiselect(key="compare_units").value
+    cards = [m.value for m in at.markdown if "hồ sơ nhận giải quyết" in m.value]
+    assert chosen and len(cards) == len(chosen)
+    for card in cards:
+        assert card.count("(hạng ") >= len(so_sanh.METRIC_CHOICES) - 1  # a unit without a value has no rank
+        assert all(so_sanh.metric_label(key) in card for key in so_sanh.METRIC_CHOICES)
+
+
+def test_a_sessions_first_run_asks_for_the_chart_and_table_bundles_first(sample, monkeypatch):
+    """``components.load_bundles_early``: the first run of a session opens with an empty Plotly chart and an
+    empty table (hidden by CSS), so the browser loads both bundles while the page computes; later runs do not."""
+    monkeypatch.setenv("MOTCUA_DB", str(sample))
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    first_tables, first_charts = len(at.dataframe), len(at.get("plotly_chart"))
+    assert at.dataframe[0].value.empty and first_tables >= 2  # the hidden one, then the page's own
+    run(at)
+    assert len(at.dataframe) == first_tables - 1 and len(at.get("plotly_chart")) == first_charts - 1

@@ -209,7 +209,7 @@ def test_progress_drill_down_and_xlsx_download(server, browser, db_path):
     months = metrics.breakdown(dbmod.Database(db_path), Scope(unit_codes=(code,)), period, "month")
 
     # XLSX of the monthly table: same rows and numbers as metrics.breakdown, numbers stay numbers.
-    table_block = page.get_by_test_id("stDataFrame").first
+    table_block = page.locator("[data-testid=stDataFrame]:visible").first  # not the hidden warm-up table
     table_block.wait_for()
     with page.expect_download() as download_info:
         page.locator(".st-key-progress_table_month_xlsx button").click()

@@ -29,6 +29,9 @@ from e2e_utils import (
 )
 from test_e2e_dashboard import screenshot, wait_idle
 
+from dashboard import pickers
+from motcua.settings import RETURNED_POLICIES
+
 pytestmark = pytest.mark.e2e
 TIMINGS: dict[str, float] = {}
 UNIT_NAME = "Xã Sóc Sơn"
@@ -182,6 +185,31 @@ def test_overview_opens_by_its_own_path_with_the_linked_view(server, browser):
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{UNIT_NAME} · Quý 1/2026", exact=False).count() >= 1
     assert "period=2026Q1" in page.url and f"unit={_code()}" in page.url
+    page.close()
+
+
+def test_settings_panel_draws_on_opening_and_a_change_recomputes_the_page(server, browser):
+    """The sidebar's "Cách tính chỉ tiêu" builds its widgets only once opened (a fragment: opening reruns just
+    the panel); changing a definition there reruns the whole page: the URL (written by the full run) and the
+    numbers follow."""
+    page = logged_page(browser, viewport={"width": 1280, "height": 1000})
+    page.goto(f"{server}/tien-do?unit={_code()}&period={PERIOD_CODE}&calendar=calendar")
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_role("heading", name="Tiến độ giải quyết", exact=True).wait_for()
+    wait_idle(page)
+    widget = page.locator(f".st-key-{pickers.setting_widget_key('returned_policy')}")
+    assert widget.count() == 0  # not built while the panel is closed
+    sidebar = page.get_by_test_id("stSidebar")
+    TIMINGS["mở Cách tính chỉ tiêu"] = time_in_browser(
+        page, lambda: sidebar.get_by_text(pickers.SETTINGS_LABEL, exact=True).click(), widget.wait_for)
+    wait_idle(page)  # the panel's own run has ended: a click during it is lost with the redrawn box
+    # Mid-window: at the window's bottom edge (where the opened panel puts it) Streamlit's list does not open.
+    widget.evaluate("e => e.scrollIntoView({block: 'center'})")
+    widget.get_by_role("combobox").click()
+    page.get_by_role("option", name=RETURNED_POLICIES["excluded"], exact=True).click()
+    page.wait_for_url(re.compile(r"returned=excluded"), timeout=30_000)
+    wait_idle(page)
+    assert not page.get_by_test_id("stException").count()
     page.close()
 
 

@@ -41,14 +41,14 @@ def test_no_grid_download_and_no_markdown_from_unit_names(hostile, tmp_path):
         requests = []
         page.on("request", lambda request: requests.append(request.url))
         page.goto(f"{base}/tien-do?unit={code}&period=2026Q2&calendar=calendar")
-        page.wait_for_selector("[data-testid='stDataFrame']", timeout=90_000)
+        page.wait_for_selector("[data-testid='stDataFrame']:visible", timeout=90_000)
         page.wait_for_selector(IDLE, timeout=90_000)
         main = page.locator("[data-testid='stMain']")
         assert "Xã ![px](http://127.0.0.1:9/tracker.png)" in main.inner_text()  # shown, as text
         assert not any("tracker.png" in url for url in requests)
         assert main.locator("img[src*='tracker']").count() == 0
         assert main.locator("span[style*='color']", has_text="đỏ").count() == 0  # our own badges are coloured
-        page.locator("[data-testid='stDataFrame']").first.hover()
+        page.locator("[data-testid='stDataFrame']:visible").first.hover()
         page.wait_for_timeout(800)
         labels = [b.get_attribute("aria-label") for b in page.locator("[data-testid='stElementToolbar'] button").all()]
         assert labels, "the grid toolbar should show (search, fullscreen)"

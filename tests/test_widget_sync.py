@@ -13,7 +13,10 @@ from __future__ import annotations
 import dbfactory
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_apptest_pages import page_app, run
+from test_apptest_pages import page_app, query_param, run
+
+from dashboard import pickers, state
+from motcua.settings import SETTINGS
 
 SIDEBAR_WIDGETS = {"f_kind": "selectbox", "f_period": "selectbox", "f_calendar": "radio", "f_units": "multiselect"}
 
@@ -51,6 +54,8 @@ def test_custom_range_and_settings_are_sent_on_every_run(sample_db, monkeypatch)
     run(run(at))
     assert sent_value(at.sidebar.date_input(key="f_custom"))
     assert sent_value(at.sidebar.selectbox(key="f_kind"))
+    at.session_state[pickers.K_SETTINGS_OPEN] = True  # the settings' widgets exist while it is open
+    run(run(at))
     setting_widgets = [w for w in at.sidebar.selectbox if w.key and w.key.startswith("s_")]
     assert setting_widgets and all(sent_value(w) for w in setting_widgets)
 
@@ -64,3 +69,42 @@ def test_page_widgets_are_sent_on_every_run(sample_db, monkeypatch, module, kind
     monkeypatch.setenv("MOTCUA_DB", str(sample_db))
     at = run(run(page_app(module)))
     assert sent_value(widget(at, kind, key, sidebar=False)), key
+
+
+# ---------------------------------------------------------------- the settings panel, drawn only while open
+
+def setting_widgets(at: AppTest) -> list:
+    return [w for kind in ("selectbox", "multiselect", "number_input") for w in getattr(at.sidebar, kind)
+            if w.key and w.key.startswith("s_")]
+
+
+def test_settings_widgets_are_drawn_only_while_the_panel_is_open(sample_db, monkeypatch):
+    """A collapsed st.expander still builds and sends its widgets on every run of every page; the settings
+    panel builds them once the user opens it."""
+    monkeypatch.setenv("MOTCUA_DB", str(sample_db))
+    at = run(page_app("tong_quan"))
+    assert [e.label for e in at.sidebar.expander] == [pickers.SETTINGS_LABEL]
+    assert setting_widgets(at) == []
+    at.session_state[pickers.K_SETTINGS_OPEN] = True  # what the browser sends when the user opens it
+    run(at)
+    assert len(setting_widgets(at)) == len(SETTINGS) - 1  # all but the calendar (with the period pickers)
+
+
+def test_a_linked_setting_holds_while_the_panel_is_closed(sample_db, monkeypatch):
+    """The value lives outside its widget: a link's setting (and one changed then closed) holds over runs
+    in which no widget carries it (Streamlit drops the state of widgets a run does not draw)."""
+    monkeypatch.setenv("MOTCUA_DB", str(sample_db))
+    at = page_app("tien_do")
+    at.query_params["returned"] = "excluded"
+    run(run(run(at)))
+    assert query_param(at, "returned") == ["excluded"]
+    at.session_state[pickers.K_SETTINGS_OPEN] = True
+    run(at)
+    widget = at.sidebar.selectbox(key=pickers.setting_widget_key("returned_policy"))
+    assert widget.value == "excluded"  # the open panel shows the link's value
+    widget.set_value("resolved_on_time")
+    run(at)
+    at.session_state[pickers.K_SETTINGS_OPEN] = False
+    run(run(at))
+    assert "returned" not in at.query_params  # the default again, kept with the panel closed
+    assert at.session_state[state.SETTING_KEYS["returned_policy"]] == "resolved_on_time"

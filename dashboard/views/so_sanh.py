@@ -193,13 +193,7 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
     columns = st.columns(len(chosen))
     for column, (_code, row) in zip(columns, rows.iterrows(), strict=True):
         with column, st.container(border=True):
-            st.markdown(f"**{fmt.md(row['label'])}**")
-            st.caption(f"{fmt.fmt_int(row['received_total'])} hồ sơ nhận giải quyết")
-            for key in METRIC_CHOICES:
-                rank = row[f"rank_{key}"]
-                rank_text = "" if pd.isna(rank) else f" (hạng {fmt.fmt_int(rank)}/{fmt.fmt_int(len(league))})"
-                value = fmt.fmt_num(row[key]) if key == SCORE else fmt.fmt_pct(row[key])
-                st.markdown(f"{metric_label(key)}: **{value}**{rank_text}")
+            st.markdown(unit_card(row, len(league)))
     radar = ("Radar các nhóm chỉ số phục vụ", lambda: ui.safe_section(lambda: _radar(league, chosen), "biểu đồ radar"))
     if rate_key == SCORE:
         ui.lazy_tabs([radar], key="compare_side_tabs_score", url_param=None)
@@ -207,6 +201,18 @@ def _side_by_side(scope, period, settings, league: pd.DataFrame, rate_key: str) 
     # Tabs: only the open one is drawn (each Plotly chart costs the browser noticeable time).
     ui.lazy_tabs([("Theo tháng", lambda: _multiples(scope, period, settings, chosen, rate_key)), radar],
                  key="compare_side_tabs", url_param=None)
+
+
+def unit_card(row: pd.Series, units: int) -> str:
+    """One unit's side-by-side card as ONE Markdown element (name, volume, each metric with its rank): nine
+    elements a card before, and every element costs the browser a share of each page render."""
+    lines = [f"**{fmt.md(row['label'])}**", f":gray[{fmt.fmt_int(row['received_total'])} hồ sơ nhận giải quyết]"]
+    for key in METRIC_CHOICES:
+        rank = row[f"rank_{key}"]
+        rank_text = "" if pd.isna(rank) else f" (hạng {fmt.fmt_int(rank)}/{fmt.fmt_int(units)})"
+        value = fmt.fmt_num(row[key]) if key == SCORE else fmt.fmt_pct(row[key])
+        lines.append(f"{metric_label(key)}: **{value}**{rank_text}")
+    return "  \n".join(lines)
 
 
 def _multiples(scope, period, settings, chosen: list[str], rate_key: str) -> None:
