@@ -302,7 +302,7 @@ def load_bundles_early() -> None:
     st.session_state[_BUNDLES_REQUESTED] = True
     with st.container(key=BUNDLES_WARMUP_KEY):  # display: none (pickers.page_style)
         st.plotly_chart(go.Figure(), config={"staticPlot": True, "displayModeBar": False}, width="stretch")
-        st.dataframe(pd.DataFrame({"": []}), hide_index=True)
+        grid(pd.DataFrame({"": []}), hide_index=True)
 
 
 def chart(fig: go.Figure, key: str, caption: str, *, data: pd.DataFrame | None = None,
