@@ -1,6 +1,7 @@
 """Two or more versions of the dashboard in the browser, measured in turn on the same database.
 
-    python tests/browser_ab.py --db PATH [--scenario ranking-click|cold-link] [--reps 8] [--mbps 20] REV REV…
+    python tests/browser_ab.py --db PATH [--scenario ranking-click|cold-link|cold-overview] [--reps 8] [--mbps 20]
+                               REV REV…
 
 Each REV is a git revision (``.`` is the working tree). A revision gets its own checkout (a detached git
 worktree in a temporary directory) and its own server (``dashboard/server.py``, after its warm start). The
@@ -12,6 +13,8 @@ the code before it" figures of round 2 come from this: e.g. ``browser_ab.py --db
   finished drawing (a different unit each round, the same one for every version).
 - ``cold-link``: a shared So sánh link (metric, sort, heatmap tab) opened in a new browser context, until
   its chart is drawn; ``--mbps`` emulates a line of that speed with 30 ms latency.
+- ``cold-overview``: a shared link of one commune's Tổng quan (``/tong-quan?unit=…``) opened the same way,
+  until its runs ended with the heading shown (as ``tests/test_e2e_round2.py`` times it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import dbfactory
 from e2e_utils import IDLE, ROOT, chromium_browser, logged_page, plot_shown, streamlit_server, time_in_browser
 
 PERIOD = "2026Q2"
@@ -75,21 +79,32 @@ def ranking_click(browser, base: str, round_no: int, _mbps: float | None) -> flo
         page.close()
 
 
-def cold_link(browser, base: str, _round_no: int, mbps: float | None) -> float:
+def _cold_open(browser, url: str, heading: str, mbps: float | None, chart: bool) -> float:
     page = logged_page(browser, viewport={"width": 1280, "height": 1000})
     try:
         _throttle(page, mbps)
 
         def view_shown() -> None:
-            page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-            plot_shown(page)
+            page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
+            if chart:
+                plot_shown(page)
 
-        return time_in_browser(page, lambda: page.goto(base + COLD_LINK), view_shown, since=0)
+        return time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
     finally:
         page.close()
 
 
-SCENARIOS = {"ranking-click": ranking_click, "cold-link": cold_link}
+def cold_link(browser, base: str, _round_no: int, mbps: float | None) -> float:
+    return _cold_open(browser, base + COLD_LINK, "So sánh đơn vị", mbps, chart=True)
+
+
+def cold_overview(browser, base: str, _round_no: int, mbps: float | None) -> float:
+    unit = dbfactory.commune_codes(["Xã Sóc Sơn"])[0]
+    return _cold_open(browser, f"{base}/tong-quan?unit={unit}&period=2026Q1&calendar=calendar", "Tổng quan", mbps,
+                      chart=False)
+
+
+SCENARIOS = {"ranking-click": ranking_click, "cold-link": cold_link, "cold-overview": cold_overview}
 
 
 def main() -> None:
@@ -97,7 +112,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="e.g. python tests/dbfactory.py --big PATH")
     parser.add_argument("--scenario", choices=SCENARIOS, default="ranking-click")
     parser.add_argument("--reps", type=int, default=8)
-    parser.add_argument("--mbps", type=float, help="cold-link only: emulated line speed")
+    parser.add_argument("--mbps", type=float, help="cold links only: emulated line speed")
     parser.add_argument("revs", nargs="+")
     args = parser.parse_args()
     measure = SCENARIOS[args.scenario]
