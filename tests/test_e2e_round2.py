@@ -190,8 +190,8 @@ def test_overview_opens_by_its_own_path_with_the_linked_view(server, browser):
 
 def test_settings_panel_draws_on_opening_and_a_change_recomputes_the_page(server, browser):
     """The sidebar's "Cách tính chỉ tiêu" builds its widgets only once opened (a fragment: opening reruns just
-    the panel); changing a definition there reruns the whole page: the URL (written by the full run) and the
-    numbers follow."""
+    the panel); changing a definition there reruns the whole page, which the URL shows (only a run of the
+    whole page writes it; the numbers that follow are checked by test_definition_settings_change_numbers)."""
     page = logged_page(browser, viewport={"width": 1280, "height": 1000})
     page.goto(f"{server}/tien-do?unit={_code()}&period={PERIOD_CODE}&calendar=calendar")
     page.wait_for_selector(IDLE, timeout=60_000)
