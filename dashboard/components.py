@@ -10,7 +10,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import auth_ui, data, exports, pickers, state, url_sync
-from dashboard.pickers import BUNDLES_WARMUP_KEY
 from motcua import audit, fmt
 from motcua import db as dbmod
 from motcua.safe_export import neutralize_formulas
@@ -300,7 +299,7 @@ def load_bundles_early() -> None:
     if st.session_state.get(_BUNDLES_REQUESTED):
         return
     st.session_state[_BUNDLES_REQUESTED] = True
-    with st.container(key=BUNDLES_WARMUP_KEY):  # display: none (pickers.page_style)
+    with st.container(key=pickers.BUNDLES_WARMUP_KEY):  # display: none (pickers.page_style)
         st.plotly_chart(go.Figure(), config={"staticPlot": True, "displayModeBar": False}, width="stretch")
         grid(pd.DataFrame({"": []}), hide_index=True)
 
