@@ -18,6 +18,10 @@ for two things a plain ``streamlit run dashboard/app.py`` cannot do:
   app's CSS (``dashboard.pickers.page_style``) in the shell's ``<head>``: each run sends the same CSS
   through ``st.html``, but the browser mounts that element a moment after the run, so a busy browser
   first drew KPI card titles cut to "Tổng số hồ sơ nhận giải…" and Streamlit's English uploader texts.
+  And it names, as ``<link rel="modulepreload">``, the bundles of Plotly's chart and of the table with their
+  dependencies (``bundle_preloads``). Streamlit loads them only when the first chart or table of a run
+  arrives; preloaded, the browser fetches and compiles them while it still loads Streamlit itself. A cold
+  shared So sánh link on 1M dossiers: 3.39 s against 3.72 s (medians of 8, servers in turn).
 
 - **Compressed bundles.** Streamlit sends its JavaScript uncompressed (it skips gzip on its static
   paths rather than compress 23 MB of bundles on every request), so a first visit downloads Plotly's
@@ -31,9 +35,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import re
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import streamlit as st
 from starlette.middleware import Middleware
@@ -48,7 +55,51 @@ _log = get_logger("motcua.server")  # Streamlit's log format: `motcua serve` tur
 def vietnamese_shell(html: bytes) -> bytes:
     for old, new in _HTML_REWRITES:
         html = html.replace(old, new, 1)
-    return html.replace(b"</head>", _shell_style() + b"</head>", 1)
+    return html.replace(b"</head>", bundle_preloads(html) + _shell_style() + b"</head>", 1)
+
+
+EARLY_BUNDLES = ("PlotlyChart", "DataFrame")  # Streamlit's lazy chunks of st.plotly_chart and st.dataframe
+_STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"
+_INDEX_SCRIPT = re.compile(rb'<script type="module" crossorigin src="\./static/js/([\w.-]+\.js)"')
+_DEPS_TABLE = re.compile(r"m\.f=\[([^\]]*)\]")  # Vite's __vite__mapDeps: every lazy chunk's files, once
+
+
+def bundle_preloads(html: bytes, chunks: Sequence[str] = EARLY_BUNDLES) -> bytes:
+    """``<link>`` tags that have the browser fetch and compile the bundles of ``chunks`` with their
+    dependencies while it loads Streamlit's own scripts, rather than when a run's first chart or table
+    arrives. Files the page already preloads are left out; nothing when Streamlit's index script no longer
+    reads as expected (a newer Streamlit: the page works as before, only without the head start)."""
+    found = _INDEX_SCRIPT.search(html)
+    tags = []
+    for name in _chunk_files(found.group(1).decode(), tuple(chunks)) if found else ():
+        folder = "css" if name.endswith(".css") else "js"
+        href = f"./static/{folder}/{name}"
+        if href.encode() not in html:
+            tags.append(f'<link rel="preload" as="style" crossorigin href="{href}">' if folder == "css"
+                        else f'<link rel="modulepreload" crossorigin href="{href}">')
+    return "".join(tags).encode()
+
+
+@functools.cache
+def _chunk_files(index_script: str, chunks: tuple[str, ...]) -> tuple[str, ...]:
+    """Each chunk's file and the files it imports, as the index script's Vite dependency map lists them (one
+    table of files; each lazy ``import(`./PlotlyChart.<hash>.js`)`` followed by its indexes into it)."""
+    try:
+        source = (_STATIC_JS / index_script).read_text(encoding="utf-8")
+        table = _DEPS_TABLE.search(source)
+        files = [item.strip().strip("\"'").rsplit("/", 1)[-1] for item in table.group(1).split(",")] if table else []
+        found: dict[str, None] = {}
+        for chunk in chunks:
+            call = re.search(r"import\(`\./" + re.escape(chunk) + r"\.[\w-]+\.js`\)[^;]{0,80}?__vite__mapDeps"
+                             r"\(\[([\d,]+)\]\)", source)
+            if call:
+                found.update(dict.fromkeys(files[int(i)] for i in call.group(1).split(",")))
+    except (OSError, UnicodeDecodeError, IndexError):
+        found = {}
+    if not found:
+        _log.warning("Không đọc được danh sách tệp JavaScript của Streamlit (%s): trang vẫn chạy, chỉ không "
+                     "tải trước biểu đồ và bảng.", index_script)
+    return tuple(name for name in found if name.endswith((".js", ".css")))
 
 
 @functools.cache

@@ -273,7 +273,25 @@ def heatmap_unit_month(frame: pd.DataFrame, value_key: str, caption: str, title:
     ))
     fig.update_xaxes(type="category")
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title, caption, height=max(300, 120 + 26 * len(grid.index)))
+    fig = _layout(fig, title, caption, height=max(300, 120 + 26 * len(grid.index)))
+    fig.update_layout(margin=_heatmap_margin(grid.index))
+    return fig
+
+
+# Margins wide enough for the heatmap's unit names, month labels and colour bar, set up front: Plotly's
+# automargin (left on, for a name longer than estimated or month labels turned on a phone) otherwise draws
+# the chart, measures the labels and draws it again, ~0.1-0.2 s of a busy browser on a cold So sánh link.
+HEATMAP_LABEL_PX_PER_CHAR = 7.0  # 12 px Source Sans: 16 characters measured 96 px wide; a margin for capitals
+HEATMAP_LABEL_PAD_PX = 12  # tick length and stand-off
+HEATMAP_MAX_LEFT_PX = 300
+HEATMAP_COLORBAR_PX = 105  # measured 99-101 px: the bar and its "100%" ticks
+HEATMAP_MONTHS_PX = 45  # one line of month labels (measured 42 px)
+
+
+def _heatmap_margin(unit_labels) -> dict:
+    longest = max((len(str(label)) for label in unit_labels), default=0)
+    left = min(HEATMAP_MAX_LEFT_PX, round(HEATMAP_LABEL_PAD_PX + HEATMAP_LABEL_PX_PER_CHAR * longest))
+    return {"l": left, "r": HEATMAP_COLORBAR_PX, "b": HEATMAP_MONTHS_PX}
 
 
 def small_multiples(frame: pd.DataFrame, value_key: str, caption: str, title: str | None = None,

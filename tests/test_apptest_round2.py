@@ -457,6 +457,34 @@ def test_side_by_side_card_is_one_element_with_each_metric_and_rank(sample, monk
         assert all(so_sanh.metric_label(key) in card for key in so_sanh.METRIC_CHOICES)
 
 
+def test_side_by_side_charts_are_drawn_once_their_section_is_opened(sample, monkeypatch):
+    """"So sánh trực tiếp" opens with its cards only: the chosen units' monthly chart and the service-index
+    radar are each built once their section is opened (the monthly chart was a Plotly chart on every opening
+    of So sánh, a cold shared link included); opened, each draws the chosen units."""
+    at = _app("so_sanh", sample, monkeypatch, metric="online_rate")
+    chosen = at.multiselect(key="compare_units").value
+
+    def chart_ids() -> list[str]:
+        return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
+
+    assert {so_sanh.SIDE_MONTHS_LABEL, so_sanh.SIDE_RADAR_LABEL} <= {e.label for e in at.expander}
+    assert chart_ids() == ["compare_bars_online_rate"]
+    at.session_state["compare_side_months"] = True  # what the browser sends when the user opens it
+    run(at)
+    assert chart_ids() == ["compare_bars_online_rate", "compare_multiples_online_rate"]
+    multiples = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert len(multiples["data"]) == len(chosen)
+    at.session_state["compare_side_radar"] = True
+    run(at)
+    assert chart_ids()[-1] == "compare_radar"
+    radar = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert radar["data"] and all(trace["type"] == "scatterpolar" for trace in radar["data"])
+    # The service-index score has no monthly chart: only the radar is offered.
+    at = _app("so_sanh", sample, monkeypatch, metric=so_sanh.SCORE)
+    labels = {e.label for e in at.expander}
+    assert so_sanh.SIDE_RADAR_LABEL in labels and so_sanh.SIDE_MONTHS_LABEL not in labels
+
+
 def test_a_sessions_first_run_asks_for_the_chart_and_table_bundles_first(sample, monkeypatch):
     """``components.load_bundles_early``: the first run of a session opens with an empty Plotly chart and an
     empty table (hidden by CSS), so the browser loads both bundles while the page computes; later runs do not."""
@@ -464,5 +492,8 @@ def test_a_sessions_first_run_asks_for_the_chart_and_table_bundles_first(sample,
     at = run(AppTest.from_file(APP, default_timeout=60))
     first_tables, first_charts = len(at.dataframe), len(at.get("plotly_chart"))
     assert at.dataframe[0].value.empty and first_tables >= 2  # the hidden one, then the page's own
+    hidden = json.loads(at.get("plotly_chart")[0].proto.spec)  # no axes or grid for Plotly to lay out and draw
+    assert not hidden["data"] and hidden["layout"]["height"] <= 20
+    assert hidden["layout"]["xaxis"]["visible"] is False and hidden["layout"]["yaxis"]["visible"] is False
     run(at)
     assert len(at.dataframe) == first_tables - 1 and len(at.get("plotly_chart")) == first_charts - 1

@@ -71,3 +71,19 @@ def test_digitization_rate_names_wrap_instead_of_tilting_under_the_legend():
     assert all("<br>" in tick for tick in fig.layout.xaxis.ticktext)
     assert all(len(line) <= 12 for tick in fig.layout.xaxis.ticktext for line in tick.split("<br>"))
     assert fig.layout.legend.y >= 1.0  # above the plot
+
+
+def test_heatmap_margins_fit_its_labels_up_front():
+    """The unit × month heatmap sets margins that hold its unit names, one line of month labels and the colour
+    bar, so Plotly's automargin (still on, for a name wider than estimated or months turned on a phone) need
+    not draw the chart twice. Widths measured in Chromium at 12 px: 16 characters of a name 96 px; the month
+    line 42 px; the colour bar 99-101 px; automargin then chose a left margin of 123 px."""
+    def heatmap(names: list[str]):
+        frame = pd.DataFrame([{"unit": n, "month": m, "online_rate": 0.5} for n in names
+                              for m in ("Tháng 4/2026", "Tháng 5/2026")])
+        return charts.heatmap_unit_month(frame, "online_rate", "cap").layout.margin
+
+    margin = heatmap(["Xã Sóc Sơn", "Phường Hoàn Kiếm"])  # 16 characters
+    assert 123 <= margin.l <= 140 and margin.r >= 101 and margin.b >= 42
+    assert heatmap(["Phường Hoàn Kiếm", "Xã Tân Hưng thuộc huyện Củ Chi cũ"]).l > margin.l + 100
+    assert heatmap(["X" * 200]).l == charts.HEATMAP_MAX_LEFT_PX  # automargin still has the last word

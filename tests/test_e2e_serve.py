@@ -70,6 +70,13 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
             sizes = page.evaluate("""() => performance.getEntriesByType('resource')
                 .filter(r => /PlotlyChart[^/]*[.]js$/.test(r.name)).map(r => [r.transferSize, r.decodedBodySize])""")
             assert sizes and all(0 < sent < decoded / 2 for sent, decoded in sizes), sizes
+            # ... requested once, by the shell's preload (server.bundle_preloads): before Streamlit's own entry
+            # script had even arrived, where without it the first chart of a run asks for it.
+            fetched = page.evaluate("""() => { const r = performance.getEntriesByType('resource');
+                const at = re => r.filter(e => re.test(e.name));
+                return [at(/PlotlyChart[^/]*[.]js$/).map(e => e.startTime), at(/[/]index[.][\\w-]+[.]js$/)
+                        .map(e => e.responseEnd)] }""")
+            assert len(fetched[0]) == 1 and len(fetched[1]) == 1 and fetched[0][0] < fetched[1][0], fetched
             page.get_by_role("link", name="Dữ liệu").first.click()
             page.wait_for_url(f"{base}/du-lieu*", timeout=30_000)
             page.wait_for_selector(IDLE, timeout=60_000)

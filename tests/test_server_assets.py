@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 
 import pytest
 
@@ -86,3 +87,33 @@ def test_a_new_file_version_is_compressed_again():
     middleware.app = _static_app(body=b"changed();\n" * 5000, etag=b'"def456"')[0]
     _status, headers, body = _get(middleware)
     assert gzip.decompress(body) == b"changed();\n" * 5000 and headers[b"etag"] == b'W/"def456"'
+
+
+def _streamlit_shell() -> bytes:
+    return (server._STATIC_JS.parent.parent / "index.html").read_bytes()
+
+
+def test_the_shell_preloads_the_chart_and_table_bundles_with_their_dependencies():
+    """``vietnamese_shell`` names Streamlit's Plotly and table chunks, and every file they import that the page
+    does not already preload, so the browser fetches and compiles them with Streamlit's own scripts. Read from
+    the installed Streamlit: an upgrade whose index script no longer parses fails here, not silently."""
+    html = _streamlit_shell()
+    head = server.vietnamese_shell(html).split(b"</head>")[0].decode()
+    hrefs = re.findall(r'<link rel="(?:modulepreload|preload)"(?: as="style")? crossorigin href="\./static/([^"]+)"',
+                       head)
+    added = [h for h in hrefs if f"./static/{h}".encode() not in html]
+    names = [h.rsplit("/", 1)[-1] for h in added]
+    assert any(n.startswith("PlotlyChart.") and n.endswith(".js") for n in names), names
+    assert any(n.startswith("DataFrame.") and n.endswith(".js") for n in names), names
+    assert any(h.startswith("css/DataFrame.") for h in added)
+    assert 'rel="stylesheet" crossorigin href="./static/css/DataFrame.' not in head  # fetched early, applied as before
+    assert len(added) == len(set(added)) and len(added) > 10  # each chunk's own imports too, once
+    for href in added:
+        assert (server._STATIC_JS.parent / href).is_file(), href
+
+
+def test_a_shell_the_preloads_cannot_read_is_served_without_them():
+    assert server.bundle_preloads(b"<html><head></head></html>") == b""
+    unknown = _streamlit_shell().replace(b'src="./static/js/index.', b'src="./static/js/index.nope', 1)
+    assert server.bundle_preloads(unknown) == b""
+    assert '<html lang="vi">' in server.vietnamese_shell(unknown).decode()
