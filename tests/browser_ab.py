@@ -1,6 +1,7 @@
 """Two or more versions of the dashboard in the browser, measured in turn on the same database.
 
-    python tests/browser_ab.py --db PATH [--scenario ranking-click|cold-link|cold-overview] [--reps 8] [--mbps 20]
+    python tests/browser_ab.py --db PATH [--scenario ranking-click|cold-link|cold-overview|cold-home] [--reps 8]
+                               [--mbps 20]
                                REV REV…
 
 Each REV is a git revision (``.`` is the working tree). A revision gets its own checkout (a detached git
@@ -10,11 +11,15 @@ speed drifts (this one's changed 2x within an afternoon) slows every version ali
 the code before it" figures of round 2 come from this: e.g. ``browser_ab.py --db big.duckdb HEAD~1 HEAD``.
 
 - ``ranking-click``: So sánh of the period, then a click on a ranking bar until that unit's Tổng quan has
-  finished drawing (a different unit each round, the same one for every version).
+  finished drawing: its runs ended, its heading, first card and first chart shown (a different unit each
+  round, the same one for every version).
 - ``cold-link``: a shared So sánh link (metric, sort, heatmap tab) opened in a new browser context, until
   its chart is drawn; ``--mbps`` emulates a line of that speed with 30 ms latency.
 - ``cold-overview``: a shared link of one commune's Tổng quan (``/tong-quan?unit=…``) opened the same way,
-  until its runs ended with the heading shown (as ``tests/test_e2e_round2.py`` times it).
+  until its runs ended with its heading, first KPI card and first chart shown (``e2e_utils.overview_shown``,
+  as ``tests/test_e2e_round2.py`` times it).
+- ``cold-home``: the app's address (``/``: Tổng quan of all units) opened the same way, as
+  ``tests/test_e2e_dashboard.py`` times "mở ứng dụng".
 """
 
 from __future__ import annotations
@@ -29,7 +34,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dbfactory
-from e2e_utils import IDLE, ROOT, chromium_browser, logged_page, plot_shown, streamlit_server, time_in_browser
+from e2e_utils import (
+    IDLE,
+    ROOT,
+    chromium_browser,
+    logged_page,
+    overview_shown,
+    plot_shown,
+    streamlit_server,
+    time_in_browser,
+)
 
 PERIOD = "2026Q2"
 COLD_LINK = (f"/so-sanh?period={PERIOD}&calendar=calendar&metric=on_time_rate_766&sort=name"
@@ -70,41 +84,44 @@ def ranking_click(browser, base: str, round_no: int, _mbps: float | None) -> flo
         page.wait_for_timeout(1000)  # the page settled, as a user's click comes
         bar = page.locator(".js-plotly-plot .barlayer .trace path").nth(round_no * 5 + 1)
 
-        def overview_shown() -> None:
+        def unit_overview_shown() -> None:
             page.wait_for_url(re.compile(r"/(tong-quan)?\?unit="), timeout=30_000)
-            page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
+            overview_shown(page)
 
-        return time_in_browser(page, lambda: bar.click(force=True), overview_shown)
+        return time_in_browser(page, lambda: bar.click(force=True), unit_overview_shown)
     finally:
         page.close()
 
 
-def _cold_open(browser, url: str, heading: str, mbps: float | None, chart: bool) -> float:
+def _cold_open(browser, url: str, view_shown, mbps: float | None) -> float:
     page = logged_page(browser, viewport={"width": 1280, "height": 1000})
     try:
         _throttle(page, mbps)
-
-        def view_shown() -> None:
-            page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
-            if chart:
-                plot_shown(page)
-
-        return time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
+        return time_in_browser(page, lambda: page.goto(url), lambda: view_shown(page), since=0)
     finally:
         page.close()
 
 
+def _comparison_shown(page) -> None:
+    page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
+    plot_shown(page)
+
+
 def cold_link(browser, base: str, _round_no: int, mbps: float | None) -> float:
-    return _cold_open(browser, base + COLD_LINK, "So sánh đơn vị", mbps, chart=True)
+    return _cold_open(browser, base + COLD_LINK, _comparison_shown, mbps)
 
 
 def cold_overview(browser, base: str, _round_no: int, mbps: float | None) -> float:
     unit = dbfactory.commune_codes(["Xã Sóc Sơn"])[0]
-    return _cold_open(browser, f"{base}/tong-quan?unit={unit}&period=2026Q1&calendar=calendar", "Tổng quan", mbps,
-                      chart=False)
+    return _cold_open(browser, f"{base}/tong-quan?unit={unit}&period=2026Q1&calendar=calendar", overview_shown, mbps)
 
 
-SCENARIOS = {"ranking-click": ranking_click, "cold-link": cold_link, "cold-overview": cold_overview}
+def cold_home(browser, base: str, _round_no: int, mbps: float | None) -> float:
+    return _cold_open(browser, base + "/", overview_shown, mbps)
+
+
+SCENARIOS = {"ranking-click": ranking_click, "cold-link": cold_link, "cold-overview": cold_overview,
+             "cold-home": cold_home}
 
 
 def main() -> None:

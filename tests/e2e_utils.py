@@ -182,6 +182,15 @@ def plot_shown(page) -> None:
     page.locator(".js-plotly-plot:visible").first.wait_for(timeout=30_000)
 
 
+def overview_shown(page) -> None:
+    """Tổng quan's heading, its first KPI card and its first chart on screen: what a chair opens it for. (The
+    heading alone came ~1.5 s before the cards on a cold link: the cards wait for their bundle and for the
+    browser to draw the rest.)"""
+    page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=60_000)
+    page.locator("[data-testid=stMetric]").first.wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot:visible").first.wait_for(timeout=30_000)
+
+
 def measure_floor(browser) -> dict[str, float]:
     """The baseline of a run's timings: Streamlit alone (tests/baseline_app.py: a heading and one small
     Plotly chart, no data) opened cold in a new browser context, and one click that reruns it (medians of

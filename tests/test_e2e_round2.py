@@ -22,6 +22,7 @@ from e2e_utils import (
     e2e_database,
     logged_page,
     measure_floor,
+    overview_shown,
     plot_shown,
     save_timings,
     streamlit_server,
@@ -115,12 +116,12 @@ def test_ranking_bar_click_opens_that_units_overview(server, browser):
     bar = page.locator(".js-plotly-plot .barlayer .trace path").first
     bar.wait_for(timeout=30_000)
 
-    def overview_shown() -> None:
+    def unit_overview_shown() -> None:
         page.wait_for_url(re.compile(r"/(tong-quan)?\?unit="), timeout=30_000)  # the default page is "/"
-        page.get_by_role("heading", name="Tổng quan", exact=True).wait_for()
+        overview_shown(page)
 
     TIMINGS["bấm thanh xếp hạng → Tổng quan của đơn vị"] = time_in_browser(page, lambda: bar.click(force=True),
-                                                                         overview_shown)
+                                                                         unit_overview_shown)
     assert "unit=" in page.url and not page.get_by_test_id("stException").count()
     page.close()
 
@@ -181,7 +182,7 @@ def test_overview_opens_by_its_own_path_with_the_linked_view(server, browser):
     page = logged_page(browser, viewport={"width": 1280, "height": 1000})
     TIMINGS["mở /tong-quan?… (phiên mới)"] = time_in_browser(
         page, lambda: page.goto(f"{server}/tong-quan?unit={_code()}&period=2026Q1&calendar=calendar"),
-        lambda: page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=60_000), since=0)
+        lambda: overview_shown(page), since=0)
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{UNIT_NAME} · Quý 1/2026", exact=False).count() >= 1
     assert "period=2026Q1" in page.url and f"unit={_code()}" in page.url

@@ -1,5 +1,6 @@
 """dashboard/server.py's ``CompressedAssets``: Streamlit's static bundles sent gzipped, each compressed once,
-everything else (other paths, 304, 206, HTML, browsers without gzip) passed through as Streamlit sent it."""
+everything else (other paths, 304, 206, HTML, browsers without gzip) passed through as Streamlit sent it; and
+the page shell's preloads of the chart, table and card bundles (``bundle_preloads``)."""
 
 from __future__ import annotations
 
@@ -94,9 +95,10 @@ def _streamlit_shell() -> bytes:
 
 
 def test_the_shell_preloads_the_chart_and_table_bundles_with_their_dependencies():
-    """``vietnamese_shell`` names Streamlit's Plotly and table chunks, and every file they import that the page
-    does not already preload, so the browser fetches and compiles them with Streamlit's own scripts. Read from
-    the installed Streamlit: an upgrade whose index script no longer parses fails here, not silently."""
+    """``vietnamese_shell`` names Streamlit's chunks of the chart, the table and the KPI card, and every file they
+    import that the page does not already preload, so the browser fetches and compiles them with Streamlit's
+    own scripts. Read from the installed Streamlit: an upgrade whose index script no longer parses fails here,
+    not silently."""
     html = _streamlit_shell()
     head = server.vietnamese_shell(html).split(b"</head>")[0].decode()
     hrefs = re.findall(r'<link rel="(?:modulepreload|preload)"(?: as="style")? crossorigin href="\./static/([^"]+)"',
@@ -105,6 +107,7 @@ def test_the_shell_preloads_the_chart_and_table_bundles_with_their_dependencies(
     names = [h.rsplit("/", 1)[-1] for h in added]
     assert any(n.startswith("PlotlyChart.") and n.endswith(".js") for n in names), names
     assert any(n.startswith("DataFrame.") and n.endswith(".js") for n in names), names
+    assert any(n.startswith("Metric.") and n.endswith(".js") for n in names), names
     assert any(h.startswith("css/DataFrame.") for h in added)
     assert 'rel="stylesheet" crossorigin href="./static/css/DataFrame.' not in head  # fetched early, applied as before
     assert len(added) == len(set(added)) and len(added) > 10  # each chunk's own imports too, once
