@@ -306,7 +306,8 @@ def load_bundles_early() -> None:
         return
     st.session_state[_BUNDLES_REQUESTED] = True
     with st.container(key=pickers.BUNDLES_WARMUP_KEY):  # display: none (pickers.page_style)
-        st.plotly_chart(go.Figure(layout=WARMUP_LAYOUT), config={"staticPlot": True, "displayModeBar": False}, width="stretch")
+        st.plotly_chart(go.Figure(layout=WARMUP_LAYOUT), config={"staticPlot": True, "displayModeBar": False},
+                        width="stretch")
         grid(pd.DataFrame({"": []}), hide_index=True)
 
 

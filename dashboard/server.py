@@ -103,7 +103,7 @@ def _chunk_files(index_script: str, chunks: tuple[str, ...]) -> tuple[str, ...]:
         found = {}
     if not found:
         _log.warning("Không đọc được danh sách tệp JavaScript của Streamlit (%s): trang vẫn chạy, chỉ không "
-                     "tải trước biểu đồ và bảng.", index_script)
+                     "tải trước mã của biểu đồ, bảng và thẻ chỉ tiêu.", index_script)
     return tuple(name for name in found if name.endswith((".js", ".css")))
 
 
