@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import auth_ui, data, exports, pickers, state, url_sync
+from dashboard.sections import lazy_expander as lazy_expander  # the pages' names for them (ui.*)
+from dashboard.sections import safe_section as safe_section
 from motcua import audit, fmt
 from motcua import db as dbmod
 from motcua.safe_export import neutralize_formulas
@@ -359,23 +361,6 @@ def _render_lazy_tabs(sections: tuple[tuple[str, Callable[[], None]], ...], key:
             safe_section(render, label[:1].lower() + label[1:])
 
 
-def lazy_expander(label: str, render: Callable[[], None], key: str) -> None:
-    """An expander whose content runs (and is sent to the browser) only while it is open.
-
-    A collapsed ``st.expander`` still builds, sends and mounts everything in it: the index components'
-    table and its downloads cost Tổng quan ~0.07 s of server time at every opening of a commune, for a
-    section few users open. Opening it reruns only this fragment.
-    """
-    st.fragment(_render_lazy_expander)(label, render, key)
-
-
-def _render_lazy_expander(label: str, render: Callable[[], None], key: str) -> None:
-    box = st.expander(label, key=key, on_change="rerun")
-    if box.open:
-        with box:
-            safe_section(render, label[:1].lower() + label[1:])
-
-
 def empty_state(text: str = EMPTY_PERIOD) -> None:
     st.info(fmt.md(text), icon=":material/inbox:")
 
@@ -534,16 +519,6 @@ def page_header(title: str, intro: str | None = None) -> bool:
         st.error(fmt.md(exc), icon=":material/database:")
         return False
     return True
-
-
-def safe_section(render: Callable[[], None], what: str) -> None:
-    """Run one section; a failure shows a Vietnamese message instead of breaking the whole page."""
-    try:
-        render()
-    except dbmod.DatabaseUnavailable as exc:
-        st.error(fmt.md(exc))
-    except ValueError as exc:  # metrics raise ValueError with Vietnamese messages for bad filters
-        st.warning(f"Không hiển thị được {what}: {fmt.md(exc)}")
 
 
 # ---------------------------------------------------------------- dossier lists (drill-downs)

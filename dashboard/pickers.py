@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import state, url_state, url_sync
+from dashboard import sections, state, url_state, url_sync
 from motcua import db as dbmod
 from motcua import fmt
 from motcua.settings import SETTINGS, Settings
@@ -174,20 +174,14 @@ def setting_widget_key(name: str) -> str:
 
 
 def _settings_expander() -> None:
-    # A fragment whose widgets exist only while it is open: a collapsed st.expander still builds, sends and
-    # mounts its 12 widgets (of the ~70 elements a page sends) on every run of every page; opening it reruns
-    # only this fragment.
-    st.fragment(_settings_section)()
+    # Its widgets exist only while it is open (sections.lazy_expander): opening it reruns only the panel.
+    sections.lazy_expander(SETTINGS_LABEL, _setting_widgets, key=K_SETTINGS_OPEN)
 
 
-def _settings_section() -> None:
-    box = st.expander(SETTINGS_LABEL, key=K_SETTINGS_OPEN, on_change="rerun")
-    if not box.open:
-        return
-    with box:
-        for spec in SETTINGS:
-            if spec.name != "calendar":  # the calendar sits with the period pickers
-                _setting_widget(spec)
+def _setting_widgets() -> None:
+    for spec in SETTINGS:
+        if spec.name != "calendar":  # the calendar sits with the period pickers
+            _setting_widget(spec)
     if st.session_state.pop(_SETTING_CHANGED, False):
         st.rerun(scope="app")  # a changed definition changes every number on the page, not just this box
 
