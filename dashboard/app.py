@@ -36,5 +36,6 @@ if user is None:
     st.stop()
 page = st.navigation(PAGES, position="sidebar")
 pickers.render_sidebar(sidebar)
-components.load_bundles_early()
+# Tổng quan opens without a chart (its months are drawn once opened): no Plotly warm-up there.
+components.load_bundles_early(chart=page is not PAGES[0])
 page.run()

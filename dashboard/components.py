@@ -294,7 +294,7 @@ WARMUP_LAYOUT = {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "heig
                  "margin": {"l": 0, "r": 0, "t": 0, "b": 0}}
 
 
-def load_bundles_early() -> None:
+def load_bundles_early(chart: bool = True) -> None:
     """On a session's first run: an empty, hidden Plotly chart and table as the first elements of the page, so
     the browser fetches and compiles Streamlit's Plotly bundle (4.7 MB) and its table (glide-data-grid, 0.5 MB
     and ~25 modules) while the script still computes, instead of after the page's first real chart or table
@@ -303,13 +303,18 @@ def load_bundles_early() -> None:
     first chart showed ~1.5 s after it arrived; loading the table's bundle early too: 3.97 s against 4.28 s
     (medians of 6). ``dashboard/server.py`` now also preloads both bundles from the page's shell; this still
     pays, as it has the browser run their modules while the script computes (the link without it, preloads
-    kept: 3.64 s against 3.39 s, medians of 8)."""
+    kept: 3.64 s against 3.39 s, medians of 8).
+
+    ``chart=False`` for a page that opens without a chart (Tổng quan): running Plotly's module holds up
+    every element of the page still loading its own code, the KPI cards and the pickers too, so such a
+    page leaves it to the browser's idle time after the page is drawn (``dashboard/server.py``)."""
     if st.session_state.get(_BUNDLES_REQUESTED):
         return
     st.session_state[_BUNDLES_REQUESTED] = True
     with st.container(key=pickers.BUNDLES_WARMUP_KEY):  # display: none (pickers.page_style)
-        st.plotly_chart(go.Figure(layout=WARMUP_LAYOUT), config={"staticPlot": True, "displayModeBar": False},
-                        width="stretch")
+        if chart:
+            st.plotly_chart(go.Figure(layout=WARMUP_LAYOUT), config={"staticPlot": True, "displayModeBar": False},
+                            width="stretch")
         grid(pd.DataFrame({"": []}), hide_index=True)
 
 

@@ -23,7 +23,9 @@ for two things a plain ``streamlit run dashboard/app.py`` cannot do:
   that needs it arrives; preloaded, the browser fetches and compiles them while it still loads Streamlit
   itself. On 1M dossiers (medians of 8, servers in turn): a cold shared So sánh link 3.39 s against
   3.72 s with the chart and table bundles; the card's then took a cold Tổng quan link from 3.32 s to
-  3.19 s and a ranking click from 1.07 s to 1.02 s.
+  3.19 s and a ranking click from 1.07 s to 1.02 s. Last, it has the browser run Plotly's module in its idle
+  time once a page's first run is drawn (``idle_module_runs``): Tổng quan opens without a chart, and the
+  first chart the user opens there, or on the next page, does not wait for the module.
 
 - **Compressed bundles.** Streamlit sends its JavaScript uncompressed (it skips gzip on its static
   paths rather than compress 23 MB of bundles on every request), so a first visit downloads Plotly's
@@ -37,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import json
 import re
 import threading
 import time
@@ -57,7 +60,8 @@ _log = get_logger("motcua.server")  # Streamlit's log format: `motcua serve` tur
 def vietnamese_shell(html: bytes) -> bytes:
     for old, new in _HTML_REWRITES:
         html = html.replace(old, new, 1)
-    return html.replace(b"</head>", bundle_preloads(html) + _shell_style() + b"</head>", 1)
+    head = bundle_preloads(html) + idle_module_runs(html) + _shell_style()
+    return html.replace(b"</head>", head + b"</head>", 1)
 
 
 # Streamlit's lazy chunks of st.plotly_chart, st.dataframe and st.metric. Preloading the bundles of all the
@@ -85,6 +89,51 @@ def bundle_preloads(html: bytes, chunks: Sequence[str] = EARLY_BUNDLES) -> bytes
     return "".join(tags).encode()
 
 
+# Run in the browser's idle time once the page's first run is drawn: Plotly's module, so the first chart of a
+# page that opens without one (Tổng quan) does not wait ~0.5-0.9 s of main thread for it, nor hold up the
+# rest of that page while it runs.
+IDLE_BUNDLES = ("PlotlyChart",)
+# Streamlit marks its root with the script's state: "notRunning" at first, "running", then "notRunning" again
+# once the run is over. A browser without requestIdleCallback (Safari before 18) waits a moment instead.
+_IDLE_SCRIPT = """<script type="module">
+const files = %s;
+const idle = window.requestIdleCallback || ((run) => setTimeout(run, 500));
+let ran = false;
+new MutationObserver((records, observer) => {
+  const state = document.querySelector("[data-testid=stApp]")?.getAttribute("data-test-script-state");
+  if (state === "running") ran = true;
+  if (!ran || state !== "notRunning") return;
+  observer.disconnect();
+  idle(() => files.forEach((file) => import(file).catch(() => {})), {timeout: 5000});
+}).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
+</script>"""
+
+
+def idle_module_runs(html: bytes, chunks: Sequence[str] = IDLE_BUNDLES) -> bytes:
+    """A script that imports the modules of ``chunks`` (Streamlit's lazy bundles) when the page's first run
+    has ended and the browser is idle; the same URLs Streamlit imports them from, so they run once. Nothing
+    when Streamlit's index script does not read as expected."""
+    found = _INDEX_SCRIPT.search(html)
+    files = [name for chunk in chunks if (name := _chunk_module(found.group(1).decode(), chunk))] if found else []
+    if not files:
+        return b""
+    return (_IDLE_SCRIPT % json.dumps([f"./static/js/{name}" for name in files])).encode()
+
+
+def _chunk_import(chunk: str) -> str:
+    return r"import\(`\./(" + re.escape(chunk) + r"\.[\w-]+\.js)`\)"
+
+
+@functools.cache
+def _chunk_module(index_script: str, chunk: str) -> str | None:
+    """The file of one lazy chunk's own module, as Streamlit's index script imports it."""
+    try:
+        call = re.search(_chunk_import(chunk), (_STATIC_JS / index_script).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        call = None
+    return call.group(1) if call and (_STATIC_JS / call.group(1)).is_file() else None
+
+
 @functools.cache
 def _chunk_files(index_script: str, chunks: tuple[str, ...]) -> tuple[str, ...]:
     """Each chunk's file and the files it imports, as the index script's Vite dependency map lists them (one
@@ -95,10 +144,9 @@ def _chunk_files(index_script: str, chunks: tuple[str, ...]) -> tuple[str, ...]:
         files = [item.strip().strip("\"'").rsplit("/", 1)[-1] for item in table.group(1).split(",")] if table else []
         found: dict[str, None] = {}
         for chunk in chunks:
-            call = re.search(r"import\(`\./" + re.escape(chunk) + r"\.[\w-]+\.js`\)[^;]{0,80}?__vite__mapDeps"
-                             r"\(\[([\d,]+)\]\)", source)
+            call = re.search(_chunk_import(chunk) + r"[^;]{0,80}?__vite__mapDeps\(\[([\d,]+)\]\)", source)
             if call:
-                found.update(dict.fromkeys(files[int(i)] for i in call.group(1).split(",")))
+                found.update(dict.fromkeys(files[int(i)] for i in call.group(2).split(",")))
     except (OSError, UnicodeDecodeError, IndexError):
         found = {}
     if not found:

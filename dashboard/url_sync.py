@@ -58,6 +58,11 @@ def url_value(param: str) -> str | None:
     return st.session_state.get(_URL_PAGE, {}).pop(param, None)
 
 
+def url_has(param: str) -> bool:
+    """Whether the shared link carries this page parameter (still to be read by ``url_value``)."""
+    return st.session_state.get(_URL_PAGE, {}).get(param) is not None
+
+
 def share(param: str, value: str | None) -> None:
     """Put a page-level choice into the URL so a copied link reopens it (None removes it)."""
     current = st.query_params.get(param)

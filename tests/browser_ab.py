@@ -11,13 +11,13 @@ speed drifts (this one's changed 2x within an afternoon) slows every version ali
 the code before it" figures of round 2 come from this: e.g. ``browser_ab.py --db big.duckdb HEAD~1 HEAD``.
 
 - ``ranking-click``: So sánh of the period, then a click on a ranking bar until that unit's Tổng quan has
-  finished drawing: its runs ended, its heading, first card and first chart shown (a different unit each
-  round, the same one for every version).
+  finished drawing: its runs ended and the whole page drawn (``e2e_utils.overview_shown``; a different
+  unit each round, the same one for every version).
 - ``cold-link``: a shared So sánh link (metric, sort, heatmap tab) opened in a new browser context, until
   its chart is drawn; ``--mbps`` emulates a line of that speed with 30 ms latency.
 - ``cold-overview``: a shared link of one commune's Tổng quan (``/tong-quan?unit=…``) opened the same way,
-  until its runs ended with its heading, first KPI card and first chart shown (``e2e_utils.overview_shown``,
-  as ``tests/test_e2e_round2.py`` times it).
+  until its runs ended and the whole page is drawn: heading, KPI cards, estimate, at-risk list, no element
+  still waiting for its code (``e2e_utils.overview_shown``, as ``tests/test_e2e_round2.py`` times it).
 - ``cold-home``: the app's address (``/``: Tổng quan of all units) opened the same way, as
   ``tests/test_e2e_dashboard.py`` times "mở ứng dụng".
 """
@@ -84,9 +84,9 @@ def ranking_click(browser, base: str, round_no: int, _mbps: float | None) -> flo
         page.wait_for_timeout(1000)  # the page settled, as a user's click comes
         bar = page.locator(".js-plotly-plot .barlayer .trace path").nth(round_no * 5 + 1)
 
-        def unit_overview_shown() -> None:
+        def unit_overview_shown() -> float:
             page.wait_for_url(re.compile(r"/(tong-quan)?\?unit="), timeout=30_000)
-            overview_shown(page)
+            return overview_shown(page)
 
         return time_in_browser(page, lambda: bar.click(force=True), unit_overview_shown)
     finally:

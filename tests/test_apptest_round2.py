@@ -278,7 +278,7 @@ def test_brief_is_offered_on_overview_and_report(module, sample, monkeypatch):
 
 def test_months_without_data_are_not_drawn_as_zero(sample, monkeypatch):
     # Report Q4/2026 runs to 14/12; the data ends in late September: Nov and Dec have no data yet.
-    at = _app("tong_quan", sample, monkeypatch, period="2026Q4", calendar="report")
+    at = _app("tong_quan", sample, monkeypatch, period="2026Q4", calendar="report", tab="ty-le-theo-thang")
     trend = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("overview_trend_rates"))
     import base64
     import math
@@ -397,24 +397,33 @@ def test_at_risk_phone_items_lead_with_warning_and_escape_data_text(sample, monk
     assert phone and phone[0].startswith("- 🔴 **Đã quá hạn** · quá ")
 
 
-def test_overview_draws_one_monthly_trend_chart_at_a_time(sample, monkeypatch):
-    """The two monthly views of Tổng quan are tabs and only the open one is drawn (each Plotly chart is
-    browser work on every opening of a commune); a link can open the other one."""
+def test_overview_opens_without_a_chart_and_draws_one_monthly_view_once_opened(sample, monkeypatch):
+    """Tổng quan opens with no chart: its months are a closed section (the first chart a browser draws runs
+    Plotly's module, which held the cards back ~1 s on a cold link). Opened, only the open tab of its two
+    monthly views is drawn; a link that names a tab opens the section on it, and closing the section takes
+    the tab out of the URL."""
+    from dashboard.views import tong_quan
+
     code = dbfactory.commune_codes()[0]
 
     def chart_ids(at) -> list[str]:
         return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
 
     at = _app("tong_quan", sample, monkeypatch, unit=code, period="2026Q3", calendar="calendar")
+    assert tong_quan.TREND_LABEL in [e.label for e in at.expander]
+    assert chart_ids(at) == [] and not at.tabs
+    assert "Hồ sơ quá hạn và sắp đến hạn" in [h.value for h in at.subheader]  # the list below it is drawn
+    at.session_state["overview_trend_open"] = True  # what the browser sends when the user opens it
+    run(at)
     assert [t.label for t in at.tabs][:2] == ["Tỷ lệ theo tháng", "Kết quả giải quyết theo tháng"]
-    drawn = chart_ids(at)
-    assert any(i.endswith("overview_trend_rates") for i in drawn)
-    assert not any(i.endswith("overview_trend_buckets") for i in drawn)
+    assert chart_ids(at) == ["overview_trend_rates"]
+    assert at.query_params["tab"] == "ty-le-theo-thang"
+    at.session_state["overview_trend_open"] = False
+    run(at)
+    assert chart_ids(at) == [] and "tab" not in at.query_params
     at = _app("tong_quan", sample, monkeypatch, unit=code, period="2026Q3", calendar="calendar",
               tab="ket-qua-giai-quyet-theo-thang")
-    drawn = chart_ids(at)
-    assert any(i.endswith("overview_trend_buckets") for i in drawn)
-    assert not any(i.endswith("overview_trend_rates") for i in drawn)
+    assert chart_ids(at) == ["overview_trend_buckets"]
 
 
 def test_overview_index_trend_and_components_are_drawn_once_opened(sample, monkeypatch):
@@ -433,11 +442,11 @@ def test_overview_index_trend_and_components_are_drawn_once_opened(sample, monke
         return [d for d in at.dataframe if "Cách tính" in d.value.columns]
 
     assert {tong_quan.INDEX_TREND_LABEL, tong_quan.COMPONENTS_LABEL} <= {e.label for e in at.expander}
-    assert chart_ids() == ["overview_trend_rates"] and component_tables() == []
+    assert chart_ids() == [] and component_tables() == []
     at.session_state["overview_index_trend_open"] = True  # what the browser sends when the user opens it
     at.session_state["overview_index_parts"] = True
     run(at)
-    assert chart_ids() == ["overview_index_trend", "overview_trend_rates"]
+    assert chart_ids() == ["overview_index_trend"]
     assert any("12 tháng" in c.value for c in at.caption)
     assert {"overview_index_trend_data_csv", "overview_index_trend_data_xlsx"} <= {
         b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
@@ -487,13 +496,28 @@ def test_side_by_side_charts_are_drawn_once_their_section_is_opened(sample, monk
 
 def test_a_sessions_first_run_asks_for_the_chart_and_table_bundles_first(sample, monkeypatch):
     """``components.load_bundles_early``: the first run of a session opens with an empty Plotly chart and an
-    empty table (hidden by CSS), so the browser loads both bundles while the page computes; later runs do not."""
+    empty table (hidden by CSS), so the browser loads both bundles while the page computes; later runs do not.
+    Tổng quan, which opens without a chart, asks for the table's only: running Plotly's module held its
+    cards back (the browser runs it once the page is drawn, ``server.idle_module_runs``)."""
     monkeypatch.setenv("MOTCUA_DB", str(sample))
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    first_tables, first_charts = len(at.dataframe), len(at.get("plotly_chart"))
-    assert at.dataframe[0].value.empty and first_tables >= 2  # the hidden one, then the page's own
+    script = """
+from dashboard import components
+components.load_bundles_early()
+components.load_bundles_early()  # a second call in the same session: nothing
+"""
+    at = run(AppTest.from_string(script, default_timeout=60))
+    assert len(at.dataframe) == 1 and at.dataframe[0].value.empty and len(at.get("plotly_chart")) == 1
     hidden = json.loads(at.get("plotly_chart")[0].proto.spec)  # no axes or grid for Plotly to lay out and draw
     assert not hidden["data"] and hidden["layout"]["height"] <= 20
     assert hidden["layout"]["xaxis"]["visible"] is False and hidden["layout"]["yaxis"]["visible"] is False
     run(at)
-    assert len(at.dataframe) == first_tables - 1 and len(at.get("plotly_chart")) == first_charts - 1
+    assert len(at.dataframe) == 0 and len(at.get("plotly_chart")) == 0
+
+    at = run(AppTest.from_file(APP, default_timeout=60))  # Tổng quan, the default page
+    first_tables = len(at.dataframe)
+    assert at.dataframe[0].value.empty and first_tables >= 2  # the hidden one, then the page's own
+    assert at.get("plotly_chart") == []  # neither a warm-up chart nor one of the page's
+    run(at)
+    assert len(at.dataframe) == first_tables - 1
+
+

@@ -116,9 +116,9 @@ def test_ranking_bar_click_opens_that_units_overview(server, browser):
     bar = page.locator(".js-plotly-plot .barlayer .trace path").first
     bar.wait_for(timeout=30_000)
 
-    def unit_overview_shown() -> None:
+    def unit_overview_shown() -> float:
         page.wait_for_url(re.compile(r"/(tong-quan)?\?unit="), timeout=30_000)  # the default page is "/"
-        overview_shown(page)
+        return overview_shown(page)
 
     TIMINGS["bấm thanh xếp hạng → Tổng quan của đơn vị"] = time_in_browser(page, lambda: bar.click(force=True),
                                                                          unit_overview_shown)
@@ -186,6 +186,35 @@ def test_overview_opens_by_its_own_path_with_the_linked_view(server, browser):
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{UNIT_NAME} · Quý 1/2026", exact=False).count() >= 1
     assert "period=2026Q1" in page.url and f"unit={_code()}" in page.url
+    page.close()
+
+
+# When Tổng quan's cards are all drawn and when Plotly's module ran (it adds its global style sheet then).
+_ORDER = """window.__order = [];
+new MutationObserver(() => {
+  const seen = window.__order;
+  if (!seen.includes('cards') && document.querySelectorAll('[data-testid=stMain] [data-testid=stMetric]').length >= 8)
+    seen.push('cards');
+  if (!seen.includes('plotly') && document.getElementById('plotly.js-style-global')) seen.push('plotly');
+}).observe(document, {subtree: true, childList: true});"""
+
+
+def test_overview_opens_without_a_chart_and_its_months_open_on_a_click(server, browser):
+    """A cold Tổng quan link draws the whole page with no chart, and only then, in idle time, does the browser
+    run Plotly's module (``server.idle_module_runs``; before, it ran first and the cards waited ~1 s for it);
+    opening "Xu hướng theo tháng" then draws the monthly chart and puts its tab in the URL."""
+    from dashboard.views import tong_quan
+
+    page = logged_page(browser, viewport={"width": 1280, "height": 1000})
+    page.add_init_script(_ORDER)
+    page.goto(f"{server}/tong-quan?unit={_code()}&period={PERIOD_CODE}&calendar=calendar")
+    overview_shown(page)
+    assert page.locator(".js-plotly-plot").count() == 0
+    page.wait_for_function("() => window.__order.length === 2", timeout=20_000)
+    assert page.evaluate("() => window.__order") == ["cards", "plotly"]
+    section = page.get_by_text(tong_quan.TREND_LABEL, exact=True)
+    TIMINGS["mở Xu hướng theo tháng trên Tổng quan"] = time_in_browser(page, section.click, lambda: plot_shown(page))
+    assert "tab=ty-le-theo-thang" in page.url and not page.get_by_test_id("stException").count()
     page.close()
 
 

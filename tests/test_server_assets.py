@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import re
 
 import pytest
@@ -120,3 +121,21 @@ def test_a_shell_the_preloads_cannot_read_is_served_without_them():
     unknown = _streamlit_shell().replace(b'src="./static/js/index.', b'src="./static/js/index.nope', 1)
     assert server.bundle_preloads(unknown) == b""
     assert '<html lang="vi">' in server.vietnamese_shell(unknown).decode()
+
+
+def test_the_shell_runs_plotlys_module_once_the_first_run_is_drawn():
+    """``idle_module_runs``: the shell imports Plotly's chunk, from the URL Streamlit's own lazy import uses,
+    once Streamlit's root has gone from "running" back to "notRunning" and the browser is idle — a page that
+    opens without a chart (Tổng quan) then draws its first chart without waiting for the module. Read from the
+    installed Streamlit; nothing when its index script does not parse."""
+    html = _streamlit_shell()
+    head = server.vietnamese_shell(html).split(b"</head>")[0].decode()
+    (files,) = re.findall(r"const files = (\[[^\]]*\]);", head)
+    (plotly,) = json.loads(files)
+    index_script = re.search(r'src="\./static/js/([\w.-]+\.js)"', html.decode()).group(1)
+    assert f"import(`./{plotly.rsplit('/', 1)[-1]}`)" in (server._STATIC_JS / index_script).read_text()
+    assert plotly.startswith("./static/js/PlotlyChart.") and (server._STATIC_JS.parent / plotly[9:]).is_file()
+    script = head[head.index("const files"):]
+    assert 'state === "running"' in script and 'state !== "notRunning"' in script and "requestIdleCallback" in script
+    unknown = html.replace(b'src="./static/js/index.', b'src="./static/js/index.nope', 1)
+    assert server.idle_module_runs(unknown) == b"" and server.idle_module_runs(b"<html></html>") == b""
