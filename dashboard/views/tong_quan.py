@@ -19,7 +19,8 @@ COUNT_CARDS = (
 )
 RATE_CARDS = ("online_rate", "on_time_rate_766", "on_time_rate_resolved", "digitized_intake_rate")
 TREND_RATES = ("online_rate", "on_time_rate_766", "digitized_intake_rate")
-TREND_LABEL = "Xu hướng theo tháng: tỷ lệ và kết quả giải quyết"
+TREND_HEADING = "Xu hướng theo tháng"
+TREND_LABEL = "Biểu đồ tỷ lệ và kết quả giải quyết theo tháng"
 INDEX_TREND_LABEL = "Xu hướng điểm và hạng 12 tháng"
 COMPONENTS_LABEL = "Các thành phần, cách tính và nguồn"
 RISK_LABELS = {"overdue": "Đã quá hạn", "due_soon": "Sắp đến hạn", "waiting": "Chờ bổ sung (dừng tính hạn)"}
@@ -83,6 +84,7 @@ def _trend(scope, period, settings) -> None:
     servers in turn, until the whole page is drawn: a cold link of one commune 3.61 s -> 2.35 s, a
     ranking click 1.01 s -> 0.79 s. The shell (``server.idle_module_runs``) has the browser run Plotly's
     module once the page is drawn and idle, so opening this section does not wait for it either."""
+    st.subheader(TREND_HEADING)  # its own heading: not read as part of the service-index section above
     ui.lazy_expander(TREND_LABEL, lambda: _trend_tabs(scope, period, settings), key="overview_trend_open",
                      url_param="tab")
 
