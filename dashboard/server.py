@@ -94,7 +94,7 @@ def bundle_preloads(html: bytes, chunks: Sequence[str] = EARLY_BUNDLES) -> bytes
 # rest of that page while it runs.
 IDLE_BUNDLES = ("PlotlyChart",)
 # Streamlit marks its root with the script's state: "notRunning" at first, "running", then "notRunning" again
-# once the run is over. A browser without requestIdleCallback (Safari before 18) waits a moment instead.
+# once the run is over. A browser without requestIdleCallback (older Safari) waits half a second instead.
 _IDLE_SCRIPT = """<script type="module">
 const files = %s;
 const idle = window.requestIdleCallback || ((run) => setTimeout(run, 500));
