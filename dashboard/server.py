@@ -94,25 +94,36 @@ def bundle_preloads(html: bytes, chunks: Sequence[str] = EARLY_BUNDLES) -> bytes
 # rest of that page while it runs.
 IDLE_BUNDLES = ("PlotlyChart",)
 # Streamlit marks its root with the script's state: "notRunning" at first, "running", then "notRunning" again
-# once the run is over. A browser without requestIdleCallback (older Safari) waits half a second instead.
+# once the run is over; an element still waiting for its code is drawn as a skeleton. So the module runs once
+# the first run is over and nothing is left a skeleton (an idle moment while a card's bundle still loads must
+# not start it), or 10 s after the run at the latest. A browser without requestIdleCallback (older Safari)
+# waits half a second instead.
 _IDLE_SCRIPT = """<script type="module">
 const files = %s;
 const idle = window.requestIdleCallback || ((run) => setTimeout(run, 500));
-let ran = false;
-new MutationObserver((records, observer) => {
+let ran = false, started = false, fallback = null;
+const start = () => {
+  if (started) return;
+  started = true;
+  observer.disconnect();
+  idle(() => files.forEach((file) => import(file).catch(() => {})), {timeout: 5000});
+};
+const observer = new MutationObserver(() => {
   const state = document.querySelector("[data-testid=stApp]")?.getAttribute("data-test-script-state");
   if (state === "running") ran = true;
   if (!ran || state !== "notRunning") return;
-  observer.disconnect();
-  idle(() => files.forEach((file) => import(file).catch(() => {})), {timeout: 5000});
-}).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
+  fallback = fallback || setTimeout(start, 10000);
+  if (!document.querySelector("[data-testid=stSkeleton]")) start();
+});
+observer.observe(document.documentElement,
+                 {subtree: true, childList: true, attributes: true, attributeFilter: ["data-test-script-state"]});
 </script>"""
 
 
 def idle_module_runs(html: bytes, chunks: Sequence[str] = IDLE_BUNDLES) -> bytes:
-    """A script that imports the modules of ``chunks`` (Streamlit's lazy bundles) when the page's first run
-    has ended and the browser is idle; the same URLs Streamlit imports them from, so they run once. Nothing
-    when Streamlit's index script does not read as expected."""
+    """A script that imports the modules of ``chunks`` (Streamlit's lazy bundles) once the page's first run
+    has ended and is drawn, when the browser is idle; the same URLs Streamlit imports them from, so they run
+    once. Nothing when Streamlit's index script does not read as expected."""
     found = _INDEX_SCRIPT.search(html)
     files = [name for chunk in chunks if (name := _chunk_module(found.group(1).decode(), chunk))] if found else []
     if not files:

@@ -125,7 +125,8 @@ def test_a_shell_the_preloads_cannot_read_is_served_without_them():
 
 def test_the_shell_runs_plotlys_module_once_the_first_run_is_drawn():
     """``idle_module_runs``: the shell imports Plotly's chunk, from the URL Streamlit's own lazy import uses,
-    once Streamlit's root has gone from "running" back to "notRunning" and the browser is idle — a page that
+    once Streamlit's root has gone from "running" back to "notRunning", no element is left a skeleton (waiting
+    for its code) and the browser is idle — a page that
     opens without a chart (Tổng quan) then draws its first chart without waiting for the module. Read from the
     installed Streamlit; nothing when its index script does not parse."""
     html = _streamlit_shell()
@@ -137,5 +138,6 @@ def test_the_shell_runs_plotlys_module_once_the_first_run_is_drawn():
     assert plotly.startswith("./static/js/PlotlyChart.") and (server._STATIC_JS.parent / plotly[9:]).is_file()
     script = head[head.index("const files"):]
     assert 'state === "running"' in script and 'state !== "notRunning"' in script and "requestIdleCallback" in script
+    assert "stSkeleton" in script
     unknown = html.replace(b'src="./static/js/index.', b'src="./static/js/index.nope', 1)
     assert server.idle_module_runs(unknown) == b"" and server.idle_module_runs(b"<html></html>") == b""
