@@ -136,12 +136,19 @@ def _chunk_import(chunk: str) -> str:
 
 
 @functools.cache
+def _index_source(index_script: str) -> str | None:
+    """Streamlit's index script (~1 MB), read once for the preloads and the idle module runs."""
+    try:
+        return (_STATIC_JS / index_script).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+@functools.cache
 def _chunk_module(index_script: str, chunk: str) -> str | None:
     """The file of one lazy chunk's own module, as Streamlit's index script imports it."""
-    try:
-        call = re.search(_chunk_import(chunk), (_STATIC_JS / index_script).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        call = None
+    source = _index_source(index_script)
+    call = re.search(_chunk_import(chunk), source) if source else None
     return call.group(1) if call and (_STATIC_JS / call.group(1)).is_file() else None
 
 
@@ -149,8 +156,8 @@ def _chunk_module(index_script: str, chunk: str) -> str | None:
 def _chunk_files(index_script: str, chunks: tuple[str, ...]) -> tuple[str, ...]:
     """Each chunk's file and the files it imports, as the index script's Vite dependency map lists them (one
     table of files; each lazy ``import(`./PlotlyChart.<hash>.js`)`` followed by its indexes into it)."""
+    source = _index_source(index_script) or ""
     try:
-        source = (_STATIC_JS / index_script).read_text(encoding="utf-8")
         table = _DEPS_TABLE.search(source)
         files = [item.strip().strip("\"'").rsplit("/", 1)[-1] for item in table.group(1).split(",")] if table else []
         found: dict[str, None] = {}
@@ -158,7 +165,7 @@ def _chunk_files(index_script: str, chunks: tuple[str, ...]) -> tuple[str, ...]:
             call = re.search(_chunk_import(chunk) + r"[^;]{0,80}?__vite__mapDeps\(\[([\d,]+)\]\)", source)
             if call:
                 found.update(dict.fromkeys(files[int(i)] for i in call.group(2).split(",")))
-    except (OSError, UnicodeDecodeError, IndexError):
+    except IndexError:
         found = {}
     if not found:
         _log.warning("Không đọc được danh sách tệp JavaScript của Streamlit (%s): trang vẫn chạy, chỉ không "
