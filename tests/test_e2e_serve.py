@@ -65,6 +65,11 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
             page.get_by_role("heading", name="Tổng quan", exact=True).wait_for(timeout=30_000)
             page.wait_for_selector(IDLE, timeout=60_000)
             assert page.get_by_text("Page not found").count() == 0 and "period=2026Q2" in page.url
+            # Streamlit looked for its server once, at the base path (server.base_url_script), not first at
+            # …/tong-quan/_stcore/health.
+            health = page.evaluate("""() => performance.getEntriesByType('resource').map(r => r.name)
+                .filter(name => name.endsWith('/_stcore/health'))""")
+            assert health == [f"{base}/_stcore/health"], health
             assert page.evaluate("document.documentElement.lang") == "vi"
             # Tổng quan opens without a chart; the browser runs Plotly's module in idle time once the page is
             # drawn (server.idle_module_runs: it adds Plotly's global style sheet then), from the URL Streamlit

@@ -5,9 +5,11 @@ the page shell's preloads of the chart, table and card bundles (``bundle_preload
 from __future__ import annotations
 
 import asyncio
+import asyncio.base_events
 import gzip
 import json
 import re
+import socket
 
 import pytest
 
@@ -141,3 +143,98 @@ def test_the_shell_runs_plotlys_module_once_the_first_run_is_drawn():
     assert "stSkeleton" in script
     unknown = html.replace(b'src="./static/js/index.', b'src="./static/js/index.nope', 1)
     assert server.idle_module_runs(unknown) == b"" and server.idle_module_runs(b"<html></html>") == b""
+
+
+def _html_app(page: bytes):
+    """A stand-in for Streamlit's handler of the page shell (``index.html`` for every page path)."""
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/html"), (b"content-length", str(len(page)).encode())]})
+        await send({"type": "http.response.body", "body": page})
+
+    return app
+
+
+def _shell_at(raw_path: bytes, base_path: str, monkeypatch) -> str:
+    monkeypatch.setattr(server.st, "get_option", lambda name: base_path if name == "server.baseUrlPath" else None)
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request"}
+
+    scope = {"type": "http", "method": "GET", "path": raw_path.decode(), "raw_path": raw_path, "headers": []}
+    asyncio.run(server.VietnameseShell(_html_app(_streamlit_shell()))(scope, receive, send))
+    return b"".join(m.get("body", b"") for m in sent[1:]).split(b"</head>")[0].decode()
+
+
+@pytest.mark.parametrize(("raw_path", "base_path", "page"), [
+    (b"/so-sanh", "", "/so-sanh"),
+    (b"/tinh/kpi/so-sanh/", "tinh/kpi", "/so-sanh"),  # under the base path: its own part left out
+    (b"/tinh/kpi/tong-quan", "/tinh/kpi/", "/tong-quan"),
+    (b"/s%C3%B3", "", "/s%C3%B3"),  # as the browser sent it, like location.pathname
+])
+def test_a_page_path_shell_tells_streamlit_its_base_url(raw_path, base_path, page, monkeypatch):
+    """On a page's own path Streamlit probes ``<path>/_stcore/health`` first (a 404) and the app's root 100 ms
+    later; the shell names the page part the server saw, so the browser takes its base URL from its own
+    address (behind a proxy too) and connects at once."""
+    head = _shell_at(raw_path, base_path, monkeypatch)
+    assert f"const page = {json.dumps(page)};" in head and "window.__streamlit = {BACKEND_BASE_URL:" in head
+    # A classic inline script: it runs as the parser meets it, before Streamlit's (deferred) module scripts.
+    assert "<script>(() => {\n  const page" in head
+    assert "if (window.__streamlit ||" in head  # a host page's own setting is kept
+
+
+@pytest.mark.parametrize(("raw_path", "base_path"), [(b"/", ""), (b"/tinh/kpi/", "tinh/kpi"), (b"/tinh/kpi", "tinh/kpi"),
+                                                     (b"/khac/so-sanh", "tinh/kpi")])
+def test_the_app_root_shell_leaves_streamlit_to_find_its_server(raw_path, base_path, monkeypatch):
+    assert "__streamlit" not in _shell_at(raw_path, base_path, monkeypatch)
+
+
+def test_a_hostile_page_path_cannot_end_the_script(monkeypatch):
+    head = _shell_at(b"/so-sanh</script><script>alert(1)</script>", "", monkeypatch)
+    script = head[head.index("window.__streamlit") - 200:]
+    assert "<script>alert" not in head and "\\u003c/script>\\u003cscript>alert(1)" in script
+
+
+def test_every_accepted_connection_sends_without_delay(monkeypatch):
+    """``send_without_delay``: a connection accepted on a listening socket bound as Streamlit 1.67 binds it
+    (``socket.socket(family=…)``, protocol 0) gets ``TCP_NODELAY``, which asyncio's own check leaves off (Nagle's
+    algorithm then held a small response ~40 ms for the browser's delayed ACK)."""
+
+    def asyncio_own_check(sock):  # asyncio 3.11-3.13: only a socket whose protocol reads IPPROTO_TCP
+        if sock.proto == socket.IPPROTO_TCP:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    monkeypatch.setattr(asyncio.base_events, "_set_nodelay", asyncio_own_check)
+    assert _nodelay_of_an_accepted_connection() == 0
+    assert server.send_without_delay()
+    assert _nodelay_of_an_accepted_connection() == 1
+
+
+def _nodelay_of_an_accepted_connection() -> int:
+    async def accept_one() -> int:
+        loop = asyncio.get_running_loop()
+        listener = socket.socket(family=socket.AF_INET)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        accepted = loop.create_future()
+
+        class Protocol(asyncio.Protocol):
+            def connection_made(self, transport):
+                sock = transport.get_extra_info("socket")
+                accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        tcp_server = await loop.create_server(Protocol, sock=listener)
+        _reader, writer = await asyncio.open_connection(*listener.getsockname())
+        try:
+            return int(await asyncio.wait_for(accepted, 5) != 0)
+        finally:
+            writer.close()
+            tcp_server.close()
+
+    return asyncio.run(accept_one())
