@@ -102,9 +102,9 @@ def _cold_open(browser, url: str, view_shown, mbps: float | None) -> float:
         page.close()
 
 
-def _comparison_shown(page) -> None:
+def _comparison_shown(page) -> float:
     page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-    plot_shown(page)
+    return plot_shown(page)
 
 
 def cold_link(browser, base: str, _round_no: int, mbps: float | None) -> float:

@@ -134,9 +134,9 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
     url = (f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&sort=name"
            "&tab=ban-do-nhiet-don-vi-thang")
 
-    def view_shown() -> None:
+    def view_shown() -> float:
         page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-        plot_shown(page)
+        return plot_shown(page)
 
     elapsed = time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
     TIMINGS["mở đường dẫn chia sẻ (lần đầu)"] = elapsed
@@ -192,9 +192,9 @@ def test_cold_deep_link_over_a_commune_office_line(server, browser):
                                                   "uploadThroughput": OFFICE_LINE})
     url = f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&tab=ban-do-nhiet-don-vi-thang"
 
-    def view_shown() -> None:
+    def view_shown() -> float:
         page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-        plot_shown(page)
+        return plot_shown(page)
 
     TIMINGS["mở đường dẫn chia sẻ qua đường 20 Mbit/s (lần đầu)"] = time_in_browser(
         page, lambda: page.goto(url), view_shown, since=0)
