@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import statistics
 from pathlib import Path
 
 import dbfactory
@@ -129,20 +130,34 @@ def test_ranking_bar_click_opens_that_units_overview(server, browser):
 OFFICE_LINE = 20e6 / 8  # bytes per second: a commune office's 20 Mbit/s line
 
 
+def _cold_opens(browser, server: str, link: str, shown, record: str) -> object:
+    """``server + link`` opened in new browser contexts (nothing cached in the browser), timed until ``shown(page)``:
+    the first open, which may also compute the view on the server, then three more, whose median is the
+    figure (as the floor's: ``e2e_utils.measure_floor``). Both go to TIMINGS; returns the last page, open."""
+    times = []
+    for attempt in range(4):
+        page = logged_page(browser, viewport={"width": 1280, "height": 1000})
+        times.append(time_in_browser(page, lambda page=page: page.goto(server + link), lambda page=page: shown(page),
+                                     since=0))
+        # Streamlit found its server at the first probe (server.base_url_script), not at <page>/_stcore/health
+        # first and at the root 100 ms later.
+        assert _health_checks(page) == [f"{server}/_stcore/health"]
+        if attempt < 3:
+            page.close()
+    TIMINGS[f"{record} (lần đầu máy chủ tính dạng xem này)"] = times[0]
+    TIMINGS[f"{record} (trình duyệt mới, trung vị 3 lần)"] = statistics.median(times[1:])
+    return page
+
+
+def _comparison_shown(page) -> float:
+    page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
+    return plot_shown(page)
+
+
 def test_cold_deep_link_opens_the_shared_view(server, browser):
-    page = logged_page(browser, viewport={"width": 1280, "height": 1000})  # a new context: nothing cached
-    url = (f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&sort=name"
-           "&tab=ban-do-nhiet-don-vi-thang")
-
-    def view_shown() -> float:
-        page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-        return plot_shown(page)
-
-    elapsed = time_in_browser(page, lambda: page.goto(url), view_shown, since=0)
-    TIMINGS["mở đường dẫn chia sẻ (lần đầu)"] = elapsed
-    # Streamlit found its server at the first probe (server.base_url_script): not /so-sanh/_stcore/health
-    # first, then the root 100 ms later.
-    assert _health_checks(page) == [f"{server}/_stcore/health"]
+    link = (f"/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&sort=name"
+            "&tab=ban-do-nhiet-don-vi-thang")
+    page = _cold_opens(browser, server, link, _comparison_shown, "mở đường dẫn chia sẻ So sánh")
     assert "metric=on_time_rate_766" in page.url and "sort=name" in page.url and "tab=ban-do-nhiet" in page.url
     # The metric picker shows the link's metric. Waited for: once in 8 runs it read blank right after the
     # chart was drawn (not reproduced alone in 14 more tries; cause not found).
@@ -152,7 +167,7 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
         arg="Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn (QĐ 766)", timeout=10_000)
     tab = page.get_by_role("tab", name="Bản đồ nhiệt đơn vị × tháng")
     assert tab.get_attribute("aria-selected") == "true"
-    assert elapsed < 30  # ≤ 3 s measured on an idle machine (README); generous for a loaded CI box
+    assert max(TIMINGS[k] for k in TIMINGS if k.startswith("mở đường dẫn chia sẻ So sánh")) < 30  # ≤ 3 s: README
     page.close()
 
 
@@ -192,12 +207,8 @@ def test_cold_deep_link_over_a_commune_office_line(server, browser):
                                                   "uploadThroughput": OFFICE_LINE})
     url = f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&tab=ban-do-nhiet-don-vi-thang"
 
-    def view_shown() -> float:
-        page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-        return plot_shown(page)
-
     TIMINGS["mở đường dẫn chia sẻ qua đường 20 Mbit/s (lần đầu)"] = time_in_browser(
-        page, lambda: page.goto(url), view_shown, since=0)
+        page, lambda: page.goto(url), lambda: _comparison_shown(page), since=0)
     scripts = page.evaluate("""() => performance.getEntriesByType('resource').filter(r => /[.]js$/.test(r.name))
         .reduce((sum, r) => [sum[0] + r.transferSize, sum[1] + r.decodedBodySize], [0, 0])""")
     assert scripts[1] > 6_000_000 and scripts[0] < 3_000_000, scripts  # 6.5 MB of JavaScript sent as ~2 MB
@@ -207,10 +218,8 @@ def test_cold_deep_link_over_a_commune_office_line(server, browser):
 def test_overview_opens_by_its_own_path_with_the_linked_view(server, browser):
     """/tong-quan is the default page's own path (links, bookmarks): Tổng quan with the URL's view, not
     Streamlit's "Page not found" (it serves the default page only at "/")."""
-    page = logged_page(browser, viewport={"width": 1280, "height": 1000})
-    TIMINGS["mở /tong-quan?… (phiên mới)"] = time_in_browser(
-        page, lambda: page.goto(f"{server}/tong-quan?unit={_code()}&period=2026Q1&calendar=calendar"),
-        lambda: overview_shown(page), since=0)
+    page = _cold_opens(browser, server, f"/tong-quan?unit={_code()}&period=2026Q1&calendar=calendar", overview_shown,
+                       "mở /tong-quan?unit=…")
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{UNIT_NAME} · Quý 1/2026", exact=False).count() >= 1
     assert "period=2026Q1" in page.url and f"unit={_code()}" in page.url
