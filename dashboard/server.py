@@ -1,6 +1,6 @@
 """The dashboard's server: ``streamlit run dashboard/server.py`` (``motcua serve``, ``make run``, the browser
 tests). It serves the app of ``dashboard/app.py`` unchanged, as a Streamlit ``st.App`` (Streamlit ≥ 1.67),
-for two things a plain ``streamlit run dashboard/app.py`` cannot do:
+for what a plain ``streamlit run dashboard/app.py`` cannot do:
 
 - **Warm start.** Streamlit imports an app's code and fills its caches on the first visit, so the first
   visitor after a restart (or after the cached entries expired, or a new import) waited for all of it:
