@@ -363,8 +363,9 @@ def send_without_delay() -> bool:
     accepted connection inherits that: so they all kept Nagle's algorithm, and a response written in two parts
     (headers, then a small body), or a websocket message after another, waited for the browser's delayed ACK,
     ~40 ms. On a reused connection: ``/_stcore/health`` 48 ms → 0.5 ms, a 124-byte script 48 → 1.9 ms; the 97
-    scripts of a first visit over 6 connections 800 → 281 ms. Called when uvicorn imports this module, before
-    it accepts a connection. A later Python without the hook keeps its own behaviour (and a warning)."""
+    scripts of a first visit over 6 connections 800 → 281 ms. The same cause as uvicorn's own pre-bound
+    sockets (github.com/Kludex/uvicorn issue 3149). Called when uvicorn imports this module, before it
+    accepts a connection. A later Python without the hook keeps its own behaviour (and a warning)."""
     if not callable(getattr(asyncio.base_events, "_set_nodelay", None)):
         _log.warning("Không đặt được TCP_NODELAY cho các kết nối: trang vẫn chạy, có thể chậm hơn.")
         return False
