@@ -238,3 +238,11 @@ def _nodelay_of_an_accepted_connection() -> int:
             tcp_server.close()
 
     return asyncio.run(accept_one())
+
+
+def test_page_path_of_a_server_without_raw_path(monkeypatch):
+    """An ASGI server that leaves out ``raw_path`` (optional in the spec): the decoded path, encoded again as a
+    browser's ``location.pathname`` shows it."""
+    monkeypatch.setattr(server.st, "get_option", lambda name: "kpi" if name == "server.baseUrlPath" else None)
+    assert server.page_path_of({"type": "http", "path": "/kpi/só"}) == "/s%C3%B3"
+    assert server.page_path_of({"type": "http", "path": "/kpi"}) == "" and server.page_path_of({"path": "/x"}) == ""
