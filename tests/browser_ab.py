@@ -38,9 +38,9 @@ from e2e_utils import (
     IDLE,
     ROOT,
     chromium_browser,
+    comparison_shown,
     logged_page,
     overview_shown,
-    plot_shown,
     streamlit_server,
     time_in_browser,
 )
@@ -102,13 +102,8 @@ def _cold_open(browser, url: str, view_shown, mbps: float | None) -> float:
         page.close()
 
 
-def _comparison_shown(page) -> float:
-    page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-    return plot_shown(page)
-
-
 def cold_link(browser, base: str, _round_no: int, mbps: float | None) -> float:
-    return _cold_open(browser, base + COLD_LINK, _comparison_shown, mbps)
+    return _cold_open(browser, base + COLD_LINK, comparison_shown, mbps)
 
 
 def cold_overview(browser, base: str, _round_no: int, mbps: float | None) -> float:

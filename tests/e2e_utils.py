@@ -210,6 +210,19 @@ def plot_shown(page) -> float:
     return page.evaluate(_PLOT_DRAWN_AT)
 
 
+def comparison_shown(page) -> float:
+    """So sánh đơn vị's heading and its first visible chart drawn (``plot_shown``): a shared link's view."""
+    page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
+    return plot_shown(page)
+
+
+def health_checks(page) -> set[str]:
+    """Where the page looked for its server (``…/_stcore/health``). A set: a reconnection checks the same address
+    again, which is not a second probe."""
+    return set(page.evaluate("""() => performance.getEntriesByType('resource').map(r => r.name)
+        .filter(name => name.endsWith('/_stcore/health'))"""))
+
+
 # Every element of the page drawn: none still a placeholder (Streamlit draws a skeleton where an element waits
 # for its code), and the page's last section there, so the run has sent the whole page.
 _PAGE_DRAWN_AT = _drawn_at("""!document.querySelector('[data-testid=stSkeleton]')

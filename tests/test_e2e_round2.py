@@ -20,7 +20,9 @@ from e2e_utils import (
     IDLE,
     chromium_browser,
     chromium_missing,
+    comparison_shown,
     e2e_database,
+    health_checks,
     logged_page,
     measure_floor,
     overview_shown,
@@ -141,7 +143,7 @@ def _cold_opens(browser, server: str, link: str, shown, record: str) -> object:
                                      since=0))
         # Streamlit found its server at the first probe (server.base_url_script), not at <page>/_stcore/health
         # first and at the root 100 ms later.
-        assert _health_checks(page) == {f"{server}/_stcore/health"}
+        assert health_checks(page) == {f"{server}/_stcore/health"}
         if attempt < 3:
             page.close()
     TIMINGS[f"{record} (lần đầu máy chủ tính dạng xem này)"] = times[0]
@@ -149,15 +151,10 @@ def _cold_opens(browser, server: str, link: str, shown, record: str) -> object:
     return page
 
 
-def _comparison_shown(page) -> float:
-    page.get_by_role("heading", name="So sánh đơn vị", exact=True).wait_for(timeout=60_000)
-    return plot_shown(page)
-
-
 def test_cold_deep_link_opens_the_shared_view(server, browser):
     link = (f"/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&sort=name"
             "&tab=ban-do-nhiet-don-vi-thang")
-    page = _cold_opens(browser, server, link, _comparison_shown, "mở đường dẫn chia sẻ So sánh")
+    page = _cold_opens(browser, server, link, comparison_shown, "mở đường dẫn chia sẻ So sánh")
     assert "metric=on_time_rate_766" in page.url and "sort=name" in page.url and "tab=ban-do-nhiet" in page.url
     # The metric picker shows the link's metric. Waited for: once in 8 runs it read blank right after the
     # chart was drawn (not reproduced alone in 14 more tries; cause not found).
@@ -169,13 +166,6 @@ def test_cold_deep_link_opens_the_shared_view(server, browser):
     assert tab.get_attribute("aria-selected") == "true"
     assert max(TIMINGS[k] for k in TIMINGS if k.startswith("mở đường dẫn chia sẻ So sánh")) < 30  # ≤ 3 s: README
     page.close()
-
-
-def _health_checks(page) -> set[str]:
-    """Where the page looked for its server. A set: a reconnection (the proxy test's websocket cannot reach
-    its made-up host) checks the same address again, which is not a second probe."""
-    return set(page.evaluate("""() => performance.getEntriesByType('resource').map(r => r.name)
-        .filter(name => name.endsWith('/_stcore/health'))"""))
 
 
 def test_behind_a_proxy_that_adds_a_prefix_the_page_finds_its_server_at_once(server, browser):
@@ -194,7 +184,7 @@ def test_behind_a_proxy_that_adds_a_prefix_the_page_finds_its_server_at_once(ser
     page.wait_for_function("() => performance.getEntriesByType('resource').some(r => /_stcore.health$/.test(r.name))",
                            timeout=30_000)
     assert page.evaluate("window.__streamlit.BACKEND_BASE_URL") == f"{proxy}/"
-    assert _health_checks(page) == {f"{proxy}/_stcore/health"}
+    assert health_checks(page) == {f"{proxy}/_stcore/health"}
     page.close()
 
 
@@ -210,7 +200,7 @@ def test_cold_deep_link_over_a_commune_office_line(server, browser):
     url = f"{server}/so-sanh?period={PERIOD_CODE}&calendar=calendar&metric=on_time_rate_766&tab=ban-do-nhiet-don-vi-thang"
 
     TIMINGS["mở đường dẫn chia sẻ qua đường 20 Mbit/s (lần đầu)"] = time_in_browser(
-        page, lambda: page.goto(url), lambda: _comparison_shown(page), since=0)
+        page, lambda: page.goto(url), lambda: comparison_shown(page), since=0)
     scripts = page.evaluate("""() => performance.getEntriesByType('resource').filter(r => /[.]js$/.test(r.name))
         .reduce((sum, r) => [sum[0] + r.transferSize, sum[1] + r.decodedBodySize], [0, 0])""")
     assert scripts[1] > 6_000_000 and scripts[0] < 3_000_000, scripts  # 6.5 MB of JavaScript sent as ~2 MB

@@ -12,7 +12,7 @@ import urllib.request
 
 import dbfactory
 import pytest
-from e2e_utils import ARTIFACTS, IDLE, ROOT, chromium_browser, chromium_missing, free_port
+from e2e_utils import ARTIFACTS, IDLE, ROOT, chromium_browser, chromium_missing, free_port, health_checks
 
 from dashboard.launch import ServeOptions, child_record, normalise_base_path, streamlit_argv
 from dashboard.views import tong_quan
@@ -67,9 +67,7 @@ def test_app_runs_through_motcua_serve_under_a_base_path(tmp_path):
             assert page.get_by_text("Page not found").count() == 0 and "period=2026Q2" in page.url
             # Streamlit looked for its server once, at the base path (server.base_url_script), not first at
             # …/tong-quan/_stcore/health.
-            health = page.evaluate("""() => performance.getEntriesByType('resource').map(r => r.name)
-                .filter(name => name.endsWith('/_stcore/health'))""")
-            assert set(health) == {f"{base}/_stcore/health"}, health
+            assert health_checks(page) == {f"{base}/_stcore/health"}
             assert page.evaluate("document.documentElement.lang") == "vi"
             # Tổng quan opens without a chart; the browser runs Plotly's module in idle time once the page is
             # drawn (server.idle_module_runs: it adds Plotly's global style sheet then), from the URL Streamlit

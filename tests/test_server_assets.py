@@ -46,7 +46,8 @@ def _get(middleware, path: str = "/static/js/PlotlyChart.D9Z0_fxz.js", accept: b
         return {"type": "http.request"}
 
     headers = [(b"accept-encoding", accept)] if accept is not None else []
-    asyncio.run(middleware({"type": "http", "method": "GET", "path": path, "headers": headers}, receive, send))
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "headers": headers}
+    asyncio.run(middleware(scope, receive, send))
     start = sent[0]
     return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
 
@@ -158,17 +159,8 @@ def _html_app(page: bytes):
 
 def _shell_at(raw_path: bytes, base_path: str, monkeypatch) -> str:
     monkeypatch.setattr(server.st, "get_option", lambda name: base_path if name == "server.baseUrlPath" else None)
-    sent = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def receive():
-        return {"type": "http.request"}
-
-    scope = {"type": "http", "method": "GET", "path": raw_path.decode(), "raw_path": raw_path, "headers": []}
-    asyncio.run(server.VietnameseShell(_html_app(_streamlit_shell()))(scope, receive, send))
-    return b"".join(m.get("body", b"") for m in sent[1:]).split(b"</head>")[0].decode()
+    _status, _headers, body = _get(server.VietnameseShell(_html_app(_streamlit_shell())), raw_path.decode(), None)
+    return body.split(b"</head>")[0].decode()
 
 
 @pytest.mark.parametrize(("raw_path", "base_path", "page"), [
